@@ -1,0 +1,25 @@
+// The CLI's exit codes (STYLE.md §4), documented in README.md and `--help`.
+
+export const EXIT = {
+  ok: 0,
+  /** A step (or a cloud call) failed. */
+  failure: 1,
+  /** Bad usage or an invalid recipe. */
+  usage: 2,
+  /** The work directory is locked by another run. */
+  locked: 3,
+  /** A bug: an unexpected exception. */
+  internal: 70,
+  /** Interrupted by Ctrl-C / SIGTERM. */
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0    success
+  1    a step or a cloud request failed
+  2    bad usage or an invalid recipe
+  3    the work directory is locked by another run
+  70   internal error (please report it)
+  130  interrupted (Ctrl-C); run the same command again to resume`;

@@ -1,0 +1,439 @@
+// Cross-field checks the schema cannot express: conflicting sources, duplicate users,
+// package names, paths that escape the recipe folder, sizes in range, inputs present.
+// Runs only on a schema-valid recipe. File existence comes in through `fileExists`.
+import { isAbsolute, relative, resolve } from 'node:path';
+import type { Diagnostic, Severity } from '../core/diagnostic.js';
+import { formatPath, type ParsedRecipe, type ValuePath } from './load.js';
+import type { PrunedRecipe } from './raw.js';
+import { closest } from './suggest.js';
+import { formatSize, parseDuration, parseSize } from './units.js';
+
+/**
+ * What a check may look at besides the recipe. `strictInputs` is true for plan and
+ * apply: an input that depends on this machine (an ISO, a certificate, an eucarc
+ * variable) is then an error; `validate` only warns, so recipes can be checked in CI
+ * without the inputs.
+ */
+export interface RuleContext {
+  readonly parsed: ParsedRecipe;
+  /** The recipe with values that failed the schema removed (so rules see only sound data). */
+  readonly raw: PrunedRecipe;
+  readonly dir: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly strictInputs: boolean;
+  readonly fileExists: (path: string) => boolean;
+}
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+/** Debian policy §5.6.1 (package names), with an optional =version or /release. */
+const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+|\/[a-z0-9-]+)?$/;
+const ISO_ONLY_KEYS = ['answers', 'answerFile', 'swap', 'kernelArgs', 'vm'] as const;
+
+/** Runs every rule and returns all problems found (unsorted). Never throws on partial data. */
+export function checkRules(context: RuleContext): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const { parsed } = context;
+  const report = (
+    severity: Severity,
+    path: ValuePath,
+    message: string,
+    extra: { part?: 'key' | 'value'; related?: Diagnostic['related'] } = {},
+  ): void => {
+    out.push({
+      severity,
+      message: path.length > 0 ? `\`${formatPath(path)}\`: ${message}` : message,
+      location: parsed.sourceMap.locate(path, { part: extra.part ?? 'value' }),
+      path: formatPath(path),
+      ...(extra.related ? { related: extra.related } : {}),
+    });
+  };
+  checkInstall(context, report);
+  checkCustomize(context, report);
+  checkSizes(context, report);
+  checkPublishAndBundle(context, report);
+  checkTest(context, report);
+  return out;
+}
+
+type Report = (
+  severity: Severity,
+  path: ValuePath,
+  message: string,
+  extra?: { part?: 'key' | 'value'; related?: Diagnostic['related'] },
+) => void;
+
+function checkInstall(context: RuleContext, report: Report): void {
+  const install = context.raw.install;
+  if (!install) return;
+  if (install.iso && install.debootstrap) {
+    report('error', ['install', 'debootstrap'], 'give either `iso` or `debootstrap`, not both', {
+      part: 'key',
+    });
+  } else if (!install.iso && !install.debootstrap) {
+    report(
+      'error',
+      ['install'],
+      'no install source: give `iso` (with `answers`) or `debootstrap`',
+      { part: 'key' },
+    );
+  }
+  if (install.iso) {
+    const { path, url } = install.iso;
+    if (path !== undefined && url !== undefined) {
+      report('error', ['install', 'iso', 'url'], 'give either `path` or `url`, not both', {
+        part: 'key',
+      });
+    } else if (path === undefined && url === undefined) {
+      report(
+        'error',
+        ['install', 'iso'],
+        'expected `path` (a local ISO) or `url` (with `sha256`)',
+        { part: 'key' },
+      );
+    }
+    if (url !== undefined && !written(context, ['install', 'iso', 'sha256'])) {
+      report(
+        'error',
+        ['install', 'iso', 'url'],
+        'a downloaded ISO must be pinned: add `sha256` with its SHA-256',
+        { part: 'key' },
+      );
+    }
+    if (path !== undefined)
+      checkInputFile(context, report, ['install', 'iso', 'path'], path, 'ISO');
+    if (!written(context, ['install', 'answers'])) {
+      report(
+        'error',
+        ['install'],
+        'missing `answers`: an ISO install needs the answer-file flavour (preseed, autoinstall or kickstart)',
+        { part: 'key' },
+      );
+    }
+    if (install.answerFile !== undefined) {
+      checkRecipeFile(context, report, ['install', 'answerFile'], install.answerFile);
+    }
+  }
+  if (install.debootstrap && !install.iso) {
+    for (const key of ISO_ONLY_KEYS) {
+      if (install[key] !== undefined) {
+        report(
+          'error',
+          ['install', key],
+          `applies only to ISO installs (\`install.iso\`); remove it for debootstrap`,
+          { part: 'key' },
+        );
+      }
+    }
+    const deb = install.debootstrap;
+    if (deb.kernelPackage !== undefined)
+      checkPackage(report, ['install', 'debootstrap', 'kernelPackage'], deb.kernelPackage);
+    deb.packages?.forEach((name, i) => {
+      if (name !== undefined) checkPackage(report, ['install', 'debootstrap', 'packages', i], name);
+    });
+  }
+}
+
+function checkCustomize(context: RuleContext, report: Report): void {
+  const customize = context.raw.customize;
+  if (!customize) return;
+  customize.packages?.forEach((name, i) => {
+    if (name !== undefined) checkPackage(report, ['customize', 'packages', i], name);
+  });
+  const seen = new Map<string, number>();
+  customize.users?.forEach((user, i) => {
+    if (user?.name === undefined) return;
+    const first = seen.get(user.name);
+    if (user.name === 'root') {
+      report(
+        'error',
+        ['customize', 'users', i, 'name'],
+        "'root' always exists: give it keys with `rcLocal.metadataSshKey.user: root` or a file",
+      );
+    } else if (first !== undefined) {
+      report('error', ['customize', 'users', i, 'name'], `user '${user.name}' is defined twice`, {
+        related: [
+          {
+            message: 'first defined here',
+            location: context.parsed.sourceMap.locate(['customize', 'users', first, 'name']),
+          },
+        ],
+      });
+    } else {
+      seen.set(user.name, i);
+    }
+    if (typeof user.sudo === 'string' && /[\n\r]/.test(user.sudo)) {
+      report('error', ['customize', 'users', i, 'sudo'], 'a sudoers rule must be one line');
+    }
+  });
+  const keyUser = customize.rcLocal?.metadataSshKey?.user;
+  if (keyUser !== undefined)
+    checkUserKnown(context, report, ['customize', 'rcLocal', 'metadataSshKey', 'user'], keyUser);
+  customize.files?.forEach((file, i) => {
+    if (file === undefined) return;
+    const base: ValuePath = ['customize', 'files', i];
+    if (file.content !== undefined && file.source !== undefined) {
+      report('error', [...base, 'source'], 'give either `content` or `source`, not both', {
+        part: 'key',
+      });
+    } else if (file.content === undefined && file.source === undefined) {
+      report(
+        'error',
+        base,
+        'expected `content` (the text) or `source` (a file next to the recipe)',
+      );
+    }
+    if (file.source !== undefined)
+      checkRecipeFile(context, report, [...base, 'source'], file.source);
+    if (file.path !== undefined) checkGuestPath(report, [...base, 'path'], file.path);
+  });
+  customize.remove?.forEach((path, i) => {
+    if (path !== undefined) checkGuestPath(report, ['customize', 'remove', i], path);
+  });
+}
+
+function checkSizes(context: RuleContext, report: Report): void {
+  const raw = context.raw;
+  const size = (
+    path: ValuePath,
+    value: string | number | undefined,
+    min: number,
+    max: number,
+  ): number | undefined => {
+    if (value === undefined) return undefined;
+    const bytes = parseSize(value);
+    if (bytes === undefined) {
+      report('error', path, `expected a whole number of bytes, got '${String(value)}'`);
+      return undefined;
+    }
+    if (bytes < min || bytes > max) {
+      report(
+        'error',
+        path,
+        `expected a size between ${formatSize(min)} and ${formatSize(max)}, got ${formatSize(bytes)}`,
+      );
+      return undefined;
+    }
+    return bytes;
+  };
+  const duration = (path: ValuePath, value: string | number | undefined): void => {
+    if (value === undefined) return;
+    const ms = parseDuration(value);
+    if (ms === undefined || ms < 1000)
+      report('error', path, `expected a duration of at least 1s, got '${String(value)}'`);
+  };
+  const disk = size(['disk', 'size'], raw.disk?.size, 64 * MiB, 2 * 2 ** 40);
+  const swap = size(['install', 'swap'], raw.install?.swap, 0, 64 * GiB);
+  if (disk !== undefined && swap !== undefined && swap > disk - 64 * MiB) {
+    report(
+      'error',
+      ['install', 'swap'],
+      `leaves less than 64 MiB of the ${formatSize(disk)} disk for the root file system`,
+    );
+  }
+  size(['install', 'vm', 'memory'], raw.install?.vm?.memory, 128 * MiB, 1024 * GiB);
+  duration(['install', 'vm', 'timeout'], raw.install?.vm?.timeout);
+  const rootfs =
+    size(['extract', 'rootfsSize'], raw.extract?.rootfsSize, 64 * MiB, 2 * 2 ** 40) ?? disk;
+  if (rootfs !== undefined && rootfs > 30 * GiB) {
+    report(
+      'warning',
+      raw.extract?.rootfsSize !== undefined ? ['extract', 'rootfsSize'] : ['disk', 'size'],
+      `the root file system image will be ${formatSize(rootfs)}: Eucalyptus refuses instance-store images above 30 GiB by default (max_image_size_gb)`,
+    );
+  } else if (rootfs !== undefined && rootfs > 10 * GiB) {
+    report(
+      'warning',
+      raw.extract?.rootfsSize !== undefined ? ['extract', 'rootfsSize'] : ['disk', 'size'],
+      `the root file system image will be ${formatSize(rootfs)}: bundles above 10 GiB are incompatible with EC2 and may be refused`,
+    );
+  }
+  size(['bundle', 'partSize'], raw.bundle?.partSize, 1024, 5 * GiB);
+  size(['test', 'memory'], raw.test?.memory, 128 * MiB, 1024 * GiB);
+  duration(['test', 'timeout'], raw.test?.timeout);
+  duration(
+    ['customize', 'rcLocal', 'metadataSshKey', 'timeout'],
+    raw.customize?.rcLocal?.metadataSshKey?.timeout,
+  );
+}
+
+function checkPublishAndBundle(context: RuleContext, report: Report): void {
+  const { raw, env } = context;
+  const cloud = raw.publish?.cloud ?? 'local';
+  const inputSeverity: Severity = context.strictInputs ? 'error' : 'warning';
+  if (cloud === 'local') {
+    for (const key of ['endpoints', 'credentials'] as const) {
+      if (raw.publish?.[key] !== undefined) {
+        report(
+          'warning',
+          ['publish', key],
+          'ignored with `cloud: local` (the embedded cloud has its own)',
+          { part: 'key' },
+        );
+      }
+    }
+    for (const key of ['account', 'cert', 'privateKey', 'cloudCert'] as const) {
+      if (raw.bundle?.[key] !== undefined) {
+        report(
+          'warning',
+          ['bundle', key],
+          'ignored with `publish.cloud: local` (the embedded cloud issues its own keys)',
+          { part: 'key' },
+        );
+      }
+    }
+  } else {
+    if (cloud === 'eucalyptus') {
+      const endpoints: readonly ['ec2' | 's3', string][] = [
+        ['ec2', 'EC2_URL'],
+        ['s3', 'S3_URL'],
+      ];
+      for (const [key, variable] of endpoints) {
+        if (raw.publish?.endpoints?.[key] === undefined && !env[variable]) {
+          report(
+            inputSeverity,
+            ['publish', 'cloud'],
+            `the ${key === 'ec2' ? 'compute' : 'object storage'} endpoint is not set: give \`publish.endpoints.${key}\` or export ${variable} (source your eucarc)`,
+            { part: 'key' },
+          );
+        }
+      }
+    }
+    const bundleInputs: readonly [
+      'account' | 'cert' | 'privateKey' | 'cloudCert',
+      string,
+      string,
+    ][] = [
+      ['account', 'EC2_USER_ID', 'the account id'],
+      ['cert', 'EC2_CERT', 'your certificate'],
+      ['privateKey', 'EC2_PRIVATE_KEY', 'your private key'],
+      ['cloudCert', 'EUCALYPTUS_CERT', "the cloud's certificate"],
+    ];
+    for (const [key, variable, what] of bundleInputs) {
+      const given = raw.bundle?.[key];
+      if (given === undefined && !env[variable]) {
+        report(
+          inputSeverity,
+          raw.bundle ? ['bundle'] : ['publish', 'cloud'],
+          `${what} is not set: give \`bundle.${key}\` or export ${variable} (source your eucarc)`,
+          { part: 'key' },
+        );
+      } else if (given !== undefined && key !== 'account') {
+        checkInputFile(context, report, ['bundle', key], given, what);
+      }
+    }
+  }
+  const secretPath = 'publish.credentials.secretKey';
+  if (
+    raw.publish?.credentials?.secretKey !== undefined &&
+    !context.parsed.envPaths.has(secretPath)
+  ) {
+    report(
+      'warning',
+      ['publish', 'credentials', 'secretKey'],
+      'a secret written in the recipe ends up in git: use ${env.EC2_SECRET_KEY}',
+    );
+  }
+}
+
+function checkTest(context: RuleContext, report: Report): void {
+  const test = context.raw.test;
+  if (!test) return;
+  if (test.user !== undefined) checkUserKnown(context, report, ['test', 'user'], test.user);
+  const keyUser = context.raw.customize?.rcLocal?.metadataSshKey?.user;
+  if (
+    test.boot === true &&
+    !written(context, ['test', 'user']) &&
+    keyUser === undefined &&
+    !written(context, ['customize', 'rcLocal', 'metadataSshKey', 'user'])
+  ) {
+    report(
+      'error',
+      ['test', 'boot'],
+      'the boot test logs in with the key from the metadata service: set `customize.rcLocal.metadataSshKey.user`',
+    );
+  }
+}
+
+/**
+ * True when the recipe file holds a value at `path`, even one the schema rejected:
+ * a rule must not call "missing" what is present but misspelt (that is reported once).
+ */
+function written(context: RuleContext, path: ValuePath): boolean {
+  return context.parsed.sourceMap.has(path);
+}
+
+function checkPackage(report: Report, path: ValuePath, name: string): void {
+  if (!PACKAGE_RE.test(name)) {
+    report(
+      'error',
+      path,
+      `'${name}' is not a valid Debian package name: expected lower-case letters, digits, '+', '-' and '.', at least two characters, starting with a letter or digit (optionally name=version)`,
+    );
+  }
+}
+
+function checkGuestPath(report: Report, path: ValuePath, value: string): void {
+  const segments = value.split('/').slice(1);
+  if (value === '/' || value.trim() === '/') {
+    report('error', path, "refusing '/': name a file inside the image");
+  } else if (segments.some((s) => s === '..' || s === '.')) {
+    report('error', path, `'${value}' contains '.' or '..': write the path without them`);
+  } else if (value.endsWith('/')) {
+    report('error', path, `'${value}' ends with '/': name the file, not a directory`);
+  }
+}
+
+function checkUserKnown(context: RuleContext, report: Report, path: ValuePath, name: string): void {
+  const names = [
+    ...new Set(
+      (context.raw.customize?.users ?? []).flatMap((u) => (u?.name !== undefined ? [u.name] : [])),
+    ),
+  ];
+  if (name === 'root' || names.includes(name)) return;
+  const suggestion = closest(name, [...names, 'root']);
+  report(
+    'error',
+    path,
+    `unknown user '${name}': expected root or one of \`customize.users\`${names.length > 0 ? ` (${names.join(', ')})` : ''}${suggestion ? `; did you mean '${suggestion}'?` : ''}`,
+  );
+}
+
+/** A file that belongs with the recipe: must be inside its folder, and must exist. */
+function checkRecipeFile(
+  context: RuleContext,
+  report: Report,
+  path: ValuePath,
+  written: string,
+): void {
+  const absolute = resolve(context.dir, written);
+  const rel = relative(context.dir, absolute);
+  if (rel.startsWith('..') || isAbsolute(rel)) {
+    report(
+      'error',
+      path,
+      `'${written}' is outside the recipe's folder: keep files that go into the image next to the recipe, so that reviews see them`,
+    );
+    return;
+  }
+  if (!context.fileExists(absolute))
+    report('error', path, `file not found: '${written}' (looked for ${absolute})`);
+}
+
+/** A machine-specific input (ISO, certificate): missing is an error only when strict. */
+function checkInputFile(
+  context: RuleContext,
+  report: Report,
+  path: ValuePath,
+  written: string,
+  what: string,
+): void {
+  const absolute = resolve(context.dir, written);
+  if (!context.fileExists(absolute)) {
+    report(
+      context.strictInputs ? 'error' : 'warning',
+      path,
+      `file not found: '${written}' (${what}; looked for ${absolute})`,
+    );
+  }
+}

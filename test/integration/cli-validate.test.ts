@@ -1,0 +1,35 @@
+// The installed CLI as a process: validate on the shipped recipes and a broken one.
+import { describe, expect, test } from '@jest/globals';
+import { runBuiltCli } from '../helpers/run-cli.js';
+
+describe('emi-recipe validate (process)', () => {
+  test('accepts every shipped recipe and example', () => {
+    const r = runBuiltCli([
+      'validate',
+      'recipes/debian-minimal.yaml',
+      'recipes/ubuntu-mediawiki.yaml',
+      'examples/eucalyptus-debian.yaml',
+      'examples/debian-netinst-preseed.yaml',
+    ]);
+    expect(r.stderr).not.toContain('error:');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('recipes/debian-minimal.yaml: valid');
+  });
+
+  test('rejects a broken recipe with exit 2 and located messages', () => {
+    const r = runBuiltCli(['validate', 'test/fixtures/recipes/broken/42-many-errors.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'test/fixtures/recipes/broken/42-many-errors.yaml:4:3: error: `disk`: unknown key `sise`; did you mean `size`?',
+    );
+    expect(r.stderr).toMatch(/10 errors; fix them and run validate again/);
+  });
+
+  test('bad usage exits 2, --version exits 0', () => {
+    expect(runBuiltCli(['validate']).code).toBe(2);
+    expect(runBuiltCli(['--bogus']).code).toBe(2);
+    const version = runBuiltCli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});
