@@ -1,0 +1,139 @@
+// The only module that starts processes (STYLE.md §6): argv arrays, never a shell;
+// cancellation, timeouts and grace periods; output streamed by line, tails kept.
+import { execa } from 'execa';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import type { ToolFailure } from '../core/failure.js';
+import { err, ok, type Result } from '../core/result.js';
+
+export interface ExecOptions {
+  readonly signal: AbortSignal;
+  readonly cwd?: string;
+  /** Added to the inherited environment; LC_ALL=C is always set so output parses the same everywhere. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Stop the program after this many ms (SIGTERM, then SIGKILL after `killGraceMs`). */
+  readonly timeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL when stopping (default 5000 ms). */
+  readonly killGraceMs?: number;
+  /** Every output line as it arrives (e.g. a QEMU console to a log). */
+  readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Bytes or text for stdin; stdin is closed after it (or ignored when absent). */
+  readonly input?: string | Uint8Array;
+  /**
+   * Start the program in its own process group and signal the whole group when
+   * stopping it: for tools that fork (debootstrap, libguestfs, QEMU helpers).
+   */
+  readonly group?: boolean;
+  /** Keep the complete stdout in the result (default true; false keeps only the tail). */
+  readonly keepStdout?: boolean;
+}
+
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+}
+
+/** The signature of exec, so that callers can be given a fake in unit tests. */
+export type Exec = (
+  file: string,
+  args: readonly string[],
+  options: ExecOptions,
+) => Promise<Result<ExecResult, ToolFailure>>;
+
+const TAIL = 20;
+
+/** Quotes an argument for display so that the command can be pasted into a shell. */
+export function shellQuote(arg: string): string {
+  if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The displayable command line. */
+export function formatCommand(file: string, args: readonly string[]): string {
+  return [file, ...args].map(shellQuote).join(' ');
+}
+
+/**
+ * Runs `file` with `args`. Never throws and never rejects: every way of not
+ * succeeding is a ToolFailure (spawn error, non-zero exit, signal, timeout, canceled).
+ */
+export const exec: Exec = async (file, args, options) => {
+  const started = Date.now();
+  const command = formatCommand(file, args);
+  const stdoutTail: string[] = [];
+  const stderrTail: string[] = [];
+  const push = (tail: string[], line: string): void => {
+    tail.push(line);
+    if (tail.length > TAIL) tail.shift();
+  };
+  const keepStdout = options.keepStdout ?? true;
+  let stdoutAll = '';
+  let stderrAll = '';
+  const grace = options.killGraceMs ?? 5000;
+  const subprocess = execa(file, [...args], {
+    cwd: options.cwd,
+    env: { ...options.env, LC_ALL: 'C' },
+    extendEnv: true,
+    reject: false,
+    buffer: false,
+    stripFinalNewline: false,
+    cancelSignal: options.signal,
+    forceKillAfterDelay: grace,
+    ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+    detached: options.group === true,
+    cleanup: true,
+    ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
+  });
+  const follow = (stream: Readable | null, name: 'stdout' | 'stderr'): Promise<void> => {
+    if (!stream) return Promise.resolve();
+    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      if (name === 'stdout') {
+        push(stdoutTail, line);
+        if (keepStdout) stdoutAll += `${line}\n`;
+      } else {
+        push(stderrTail, line);
+        if (stderrAll.length < 1_000_000) stderrAll += `${line}\n`;
+      }
+      options.onLine?.(line, name);
+    });
+    return new Promise((resolve) => lines.once('close', resolve));
+  };
+  // A forking tool's children share its process group: signal them all when stopping.
+  const killGroup = (signal: NodeJS.Signals): void => {
+    if (options.group !== true || subprocess.pid === undefined) return;
+    try {
+      process.kill(-subprocess.pid, signal);
+    } catch {
+      // The group is already gone.
+    }
+  };
+  const onAbort = (): void => {
+    killGroup('SIGTERM');
+    setTimeout(() => {
+      killGroup('SIGKILL');
+    }, grace).unref();
+  };
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  const [result] = await Promise.all([
+    subprocess,
+    follow(subprocess.stdout, 'stdout'),
+    follow(subprocess.stderr, 'stderr'),
+  ]);
+  options.signal.removeEventListener('abort', onAbort);
+  if (result.timedOut) killGroup('SIGKILL');
+  const base = { file, command, stderrTail, stdoutTail };
+  if (result.isCanceled || (options.signal.aborted && result.failed))
+    return err({ ...base, reason: 'canceled' });
+  if (result.timedOut)
+    return err({ ...base, reason: 'timeout', timeoutMs: options.timeoutMs ?? 0 });
+  if (result.exitCode === undefined && result.signal === undefined) {
+    const cause = result.cause as NodeJS.ErrnoException | undefined;
+    return err({ ...base, reason: 'spawn-error', code: cause?.code ?? 'UNKNOWN' });
+  }
+  if (result.signal !== undefined) return err({ ...base, reason: 'signal', signal: result.signal });
+  if (result.exitCode !== 0)
+    return err({ ...base, reason: 'exit-non-zero', exitCode: result.exitCode ?? -1 });
+  return ok({ stdout: stdoutAll, stderr: stderrAll, durationMs: Date.now() - started });
+};

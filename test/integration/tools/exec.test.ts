@@ -1,0 +1,82 @@
+// tools/exec.ts against real processes: exit codes, spawn errors, timeouts,
+// cancellation of a whole process group, streamed lines and tails.
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from '@jest/globals';
+import { exec } from '../../../src/tools/exec.js';
+
+const signal = () => new AbortController().signal;
+
+/** True while `pid` exists and is not a zombie (containers may not reap orphans at once). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+describe('exec', () => {
+  test('returns stdout of a successful program', async () => {
+    const r = await exec('sh', ['-c', 'echo one; echo two'], { signal: signal() });
+    expect(r).toMatchObject({ ok: true, value: { stdout: 'one\ntwo\n' } });
+  });
+
+  test('streams lines and keeps tails on failure', async () => {
+    const lines: string[] = [];
+    const r = await exec(
+      'sh',
+      ['-c', 'for i in $(seq 1 30); do echo out$i; echo err$i >&2; done; exit 3'],
+      {
+        signal: signal(),
+        onLine: (line) => lines.push(line),
+      },
+    );
+    expect(lines).toHaveLength(60);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error).toMatchObject({ reason: 'exit-non-zero', exitCode: 3, file: 'sh' });
+    expect(r.error.stderrTail).toHaveLength(20);
+    expect(r.error.stderrTail.at(-1)).toBe('err30');
+    expect(r.error.command).toBe(
+      "sh -c 'for i in $(seq 1 30); do echo out$i; echo err$i >&2; done; exit 3'",
+    );
+  });
+
+  test('a missing program is a spawn error', async () => {
+    const r = await exec('emi-recipe-no-such-tool', [], { signal: signal() });
+    expect(r).toMatchObject({ ok: false, error: { reason: 'spawn-error', code: 'ENOENT' } });
+  });
+
+  test('a program that runs too long is stopped', async () => {
+    const started = Date.now();
+    const r = await exec('sleep', ['30'], { signal: signal(), timeoutMs: 300, killGraceMs: 500 });
+    expect(r).toMatchObject({ ok: false, error: { reason: 'timeout', timeoutMs: 300 } });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  test('cancelling stops the whole process group', async () => {
+    const controller = new AbortController();
+    const pidFile = `/tmp/emi-exec-test-${process.pid}`;
+    const pending = exec('sh', ['-c', `sleep 60 & echo $! > ${pidFile}; wait`], {
+      signal: controller.signal,
+      group: true,
+      killGraceMs: 500,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    controller.abort();
+    const r = await pending;
+    expect(r).toMatchObject({ ok: false, error: { reason: 'canceled' } });
+    const child = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(isRunning(child)).toBe(false);
+  });
+
+  test('passes stdin input and LC_ALL=C', async () => {
+    const r = await exec('sh', ['-c', 'cat; echo "$LC_ALL"'], {
+      signal: signal(),
+      input: 'hello\n',
+    });
+    expect(r).toMatchObject({ ok: true, value: { stdout: 'hello\nC\n' } });
+  });
+});
