@@ -1,0 +1,134 @@
+// The step contract: what the planner knows about a step (StepSpec, data only) and what a
+// step kind implements (StepKind: describe for the plan, run for apply). Types only.
+// plan/ and run/ use these; steps/ implements them; nothing here has side effects.
+import type { TaskContext } from '../core/task.js';
+import type { Result } from '../core/result.js';
+import type { Exec } from '../tools/exec.js';
+
+declare const stepIdBrand: unique symbol;
+/** A step's id in the graph, kebab-case: 'create-disk', 'bundle-kernel'. */
+export type StepId = string & { readonly [stepIdBrand]: true };
+
+/** JSON data: what params, outputs and state may hold. */
+export type JsonValue =
+  string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** A local file a step reads; its content digest enters the fingerprint. */
+export interface StepInput {
+  /** Stable name within the step ('iso', 'answer-file', 'files[0]'). */
+  readonly name: string;
+  /** Absolute path. */
+  readonly path: string;
+  /** A secret file (private key): only its digest is ever recorded, never its content. */
+  readonly secret?: boolean;
+}
+
+/**
+ * One node of the plan's graph. `params` (typed per kind in step-params.ts) are the
+ * step's resolved settings: plain JSON,
+ * defaults applied, no secret values and no absolute paths of inputs (those are in
+ * `inputs`), so that equal settings give equal fingerprints on any machine.
+ */
+export interface StepSpec<P = JsonValue> {
+  readonly id: StepId;
+  readonly kind: string;
+  readonly needs: readonly StepId[];
+  /** The recipe section this step comes from, for messages ('customize'). */
+  readonly section: readonly (string | number)[];
+  readonly params: P;
+  readonly inputs: readonly StepInput[];
+}
+
+/** What a finished step produced. Recorded in state.json. */
+export interface StepOutputs {
+  /** Artifact name -> file name inside the step's output directory. */
+  readonly artifacts: Readonly<Record<string, string>>;
+  /** Values such as image ids ('imageId': 'eki-1a2b3c4d'); readable as ${steps.<id>.<name>}. */
+  readonly values: Readonly<Record<string, JsonValue>>;
+}
+
+/** A remote change a step makes, listed in the plan. */
+export type RemoteEffect =
+  | {
+      readonly kind: 'upload';
+      readonly bucket: string;
+      readonly prefix: string;
+      readonly endpoint: string;
+    }
+  | {
+      readonly kind: 'register';
+      readonly imageType: 'kernel' | 'ramdisk' | 'machine';
+      readonly name: string;
+      readonly endpoint: string;
+    }
+  | { readonly kind: 'deregister'; readonly imageId: string; readonly endpoint: string }
+  | {
+      readonly kind: 'delete-bundle';
+      readonly bucket: string;
+      readonly prefix: string;
+      readonly endpoint: string;
+    };
+
+/** What `plan` shows for a step: computed without side effects. */
+export interface StepDescription {
+  /** One line: what the step does, e.g. "create a 2 GiB qcow2 disk". */
+  readonly summary: string;
+  /** The external commands it would run, shell-escaped, for review. May use <placeholders> for temp paths. */
+  readonly commands: readonly string[];
+  readonly effects: readonly RemoteEffect[];
+  /** Extra facts worth a reviewer's eye ("accelerator: TCG, KVM probe failed"). */
+  readonly notes: readonly string[];
+}
+
+/** Facts about this host that describe() may use; gathered by the planner without side effects. */
+export interface HostFacts {
+  /** The accelerator a VM would get: decided by a recorded KVM probe, or unknown before the first probe. */
+  readonly accel: 'kvm' | 'tcg' | 'unknown';
+  readonly isRoot: boolean;
+}
+
+/** Everything a running step gets. Its only writable place is `outDir`. */
+export interface StepRunContext<P = JsonValue> extends TaskContext {
+  readonly step: StepSpec<P>;
+  /** The recipe's work directory (absolute). */
+  readonly workDir: string;
+  /**
+   * An empty directory for this step's artifacts. The runner renames it into place only
+   * after run() succeeds, so a crash never leaves a half-written artifact that looks whole.
+   * Paths recorded elsewhere (qcow2 backing files) must be relative to it, or point
+   * into other steps' final directories (`needs.get(id).dir`).
+   */
+  readonly outDir: string;
+  /** Outputs of the steps in `needs`, with the absolute path of each one's final directory. */
+  readonly needs: ReadonlyMap<StepId, StepOutputs & { readonly dir: string }>;
+  /** Secret values by name (credentials); never log them. */
+  readonly secrets: ReadonlyMap<string, string>;
+  readonly exec: Exec;
+  /** The accelerator for VMs in this run (probed once per run when needed). */
+  readonly accel: () => Promise<'kvm' | 'tcg'>;
+}
+
+/**
+ * A step failure: facts for the failure report. `reason` tags the variant; `command`,
+ * `exitCode`, `stderrTail` are shown when present. Never holds secrets.
+ */
+export interface StepFailure {
+  readonly reason: string;
+  /** What went wrong, one or two sentences, and what to do next. */
+  readonly message: string;
+  readonly command?: string;
+  readonly exitCode?: number;
+  readonly signal?: string;
+  readonly outputTail?: readonly string[];
+}
+
+/** A step kind: registered in steps/registry.ts, called by the runner. */
+export interface StepKind<P = JsonValue> {
+  readonly kind: string;
+  /** External programs it runs; their versions enter its fingerprint. */
+  readonly tools: readonly string[];
+  /** For the plan: what it would do. Pure. */
+  describe(step: StepSpec<P>, facts: HostFacts): StepDescription;
+  /** Does the work; resolves (never rejects) with its outputs or a failure. */
+  run(ctx: StepRunContext<P>): Promise<Result<StepOutputs, StepFailure>>;
+}
