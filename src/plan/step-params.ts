@@ -100,3 +100,66 @@ export interface ExtractRootfsParams {
   readonly sizeBytes: number;
   readonly name: string;
 }
+
+/** Where bundles go and who holds the keys; `local` means the embedded cloud provides keys at run time. */
+export interface PublishTargetParams {
+  readonly cloud: 'local' | 'eucalyptus' | 'aws';
+  /** Display only: the endpoint URLs (null for local or the AWS default). */
+  readonly ec2Endpoint: string | null;
+  readonly s3Endpoint: string | null;
+  readonly region: string;
+  /** The access key id (not secret); null when it comes from the AWS chain or the local cloud. */
+  readonly accessKeyId: string | null;
+}
+
+/**
+ * bundle-image (kernel, ramdisk: parts and manifest in one) and bundle-parts (machine:
+ * parts only, the manifest waits for the kernel and ramdisk ids). Inputs for a real
+ * cloud: `cert`, `private-key` (secret), `cloud-cert`. Needs the extract step whose
+ * artifact is bundled.
+ */
+export interface BundleParams {
+  readonly imageType: 'kernel' | 'ramdisk' | 'machine';
+  readonly arch: 'x86_64' | 'i386';
+  /** The bundle prefix: file names and the image name in the manifest. */
+  readonly prefix: string;
+  readonly partSizeBytes: number;
+  /** null: the local cloud's account. */
+  readonly account: string | null;
+  readonly target: PublishTargetParams;
+}
+
+/** bundle-manifest: the machine manifest, naming the registered kernel and ramdisk ids. */
+export interface BundleManifestParams {
+  readonly arch: 'x86_64' | 'i386';
+  readonly blockDeviceMapping: readonly { readonly virtual: string; readonly device: string }[];
+  readonly target: PublishTargetParams;
+}
+
+/** upload-bundle: parts then manifest to bucket/prefix. Secrets: `secret-key` for real clouds. */
+export interface UploadParams {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly acl: 'aws-exec-read' | 'public-read' | 'ec2-bundle-read';
+  readonly target: PublishTargetParams;
+}
+
+/** register-image: RegisterImage of the uploaded manifest; value `imageId`. */
+export interface RegisterParams {
+  readonly imageType: 'kernel' | 'ramdisk' | 'machine';
+  readonly name: string;
+  readonly description: string | null;
+  readonly arch: 'x86_64' | 'i386';
+  readonly public: boolean;
+  readonly target: PublishTargetParams;
+}
+
+/** boot-test: boots the extracted kernel, ramdisk and root file system with a metadata service. */
+export interface BootTestParams {
+  readonly user: string;
+  readonly commands: readonly string[];
+  readonly timeoutMs: number;
+  readonly memoryBytes: number;
+  readonly cpus: number;
+  readonly accel: 'auto' | 'kvm' | 'tcg';
+}
