@@ -2,15 +2,25 @@
 // and exit codes. Commands return an exit code; they never call process.exit.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
+import { exec as realExec, type Exec } from '../tools/exec.js';
+import type { HostFacts, StepKind } from '../plan/step.js';
+import { builtinStepKinds } from '../steps/registry.js';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import { processTerminal, type Terminal } from './output/terminal.js';
+import type { ApplyDeps } from './commands/apply.js';
 
 /** What main needs from the outside world; tests pass their own. */
 export interface CliDeps {
   readonly terminal: Terminal;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal: AbortSignal;
+  /** Step kinds (default: the built-in ones); the engine tests pass test-only kinds. */
+  readonly kinds?: ReadonlyMap<string, StepKind>;
+  readonly exec?: Exec;
+  readonly probeAccel?: (signal: AbortSignal) => Promise<'kvm' | 'tcg'>;
+  readonly hostFacts?: () => Promise<HostFacts>;
 }
 
 /** The package version, from package.json (same depth from src/ and dist/). */
@@ -22,6 +32,29 @@ export function packageVersion(): string {
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
+
+function engineDeps(deps: CliDeps): ApplyDeps {
+  return {
+    terminal: deps.terminal,
+    env: deps.env,
+    signal: deps.signal,
+    kinds: deps.kinds ?? builtinStepKinds(),
+    exec: deps.exec ?? realExec,
+    version: packageVersion(),
+    // TODO(#7): the KVM probe from the build steps replaces this (TCG always works).
+    probeAccel: deps.probeAccel ?? (() => Promise.resolve('tcg')),
+    hostFacts:
+      deps.hostFacts ??
+      (() => Promise.resolve({ accel: 'unknown', isRoot: process.getuid?.() === 0 })),
+  };
+}
+
+const parseJobs = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new InvalidArgumentError('expected a whole number from 1 to 64');
+  return n;
+};
 
 /** Builds the commander program; each action stores its exit code in `result`. */
 export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command {
@@ -57,6 +90,152 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
     .action(async (files: string[], options: { json: boolean }) => {
       const { runValidate } = await import('./commands/validate.js');
       result.code = await runValidate(files, options, terminal, env);
+    });
+
+  program
+    .command('plan')
+    .description(
+      'dry run: for each step, whether it runs or is up to date and why, the commands it would run and the remote effects; no side effects',
+    )
+    .argument('<recipe>', 'recipe file')
+    .option('--json', 'print the plan as JSON (schemas/plan.schema.json)', false)
+    .option(
+      '--out <file>',
+      'also save the plan as JSON; `emi-recipe apply <file>` then applies exactly it',
+    )
+    .option('--work-dir <dir>', 'work directory (default: .emi-recipe/<name>/ beside the recipe)')
+    .option('--no-commands', 'do not list the commands of steps that run')
+    .addHelpText(
+      'after',
+      examples(
+        'emi-recipe plan recipes/debian-minimal.yaml',
+        'emi-recipe plan recipes/debian-minimal.yaml --out plan.json && emi-recipe apply plan.json',
+        'emi-recipe plan --json recipe.yaml | jq .summary',
+      ),
+    )
+    .action(
+      async (
+        recipe: string,
+        options: { json: boolean; out?: string; workDir?: string; commands: boolean },
+      ) => {
+        const { runPlan } = await import('./commands/plan.js');
+        result.code = await runPlan(recipe, options, engineDeps(deps));
+      },
+    );
+
+  program
+    .command('apply')
+    .description(
+      'build, bundle, upload and register: runs the steps that are not up to date, resumes after a crash, Ctrl-C or failure',
+    )
+    .argument(
+      '<recipe-or-plan>',
+      'a recipe file, or a plan saved with `plan --out` (applied only if nothing changed since)',
+    )
+    .option('--work-dir <dir>', 'work directory (default: .emi-recipe/<name>/ beside the recipe)')
+    .option(
+      '-j, --jobs <n>',
+      'steps to run at the same time',
+      parseJobs,
+      Math.max(1, availableParallelism()),
+    )
+    .addOption(
+      new Option(
+        '--on-failure <mode>',
+        'when a step fails: stop starting steps, continue with independent ones, or kill running ones too',
+      )
+        .choices(['stop', 'continue', 'kill'])
+        .default('stop'),
+    )
+    .option(
+      '--force <step...>',
+      'run these steps even if up to date (and what depends on them, if their outputs change)',
+      [],
+    )
+    .option('--no-progress', 'plain timestamped lines instead of the progress display')
+    .option('-v, --verbose', 'show the output of the tools as they run', false)
+    .addHelpText(
+      'after',
+      `${examples('emi-recipe apply recipes/debian-minimal.yaml', 'emi-recipe apply plan.json', 'emi-recipe apply recipe.yaml --on-failure continue --no-progress')}\nInterrupt with Ctrl-C at any time (exit 130); run the same command again to resume.\nA second apply on the same work directory is refused (exit 3) while one runs.\n`,
+    )
+    .action(
+      async (
+        target: string,
+        options: {
+          workDir?: string;
+          jobs: number;
+          onFailure: 'stop' | 'continue' | 'kill';
+          force: string[];
+          progress: boolean;
+          verbose: boolean;
+        },
+      ) => {
+        const { runApply } = await import('./commands/apply.js');
+        result.code = await runApply(target, options, engineDeps(deps));
+      },
+    );
+
+  program
+    .command('status')
+    .description('what is done in the work directory, with outputs such as image ids')
+    .argument('<recipe>', 'recipe file')
+    .option('--json', 'print as JSON', false)
+    .option('--work-dir <dir>', 'work directory (default: .emi-recipe/<name>/ beside the recipe)')
+    .addHelpText(
+      'after',
+      examples(
+        'emi-recipe status recipes/debian-minimal.yaml',
+        'emi-recipe status --json recipe.yaml | jq .images',
+      ),
+    )
+    .action(async (recipe: string, options: { json: boolean; workDir?: string }) => {
+      const { runStatus } = await import('./commands/status.js');
+      result.code = await runStatus(recipe, options, { terminal, env });
+    });
+
+  program
+    .command('graph')
+    .description('print the step graph')
+    .argument('<recipe>', 'recipe file')
+    .addOption(
+      new Option('--format <format>', 'text, or dot for Graphviz')
+        .choices(['text', 'dot'])
+        .default('text'),
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'emi-recipe graph recipes/debian-minimal.yaml',
+        'emi-recipe graph --format dot recipe.yaml | dot -Tsvg > graph.svg',
+      ),
+    )
+    .action(async (recipe: string, options: { format: 'text' | 'dot' }) => {
+      const { runGraphCommand } = await import('./commands/graph.js');
+      result.code = await runGraphCommand(recipe, options, { terminal, env });
+    });
+
+  program
+    .command('clean')
+    .description(
+      "remove the recipe's work directory (state, logs, artifacts); registered images are not touched",
+    )
+    .argument('<recipe>', 'recipe file')
+    .option(
+      '--keep-artifacts',
+      'only remove logs and leftovers of interrupted steps; keep state and artifacts',
+      false,
+    )
+    .option('--work-dir <dir>', 'work directory (default: .emi-recipe/<name>/ beside the recipe)')
+    .addHelpText(
+      'after',
+      examples(
+        'emi-recipe clean recipes/debian-minimal.yaml',
+        'emi-recipe clean --keep-artifacts recipe.yaml',
+      ),
+    )
+    .action(async (recipe: string, options: { keepArtifacts: boolean; workDir?: string }) => {
+      const { runClean } = await import('./commands/clean.js');
+      result.code = await runClean(recipe, options, { terminal, env });
     });
 
   return program;

@@ -1,0 +1,191 @@
+// `emi-recipe apply RECIPE|PLAN.json`: takes the work directory's lock, decides and runs
+// the steps, checkpoints each one, shows progress, and reports failures. Re-running it
+// after a crash, Ctrl-C or failure resumes where it stopped.
+import { mkdir, readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import type { PlanDocument } from '../../plan/plan-document.js';
+import { stalePlanReasons } from '../../plan/plan-document.js';
+import type { StepFailure } from '../../plan/step.js';
+import type { RunEvent } from '../../run/events.js';
+import { acquireLock } from '../../run/lock.js';
+import { runGraph, type FailureMode } from '../../run/runner.js';
+import { loadState, StateStore } from '../../run/state.js';
+import { formatDuration } from '../../recipe/units.js';
+import { formatStepFailure } from '../output/failure-printer.js';
+import { listrRenderer } from '../output/listr-renderer.js';
+import { plainRenderer } from '../output/plain-renderer.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { computePlan, type EngineDeps } from './plan.js';
+import { openSession, type Session } from './session.js';
+
+export interface ApplyOptions {
+  readonly workDir?: string;
+  readonly jobs: number;
+  readonly onFailure: FailureMode;
+  readonly progress: boolean;
+  readonly verbose: boolean;
+  readonly force: readonly string[];
+}
+
+export interface ApplyDeps extends EngineDeps {
+  readonly probeAccel: (signal: AbortSignal) => Promise<'kvm' | 'tcg'>;
+}
+
+/** True when the argument names a saved plan rather than a recipe. */
+async function readPlanFile(target: string): Promise<PlanDocument | undefined> {
+  if (!target.endsWith('.json')) return undefined;
+  const text = await readFile(target, 'utf8');
+  const doc = JSON.parse(text) as Partial<PlanDocument>;
+  return typeof doc.planFormat === 'number' && doc.recipe ? (doc as PlanDocument) : undefined;
+}
+
+export async function runApply(
+  target: string,
+  options: ApplyOptions,
+  deps: ApplyDeps,
+): Promise<ExitCode> {
+  const { terminal } = deps;
+  let saved: PlanDocument | undefined;
+  try {
+    saved = await readPlanFile(target);
+  } catch (error) {
+    terminal.err(`error: cannot read plan file '${target}': ${(error as Error).message}\n`);
+    return EXIT.usage;
+  }
+  const recipeFile = saved ? saved.recipe.path : target;
+  const workDir = options.workDir ?? saved?.workDir;
+  const opened = await openSession(recipeFile, {
+    env: deps.env,
+    strictInputs: true,
+    terminal,
+    ...(workDir !== undefined ? { workDir } : {}),
+  });
+  if (!opened.session) return opened.exit ?? EXIT.usage;
+  const unknown = options.force.filter((id) => !opened.session?.graph.byId.has(id as never));
+  if (unknown.length > 0) {
+    terminal.err(
+      `error: --force names unknown step(s): ${unknown.join(', ')} (steps: ${opened.session.graph.steps.map((s) => s.id).join(', ')})\n`,
+    );
+    return EXIT.usage;
+  }
+
+  await mkdir(opened.session.workDir, { recursive: true });
+  const lock = await acquireLock(opened.session.workDir, `emi-recipe apply ${target}`);
+  if (!lock.ok) {
+    const h = lock.error.holder;
+    terminal.err(
+      `error: ${opened.session.workDir} is in use by another apply (pid ${h.pid} on ${h.host}, since ${h.since}: ${h.command}).\n` +
+        `Wait for it to finish, or stop it (kill ${h.pid}); a lock left by a dead process is taken over automatically.\n`,
+    );
+    return EXIT.locked;
+  }
+  try {
+    // Re-read the state under the lock: another apply may have finished in between.
+    const state = await loadState(opened.session.workDir, {
+      name: opened.session.recipe.name,
+      path: opened.session.recipe.path,
+    });
+    if (!state.ok) {
+      terminal.err(
+        `error: cannot read ${state.error.path}; run emi-recipe clean ${recipeFile} to start over\n`,
+      );
+      return EXIT.failure;
+    }
+    const session: Session = { ...opened.session, state: state.value };
+    const { doc, inspection } = await computePlan(session, deps, new Set(options.force));
+    if (saved) {
+      const stale = stalePlanReasons(saved, doc);
+      if (stale.length > 0) {
+        terminal.err(
+          `error: refusing to apply ${target}: it no longer matches:\n${stale.map((r) => `  - ${r}`).join('\n')}\nMake a new plan: emi-recipe plan ${recipeFile} --out ${target}\n`,
+        );
+        return EXIT.usage;
+      }
+    }
+    if (doc.summary.run === 0 && doc.summary.blocked === 0) {
+      terminal.out(`Nothing to do: all ${doc.summary.upToDate} steps are up to date.\n`);
+      return EXIT.ok;
+    }
+    const store = new StateStore(session.workDir, {
+      ...session.state,
+      files: inspection.files,
+      tools: inspection.tools,
+    });
+    await store.update((s) => s);
+    return await execute(session, store, inspection.facts, options, deps);
+  } finally {
+    await lock.value.release();
+  }
+}
+
+async function execute(
+  session: Session,
+  store: StateStore,
+  facts: Awaited<ReturnType<typeof computePlan>>['inspection']['facts'],
+  options: ApplyOptions,
+  deps: ApplyDeps,
+): Promise<ExitCode> {
+  const { terminal } = deps;
+  const failures: { id: string; failure: StepFailure; logPath: string }[] = [];
+  const useListr = options.progress && terminal.isTty;
+  const listr = useListr
+    ? listrRenderer(
+        session.graph.steps.map((s) => s.id),
+        { verbose: options.verbose },
+      )
+    : undefined;
+  const plain = useListr ? undefined : plainRenderer(terminal, { verbose: options.verbose });
+  const sink = (event: RunEvent): void => {
+    if (event.type === 'step-failed')
+      failures.push({ id: event.id, failure: event.failure, logPath: event.logPath });
+    (listr?.sink ?? plain)?.(event);
+  };
+  const secrets = new Map<string, string>();
+  const credentials = session.recipe.publish.credentials;
+  if (credentials) secrets.set('secret-key', credentials.secretKey);
+  const result = await runGraph({
+    graph: session.graph,
+    kinds: deps.kinds,
+    store,
+    facts,
+    workDir: session.workDir,
+    jobs: options.jobs,
+    onFailure: options.onFailure,
+    signal: deps.signal,
+    emit: sink,
+    exec: deps.exec,
+    secrets,
+    probeAccel: deps.probeAccel,
+  });
+  await listr?.done();
+  for (const f of failures)
+    terminal.err(formatStepFailure(f.id, f.failure, relativeToCwd(f.logPath)));
+  const s = result.summary;
+  const counts = [`${s.ran.length} ran`, `${s.upToDate.length} up to date`];
+  if (s.failed.length > 0) counts.push(`${s.failed.length} failed`);
+  if (s.blocked.length > 0) counts.push(`${s.blocked.length} blocked`);
+  if (s.canceled.length > 0) counts.push(`${s.canceled.length} stopped`);
+  terminal.out(
+    `Apply ${result.outcome === 'ok' ? 'finished' : result.outcome === 'canceled' ? 'interrupted' : 'failed'}: ${counts.join(', ')} in ${formatDuration(s.durationMs)}\n`,
+  );
+  if (result.outcome === 'ok') {
+    const ids = ['register-kernel', 'register-ramdisk', 'register-machine']
+      .map((id) => store.current.steps[id]?.values.imageId)
+      .filter((v): v is string => typeof v === 'string');
+    if (ids.length > 0) terminal.out(`Images: ${ids.join(' ')}\n`);
+    return EXIT.ok;
+  }
+  if (result.outcome === 'canceled') {
+    terminal.err(`Interrupted. Finished steps are kept; run the same command again to resume.\n`);
+    return EXIT.interrupted;
+  }
+  terminal.err(
+    `Fix the problem above, then run the same command again: finished steps are kept and skipped.\n`,
+  );
+  return EXIT.failure;
+}
+
+function relativeToCwd(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}

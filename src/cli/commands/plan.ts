@@ -1,0 +1,88 @@
+// `emi-recipe plan`: the dry run. Loads the recipe and the state, decides every step,
+// prints verdicts and reasons (or JSON), optionally saves the plan for `apply plan.json`.
+// No side effects: nothing is written except the --out file.
+import { writeFileAtomic } from '../../core/atomic-write.js';
+import type { Exec } from '../../tools/exec.js';
+import { planDocument, type PlanDocument } from '../../plan/plan-document.js';
+import { planSteps } from '../../plan/plan.js';
+import type { HostFacts, StepKind } from '../../plan/step.js';
+import { inspect } from '../../run/inspect.js';
+import { formatPlan } from '../output/plan-printer.js';
+import type { Terminal } from '../output/terminal.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { openSession, type Session } from './session.js';
+
+export interface PlanCommandOptions {
+  readonly json: boolean;
+  readonly out?: string;
+  readonly workDir?: string;
+  readonly commands: boolean;
+}
+
+export interface EngineDeps {
+  readonly terminal: Terminal;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly signal: AbortSignal;
+  readonly kinds: ReadonlyMap<string, StepKind>;
+  readonly exec: Exec;
+  readonly hostFacts: () => Promise<HostFacts>;
+  readonly version: string;
+}
+
+/** Computes the plan document for a session (no side effects). */
+export async function computePlan(
+  session: Session,
+  deps: EngineDeps,
+  forced?: ReadonlySet<string>,
+) {
+  const host = await deps.hostFacts();
+  const inspection = await inspect({
+    graph: session.graph,
+    state: session.state,
+    workDir: session.workDir,
+    kinds: deps.kinds,
+    exec: deps.exec,
+    signal: deps.signal,
+    host,
+    env: deps.env,
+    ...(forced ? { forced } : {}),
+  });
+  const plan = planSteps(inspection.facts);
+  const doc: PlanDocument = planDocument({
+    plan,
+    graph: session.graph,
+    version: deps.version,
+    recipe: { name: session.recipe.name, path: session.recipe.path },
+    recipeText: session.text,
+    workDir: session.workDir,
+    host,
+    records: session.state.steps,
+    inputDigests: inspection.facts.inputDigests,
+  });
+  return { plan, doc, inspection };
+}
+
+export async function runPlan(
+  recipeFile: string,
+  options: PlanCommandOptions,
+  deps: EngineDeps,
+): Promise<ExitCode> {
+  const { session, exit } = await openSession(recipeFile, {
+    env: deps.env,
+    strictInputs: true,
+    terminal: deps.terminal,
+    ...(options.workDir !== undefined ? { workDir: options.workDir } : {}),
+  });
+  if (!session) return exit ?? EXIT.usage;
+  const { doc } = await computePlan(session, deps);
+  if (options.out !== undefined)
+    await writeFileAtomic(options.out, `${JSON.stringify(doc, null, 2)}\n`);
+  if (options.json) deps.terminal.out(`${JSON.stringify(doc, null, 2)}\n`);
+  else
+    deps.terminal.out(formatPlan(doc, { commands: options.commands, color: deps.terminal.color }));
+  if (options.out !== undefined && !options.json)
+    deps.terminal.out(
+      `Saved to ${options.out}; apply exactly this plan with: emi-recipe apply ${options.out}\n`,
+    );
+  return EXIT.ok;
+}

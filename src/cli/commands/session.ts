@@ -1,0 +1,77 @@
+// Shared start of plan/apply/status/graph/clean: load the recipe (printing problems),
+// build the graph, find the work directory and read the state.
+import { resolve } from 'node:path';
+import { hasErrors } from '../../core/diagnostic.js';
+import { loadRecipe } from '../../recipe/load-recipe.js';
+import type { Recipe } from '../../recipe/model.js';
+import { defaultGraphInput } from '../../plan/default-graph.js';
+import { buildGraph, type StepGraph } from '../../plan/graph.js';
+import { defaultWorkDir } from '../../run/layout.js';
+import { loadState, type State } from '../../run/state.js';
+import { formatDiagnostics } from '../output/diagnostic-printer.js';
+import type { Terminal } from '../output/terminal.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+
+export interface Session {
+  readonly recipe: Recipe;
+  readonly recipeFile: string;
+  readonly text: string;
+  readonly graph: StepGraph;
+  readonly workDir: string;
+  readonly state: State;
+}
+
+export interface SessionOptions {
+  readonly workDir?: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** plan/apply: machine inputs must exist (see RuleContext.strictInputs). */
+  readonly strictInputs: boolean;
+  readonly terminal: Terminal;
+}
+
+/** Opens a session, or prints why not and returns the exit code to use. */
+export async function openSession(
+  recipeFile: string,
+  options: SessionOptions,
+): Promise<{ session?: Session; exit?: ExitCode }> {
+  const { terminal } = options;
+  const loaded = await loadRecipe(recipeFile, {
+    env: options.env,
+    strictInputs: options.strictInputs,
+  });
+  if (!loaded.ok) {
+    terminal.err(
+      `error: cannot read recipe '${recipeFile}': ${loaded.error.code === 'ENOENT' ? 'no such file' : loaded.error.code}\n`,
+    );
+    return { exit: EXIT.usage };
+  }
+  const { diagnostics, text, recipe } = loaded.value;
+  const sources = new Map([[recipeFile, text]]);
+  if (diagnostics.length > 0)
+    terminal.err(formatDiagnostics(diagnostics, { sources, color: terminal.color }));
+  if (!recipe || hasErrors(diagnostics)) {
+    terminal.err(
+      `${recipeFile}: invalid recipe; fix the errors above (emi-recipe validate ${recipeFile})\n`,
+    );
+    return { exit: EXIT.usage };
+  }
+  const built = buildGraph(defaultGraphInput(recipe));
+  if (!built.graph) {
+    terminal.err(formatDiagnostics(built.diagnostics, { sources, color: terminal.color }));
+    return { exit: EXIT.usage };
+  }
+  const workDir =
+    options.workDir !== undefined
+      ? resolve(options.workDir)
+      : defaultWorkDir(recipe.path, recipe.name);
+  const state = await loadState(workDir, { name: recipe.name, path: recipe.path });
+  if (!state.ok) {
+    const detail = state.error.reason === 'state-corrupt' ? state.error.detail : state.error.code;
+    terminal.err(
+      `error: the work directory's state is unreadable (${state.error.path}: ${detail}).\n` +
+        `Nothing was changed. Inspect the file, or start over with: emi-recipe clean ${recipeFile}\n`,
+    );
+    return { exit: EXIT.failure };
+  }
+  return { session: { recipe, recipeFile, text, graph: built.graph, workDir, state: state.value } };
+}

@@ -1,0 +1,238 @@
+// The planner: for each step, run / up to date / blocked, and why. Pure: everything
+// it needs from disk (recorded steps, input digests, tool versions, artifact checks) is
+// gathered beforehand (run/inspect.ts). `plan` prints its result; `apply` executes it,
+// deciding each step again with the real outputs of the steps before it.
+import {
+  diffComponents,
+  describeChange,
+  fingerprintOf,
+  type ChangeReason,
+  type FingerprintComponents,
+} from './fingerprint.js';
+import type { StepGraph } from './graph.js';
+import type {
+  HostFacts,
+  RemoteEffect,
+  StepDescription,
+  StepId,
+  StepKind,
+  StepSpec,
+} from './step.js';
+
+export type Verdict = 'run' | 'up-to-date' | 'blocked';
+
+/** Why a step runs (or not): the first matching cause, in this order. */
+export type Cause =
+  | 'blocked'
+  | 'upstream-changed'
+  | 'never-run'
+  | 'interrupted'
+  | 'changed'
+  | 'outputs-changed'
+  | 'forced'
+  | 'up-to-date';
+
+/** What the planner knows of a completed step (a subset of the state record). */
+export interface RecordedStep {
+  readonly fingerprint: string;
+  readonly components: FingerprintComponents;
+  readonly outputDigest: string;
+}
+
+export interface StepDecision {
+  readonly id: StepId;
+  readonly kind: string;
+  readonly verdict: Verdict;
+  readonly cause: Cause;
+  /** Human-readable reasons, most important first. */
+  readonly reasons: readonly string[];
+  readonly changes: readonly ChangeReason[];
+  /** Known when every upstream step is up to date. */
+  readonly fingerprint?: string;
+  readonly components?: FingerprintComponents;
+  readonly description: StepDescription;
+}
+
+/** Everything the planner reads, gathered without side effects. */
+export interface PlanFacts {
+  readonly graph: StepGraph;
+  readonly records: Readonly<Record<string, RecordedStep>>;
+  /** Absolute input path -> SHA-256, or undefined when the file is missing. */
+  readonly inputDigests: ReadonlyMap<string, string | undefined>;
+  /** Tool name -> version, or undefined when it is not installed. */
+  readonly toolVersions: ReadonlyMap<string, string | undefined>;
+  /** Step id -> what is wrong with its recorded artifacts (missing, modified), if anything. */
+  readonly artifactProblems: ReadonlyMap<string, string>;
+  /** Steps that were started and not finished (a leftover partial directory). */
+  readonly interrupted: ReadonlySet<string>;
+  readonly kinds: ReadonlyMap<string, Pick<StepKind, 'tools' | 'describe'>>;
+  readonly host: HostFacts;
+  /** The Debian package that provides a tool, for "install it" hints. */
+  readonly packageOf: (tool: string) => string | undefined;
+  /** Steps to run even if up to date. */
+  readonly forced?: ReadonlySet<string>;
+}
+
+export interface Plan {
+  readonly decisions: readonly StepDecision[];
+  readonly counts: { readonly run: number; readonly upToDate: number; readonly blocked: number };
+  /** Remote effects of the steps that will run, in graph order. */
+  readonly effects: readonly RemoteEffect[];
+}
+
+const NO_DESCRIPTION: StepDescription = { summary: '', commands: [], effects: [], notes: [] };
+
+/**
+ * Decides one step, given the decisions (or, during apply, the actual outcomes) of its
+ * needs: `upstreamDigest(id)` is the output digest of an up-to-date need, undefined
+ * for a need that will run or is blocked.
+ */
+export function decideStep(
+  step: StepSpec,
+  facts: PlanFacts,
+  upstream: (id: StepId) => { readonly verdict: Verdict; readonly outputDigest?: string },
+): StepDecision {
+  const kind = facts.kinds.get(step.kind);
+  const description = kind ? safeDescribe(kind, step, facts.host) : NO_DESCRIPTION;
+  const base = { id: step.id, kind: step.kind, description };
+  const blocked: string[] = [];
+  if (!kind)
+    blocked.push(`step kind '${step.kind}' is not available in this version of emi-recipe`);
+  for (const tool of kind?.tools ?? []) {
+    if (facts.toolVersions.get(tool) === undefined) {
+      const pkg = facts.packageOf(tool);
+      blocked.push(`${tool} is not installed${pkg ? ` (apt-get install ${pkg})` : ''}`);
+    }
+  }
+  for (const input of step.inputs) {
+    if (facts.inputDigests.get(input.path) === undefined)
+      blocked.push(`input ${input.name} not found: ${input.path}`);
+  }
+  const upstreamBlocked = step.needs.filter((need) => upstream(need).verdict === 'blocked');
+  if (upstreamBlocked.length > 0)
+    blocked.push(`needs ${upstreamBlocked.join(', ')}, which cannot run`);
+  if (blocked.length > 0)
+    return { ...base, verdict: 'blocked', cause: 'blocked', reasons: blocked, changes: [] };
+
+  const record = facts.records[step.id];
+  const upstreamRunning = step.needs.filter((need) => upstream(need).verdict === 'run');
+  if (upstreamRunning.length > 0 && !record) {
+    return facts.interrupted.has(step.id)
+      ? {
+          ...base,
+          verdict: 'run',
+          cause: 'interrupted',
+          reasons: ['was interrupted: starts over from its inputs'],
+          changes: [],
+        }
+      : { ...base, verdict: 'run', cause: 'never-run', reasons: ['never run'], changes: [] };
+  }
+  if (upstreamRunning.length > 0) {
+    return {
+      ...base,
+      verdict: 'run',
+      cause: 'upstream-changed',
+      reasons: [`runs after ${upstreamRunning.join(', ')} (upstream changed)`],
+      changes: upstreamRunning.map((s) => ({ kind: 'upstream', step: s })),
+    };
+  }
+
+  const components: FingerprintComponents = {
+    kind: step.kind,
+    params: step.params,
+    inputs: Object.fromEntries(
+      step.inputs.map((i) => [i.name, facts.inputDigests.get(i.path) ?? '']),
+    ),
+    upstream: Object.fromEntries(
+      [...step.needs].sort().map((need) => [need, upstream(need).outputDigest ?? '']),
+    ),
+    tools: Object.fromEntries(
+      [...(kind?.tools ?? [])].sort().map((t) => [t, facts.toolVersions.get(t) ?? '']),
+    ),
+  };
+  const fingerprint = fingerprintOf(components);
+  const known = { ...base, fingerprint, components };
+  if (!record) {
+    if (facts.interrupted.has(step.id)) {
+      return {
+        ...known,
+        verdict: 'run',
+        cause: 'interrupted',
+        reasons: ['was interrupted: starts over from its inputs'],
+        changes: [],
+      };
+    }
+    return { ...known, verdict: 'run', cause: 'never-run', reasons: ['never run'], changes: [] };
+  }
+  if (record.fingerprint !== fingerprint) {
+    const changes = diffComponents(record.components, components);
+    return {
+      ...known,
+      verdict: 'run',
+      cause: 'changed',
+      reasons: changes.map(describeChange),
+      changes,
+    };
+  }
+  const problem = facts.artifactProblems.get(step.id);
+  if (problem !== undefined)
+    return { ...known, verdict: 'run', cause: 'outputs-changed', reasons: [problem], changes: [] };
+  if (facts.forced?.has(step.id))
+    return {
+      ...known,
+      verdict: 'run',
+      cause: 'forced',
+      reasons: ['forced with --force'],
+      changes: [],
+    };
+  return {
+    ...known,
+    verdict: 'up-to-date',
+    cause: 'up-to-date',
+    reasons: ['up to date'],
+    changes: [],
+  };
+}
+
+/** Plans every step in graph order. */
+export function planSteps(facts: PlanFacts): Plan {
+  const decisions = new Map<StepId, StepDecision>();
+  for (const step of facts.graph.steps) {
+    decisions.set(
+      step.id,
+      decideStep(step, facts, (need) => {
+        const decision = decisions.get(need);
+        if (!decision) return { verdict: 'blocked' };
+        const outputDigest =
+          decision.verdict === 'up-to-date' ? facts.records[need]?.outputDigest : undefined;
+        return {
+          verdict: decision.verdict,
+          ...(outputDigest !== undefined ? { outputDigest } : {}),
+        };
+      }),
+    );
+  }
+  const list = [...decisions.values()];
+  return {
+    decisions: list,
+    counts: {
+      run: list.filter((d) => d.verdict === 'run').length,
+      upToDate: list.filter((d) => d.verdict === 'up-to-date').length,
+      blocked: list.filter((d) => d.verdict === 'blocked').length,
+    },
+    effects: list.filter((d) => d.verdict === 'run').flatMap((d) => d.description.effects),
+  };
+}
+
+function safeDescribe(
+  kind: Pick<StepKind, 'describe'>,
+  step: StepSpec,
+  host: HostFacts,
+): StepDescription {
+  try {
+    return kind.describe(step, host);
+  } catch (error) {
+    // describe() is pure and must not throw; if it does, the plan still shows the step.
+    return { ...NO_DESCRIPTION, summary: `(cannot describe: ${(error as Error).message})` };
+  }
+}

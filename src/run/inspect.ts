@@ -1,0 +1,125 @@
+// Gathers what the planner reads: input digests, tool versions, the state of recorded
+// artifacts and interrupted steps. Reads files and may run `tool --version` (cached in
+// the state by binary identity); never writes. Shared by `plan` and `apply`.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Exec } from '../tools/exec.js';
+import { findOnPath, readToolVersion, TOOL_PACKAGES } from '../tools/tool-version.js';
+import type { StepGraph } from '../plan/graph.js';
+import type { PlanFacts } from '../plan/plan.js';
+import type { HostFacts, StepKind } from '../plan/step.js';
+import { identifyFile, sameStat, statIdentity } from './file-identity.js';
+import { partialDir, stepDir } from './layout.js';
+import type { FileIdentity, State, StepRecord, ToolRecord } from './state.js';
+
+export interface InspectOptions {
+  readonly graph: StepGraph;
+  readonly state: State;
+  readonly workDir: string;
+  readonly kinds: ReadonlyMap<string, StepKind>;
+  readonly exec: Exec;
+  readonly signal: AbortSignal;
+  readonly host: HostFacts;
+  readonly forced?: ReadonlySet<string>;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface Inspection {
+  readonly facts: PlanFacts;
+  /** Updated caches, for apply to store (plan discards them). */
+  readonly files: Readonly<Record<string, FileIdentity>>;
+  readonly tools: Readonly<Record<string, ToolRecord>>;
+}
+
+/** What is wrong with a recorded step's artifacts (missing or modified), if anything. */
+export async function checkArtifacts(
+  workDir: string,
+  stepId: string,
+  record: StepRecord,
+): Promise<string | undefined> {
+  for (const [name, artifact] of Object.entries(record.artifacts)) {
+    const current = await statIdentity(join(stepDir(workDir, stepId), artifact.file));
+    if (!current) return `artifact ${name} (${artifact.file}) is missing`;
+    if (!sameStat(current, artifact))
+      return `artifact ${name} (${artifact.file}) was modified after it was made`;
+  }
+  return undefined;
+}
+
+/** Version of every tool, re-using cached versions while the binary is unchanged. */
+export async function inspectTools(
+  names: Iterable<string>,
+  cache: Readonly<Record<string, ToolRecord>>,
+  options: { exec: Exec; signal: AbortSignal; path?: string },
+): Promise<{ versions: Map<string, string | undefined>; cache: Record<string, ToolRecord> }> {
+  const versions = new Map<string, string | undefined>();
+  const updated: Record<string, ToolRecord> = { ...cache };
+  for (const name of names) {
+    const binary = await findOnPath(name, options.path);
+    if (!binary) {
+      versions.set(name, undefined);
+      continue;
+    }
+    const id = await statIdentity(binary);
+    const cached = cache[binary];
+    if (id && cached && cached.size === id.size && cached.mtimeMs === id.mtimeMs) {
+      versions.set(name, cached.version);
+      continue;
+    }
+    const version = await readToolVersion(name, binary, options.exec, options.signal);
+    versions.set(name, version);
+    if (id && version !== undefined)
+      updated[binary] = { size: id.size, mtimeMs: id.mtimeMs, version };
+  }
+  return { versions, cache: updated };
+}
+
+/** Gathers the planner's facts for the graph. */
+export async function inspect(options: InspectOptions): Promise<Inspection> {
+  const { graph, state, workDir } = options;
+  const files: Record<string, FileIdentity> = { ...state.files };
+  const inputDigests = new Map<string, string | undefined>();
+  for (const step of graph.steps) {
+    for (const input of step.inputs) {
+      if (inputDigests.has(input.path)) continue;
+      const identity = await identifyFile(input.path, state.files[input.path], options.signal);
+      inputDigests.set(input.path, identity?.sha256);
+      if (identity) files[input.path] = identity;
+    }
+  }
+  const toolNames = new Set<string>();
+  for (const step of graph.steps)
+    for (const tool of options.kinds.get(step.kind)?.tools ?? []) toolNames.add(tool);
+  const tools = await inspectTools([...toolNames].sort(), state.tools, {
+    exec: options.exec,
+    signal: options.signal,
+    ...(options.env?.PATH !== undefined ? { path: options.env.PATH } : {}),
+  });
+  const artifactProblems = new Map<string, string>();
+  const interrupted = new Set<string>();
+  for (const step of graph.steps) {
+    const record = state.steps[step.id];
+    if (record) {
+      const problem = await checkArtifacts(workDir, step.id, record);
+      if (problem !== undefined) artifactProblems.set(step.id, problem);
+    } else if (existsSync(partialDir(workDir, step.id))) {
+      interrupted.add(step.id);
+    }
+  }
+  return {
+    facts: {
+      graph,
+      records: state.steps,
+      inputDigests,
+      toolVersions: tools.versions,
+      artifactProblems,
+      interrupted,
+      kinds: options.kinds,
+      host: options.host,
+      packageOf: (tool) => TOOL_PACKAGES[tool],
+      ...(options.forced ? { forced: options.forced } : {}),
+    },
+    files,
+    tools: tools.cache,
+  };
+}

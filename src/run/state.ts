@@ -1,0 +1,141 @@
+// state.json: per step, the fingerprint it completed with, its components (for "what
+// changed" reasons), its outputs and their identities; plus caches of input-file digests
+// and tool versions. Written atomically (temp, fsync, rename) after every change.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-write.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { FingerprintComponents } from '../plan/fingerprint.js';
+import type { JsonValue } from '../plan/step.js';
+
+/** Bumped when the file's meaning changes; a different version is not read (steps re-run). */
+export const STATE_FORMAT_VERSION = 1;
+
+/** Identity of a file without reading it again: size, mtime and inode, plus its content digest. */
+export interface FileIdentity {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+  /** SHA-256 of the content, computed once when the file was produced or first seen. */
+  readonly sha256: string;
+}
+
+export interface ArtifactRecord extends FileIdentity {
+  /** File name inside the step's directory (artifacts/<step-id>/). */
+  readonly file: string;
+}
+
+/** A step that completed. Absent while it runs, after a failure, or when never run. */
+export interface StepRecord {
+  readonly kind: string;
+  readonly fingerprint: string;
+  readonly components: FingerprintComponents;
+  readonly artifacts: Readonly<Record<string, ArtifactRecord>>;
+  readonly values: Readonly<Record<string, JsonValue>>;
+  /** Digest of artifacts + values: what dependents' fingerprints see (early cutoff). */
+  readonly outputDigest: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+export interface ToolRecord {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly version: string;
+}
+
+export interface State {
+  readonly formatVersion: number;
+  readonly recipe: { readonly name: string; readonly path: string };
+  readonly steps: Readonly<Record<string, StepRecord>>;
+  /** Input file digests by absolute path, re-used while size/mtime/inode are unchanged. */
+  readonly files: Readonly<Record<string, FileIdentity>>;
+  /** Tool versions by absolute binary path, re-used while the binary is unchanged. */
+  readonly tools: Readonly<Record<string, ToolRecord>>;
+}
+
+export type StateLoadFailure =
+  | { readonly reason: 'state-corrupt'; readonly path: string; readonly detail: string }
+  | { readonly reason: 'state-unreadable'; readonly path: string; readonly code: string };
+
+/** Path of the state file in a work directory. */
+export function statePath(workDir: string): string {
+  return join(workDir, 'state.json');
+}
+
+/** An empty state for a recipe. */
+export function emptyState(recipe: { name: string; path: string }): State {
+  return { formatVersion: STATE_FORMAT_VERSION, recipe, steps: {}, files: {}, tools: {} };
+}
+
+/**
+ * Reads the state; a missing file is an empty state. A file of another format version
+ * is treated as empty (every step re-runs) rather than misread. A corrupt file is a
+ * failure: the user decides (emi-recipe clean), nothing is overwritten silently.
+ */
+export async function loadState(
+  workDir: string,
+  recipe: { name: string; path: string },
+): Promise<Result<State, StateLoadFailure>> {
+  const path = statePath(workDir);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    if (code === 'ENOENT') return ok(emptyState(recipe));
+    return err({ reason: 'state-unreadable', path, code });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    return err({ reason: 'state-corrupt', path, detail: (error as Error).message });
+  }
+  if (data === null || typeof data !== 'object' || !('formatVersion' in data)) {
+    return err({ reason: 'state-corrupt', path, detail: 'not an emi-recipe state file' });
+  }
+  const state = data as State;
+  if (state.formatVersion !== STATE_FORMAT_VERSION) return ok(emptyState(recipe));
+  return ok({ ...emptyState(recipe), ...state, recipe });
+}
+
+/** Writes the state atomically. */
+export async function saveState(workDir: string, state: State): Promise<void> {
+  await writeFileAtomic(statePath(workDir), `${JSON.stringify(state, null, 1)}\n`);
+}
+
+/**
+ * Serialises state updates from concurrent steps: each update is applied to the latest
+ * state and written before the next one starts, so no update is lost.
+ */
+export class StateStore {
+  #state: State;
+  readonly #workDir: string;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(workDir: string, state: State) {
+    this.#workDir = workDir;
+    this.#state = state;
+  }
+
+  get current(): State {
+    return this.#state;
+  }
+
+  /** Applies `change` and persists the result; resolves when written. */
+  update(change: (state: State) => State): Promise<void> {
+    const next = this.#queue.then(async () => {
+      this.#state = change(this.#state);
+      await saveState(this.#workDir, this.#state);
+    });
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** The state with one step's record replaced (or removed when `record` is undefined). */
+export function withStep(state: State, id: string, record: StepRecord | undefined): State {
+  const steps = Object.fromEntries(Object.entries(state.steps).filter(([key]) => key !== id));
+  return { ...state, steps: record ? { ...steps, [id]: record } : steps };
+}

@@ -1,0 +1,169 @@
+// Test-only step kinds for the engine: one fake per kind of the default graph. Each
+// writes a deterministic artifact derived from its params and its upstream artifacts,
+// slowly when asked (so that kills land mid-step), and journals its start and end.
+// register-image is "run once": like a real cloud it remembers registrations in an
+// external registry file and re-uses one for the same manifest, never making two.
+import {
+  appendFileSync,
+  existsSync,
+  openSync,
+  closeSync,
+  fsyncSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../src/core/hash.js';
+import { err, ok } from '../../src/core/result.js';
+import type { StepKind, StepRunContext } from '../../src/plan/step.js';
+
+/** How the fakes behave; read from the JSON file named by EMI_FAKE_CONFIG in spawned CLIs. */
+export interface FakeConfig {
+  /** Append-only journal of "start <id>" / "end <id>" lines with timestamps. */
+  readonly journal: string;
+  /** The fake cloud's registrations: one JSON line per image registered. */
+  readonly registry: string;
+  /** Milliseconds each step takes, by step id (default `defaultDelayMs`). */
+  readonly delayMs?: Readonly<Record<string, number>>;
+  readonly defaultDelayMs?: number;
+  /** Steps that fail. */
+  readonly fail?: readonly string[];
+  /** Tools each kind claims to run (their versions enter fingerprints). */
+  readonly tools?: Readonly<Record<string, readonly string[]>>;
+}
+
+export const FAKE_KINDS = [
+  'create-disk',
+  'install-os',
+  'customize',
+  'extract-kernel',
+  'extract-ramdisk',
+  'extract-rootfs',
+  'bundle-image',
+  'bundle-parts',
+  'bundle-manifest',
+  'upload-bundle',
+  'register-image',
+  'boot-test',
+] as const;
+
+function journal(config: FakeConfig, line: string): void {
+  const fd = openSync(config.journal, 'a');
+  writeSync(fd, `${Date.now()} ${process.pid} ${line}\n`);
+  fsyncSync(fd);
+  closeSync(fd);
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<boolean> =>
+  new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve(false);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** The digest a fake step's output has: a function of its id, params and upstream artifacts. */
+async function outputDigest(ctx: StepRunContext): Promise<string> {
+  const hash = createHash('sha256').update(ctx.step.id).update(canonicalJson(ctx.step.params));
+  for (const input of ctx.step.inputs) hash.update(await readFile(input.path));
+  for (const [id, outputs] of [...ctx.needs.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    hash.update(id);
+    for (const file of Object.values(outputs.artifacts).sort())
+      hash.update(await readFile(join(outputs.dir, file)));
+    hash.update(canonicalJson(outputs.values));
+  }
+  return hash.digest('hex');
+}
+
+function fakeKind(kind: string, config: FakeConfig): StepKind {
+  return {
+    kind,
+    tools: config.tools?.[kind] ?? [],
+    describe: (step) => ({
+      summary: `fake ${kind}`,
+      commands: [`fake-${kind} ${step.id}`],
+      effects:
+        kind === 'register-image'
+          ? [
+              {
+                kind: 'register',
+                imageType: (step.params as { imageType: 'kernel' | 'ramdisk' | 'machine' })
+                  .imageType,
+                name: step.id,
+                endpoint: 'fake',
+              },
+            ]
+          : [],
+      notes: [],
+    }),
+    run: async (ctx) => {
+      const id = ctx.step.id;
+      journal(config, `start ${id}`);
+      ctx.log(`fake ${kind} running`);
+      const digest = await outputDigest(ctx);
+      const total = config.delayMs?.[id] ?? config.defaultDelayMs ?? 0;
+      // Write the artifact in pieces, so that a kill can land in the middle of it.
+      const pieces = 4;
+      const file = join(ctx.outDir, 'out.txt');
+      for (let i = 0; i < pieces; i += 1) {
+        appendFileSync(file, `${digest} piece ${i}\n`);
+        ctx.progress({ done: i + 1, total: pieces, unit: 'items' });
+        if (!(await sleep(total / pieces, ctx.signal)))
+          return err({ reason: 'canceled', message: 'stopped' });
+      }
+      if (config.fail?.includes(id)) {
+        journal(config, `fail ${id}`);
+        return err({
+          reason: 'fake-failure',
+          message: `${id} failed as the test asked`,
+          command: `fake-${kind} ${id}`,
+          exitCode: 3,
+          outputTail: ['line one', 'last line'],
+        });
+      }
+      const values: Record<string, string> = { digest };
+      if (kind === 'register-image')
+        values.imageId = register(
+          config,
+          digest,
+          (ctx.step.params as { imageType: string }).imageType,
+        );
+      journal(config, `end ${id}`);
+      return ok({ artifacts: { out: 'out.txt' }, values });
+    },
+  };
+}
+
+/** Registers `key` once in the fake cloud; returns the image id (re-used on repeat). */
+function register(config: FakeConfig, key: string, imageType: string): string {
+  const prefix = imageType === 'kernel' ? 'eki' : imageType === 'ramdisk' ? 'eri' : 'emi';
+  if (existsSync(config.registry)) {
+    for (const line of readFileSync(config.registry, 'utf8').split('\n')) {
+      if (!line) continue;
+      const entry = JSON.parse(line) as { key: string; imageId: string };
+      if (entry.key === key) return entry.imageId;
+    }
+  }
+  const imageId = `${prefix}-${key.slice(0, 8)}`;
+  const fd = openSync(config.registry, 'a');
+  writeSync(fd, `${JSON.stringify({ key, imageId })}\n`);
+  fsyncSync(fd);
+  closeSync(fd);
+  return imageId;
+}
+
+/** The fake kinds by name. */
+export function fakeKinds(config: FakeConfig): ReadonlyMap<string, StepKind> {
+  return new Map(FAKE_KINDS.map((kind) => [kind, fakeKind(kind, config)]));
+}
