@@ -329,7 +329,14 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
     ),
   );
 
-  return withReferenceEdges(recipe, steps);
+  const input = withReferenceEdges(recipe, steps);
+  if (recipe.test.boot) {
+    // This edge comes from `test.boot: true`: say so when it is part of a cycle.
+    const edges = new Map(input.edgeLocations);
+    edges.set(`${STEP.registerMachine}->${STEP.bootTest}`, recipe.sourceMap.locate(['test', 'boot']));
+    return { ...input, edgeLocations: edges };
+  }
+  return input;
 }
 
 /** Adds an edge for every ${steps.<id>.<output>} to the steps that read the value holding it. */

@@ -18,6 +18,7 @@ import type {
   StepOutputs,
   StepSpec,
 } from '../plan/step.js';
+import { resolveStepRefs } from '../plan/step-refs.js';
 import type { EventSink, RunOutcome, RunSummary } from './events.js';
 import { hashFile, statIdentity } from './file-identity.js';
 import { artifactsRoot, logPath, logsDir, partialDir, stepDir } from './layout.js';
@@ -219,6 +220,14 @@ export async function runGraph(
           dir: stepDir(options.workDir, need),
         });
       }
+      const params = resolveStepRefs(step.params, (id) => needs.get(id as StepId)?.values);
+      if (!params.ok) {
+        const m = params.error;
+        return fail({
+          reason: 'missing-output',
+          message: `\${steps.${m.step}.${m.output}} names an output that step ${m.step} does not have (it has: ${m.available.join(', ') || 'none'}); fix the recipe`,
+        });
+      }
       let result;
       try {
         result = await kind.run({
@@ -230,7 +239,7 @@ export async function runGraph(
           progress: (update) => {
             options.emit({ type: 'step-progress', id: step.id, update });
           },
-          step,
+          step: { ...step, params: params.value },
           workDir: options.workDir,
           outDir,
           needs,

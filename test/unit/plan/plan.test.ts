@@ -1,0 +1,192 @@
+// The planner's decisions and reasons, on a small graph with hand-made facts.
+import { describe, expect, test } from '@jest/globals';
+import { buildGraph } from '../../../src/plan/graph.js';
+import {
+  diffComponents,
+  describeChange,
+  fingerprintOf,
+  type FingerprintComponents,
+} from '../../../src/plan/fingerprint.js';
+import { planSteps, type PlanFacts, type RecordedStep } from '../../../src/plan/plan.js';
+import type { StepId, StepKind, StepSpec } from '../../../src/plan/step.js';
+
+const id = (s: string) => s as StepId;
+const steps: StepSpec[] = [
+  {
+    id: id('a'),
+    kind: 'k',
+    needs: [],
+    section: [],
+    params: { size: 1 },
+    inputs: [{ name: 'iso', path: '/in/iso' }],
+  },
+  {
+    id: id('b'),
+    kind: 'k',
+    needs: [id('a')],
+    section: [],
+    params: { packages: ['less'] },
+    inputs: [],
+  },
+  { id: id('c'), kind: 'k', needs: [id('b')], section: [], params: {}, inputs: [] },
+  { id: id('d'), kind: 'other', needs: [id('a')], section: [], params: {}, inputs: [] },
+];
+const graph = buildGraph({
+  steps,
+  locate: () => ({
+    file: 'x',
+    range: { start: { line: 1, column: 1 }, end: { line: 1, column: 2 } },
+  }),
+}).graph!;
+const kind: Pick<StepKind, 'tools' | 'describe'> = {
+  tools: ['qemu-img'],
+  describe: (step) => ({
+    summary: `do ${step.id}`,
+    commands: [`tool ${step.id}`],
+    effects: [],
+    notes: [],
+  }),
+};
+
+/** Records as a complete earlier run with the given params would have left them. */
+function completedRecords(params: Record<string, unknown> = {}): Record<string, RecordedStep> {
+  const records: Record<string, RecordedStep> = {};
+  for (const step of graph.steps) {
+    const components: FingerprintComponents = {
+      kind: step.kind,
+      params: (params[step.id] ?? step.params) as FingerprintComponents['params'],
+      inputs: Object.fromEntries(step.inputs.map((i) => [i.name, 'sha-iso'])),
+      upstream: Object.fromEntries(step.needs.map((n) => [n, `out-${n}`])),
+      tools: step.kind === 'k' ? { 'qemu-img': '8.0' } : {},
+    };
+    records[step.id] = {
+      fingerprint: fingerprintOf(components),
+      components,
+      outputDigest: `out-${step.id}`,
+    };
+  }
+  return records;
+}
+
+function facts(overrides: Partial<PlanFacts> = {}): PlanFacts {
+  return {
+    graph,
+    records: {},
+    inputDigests: new Map([['/in/iso', 'sha-iso']]),
+    toolVersions: new Map([['qemu-img', '8.0']]),
+    artifactProblems: new Map(),
+    interrupted: new Set(),
+    kinds: new Map([
+      ['k', kind],
+      ['other', { ...kind, tools: [] }],
+    ]),
+    host: { accel: 'tcg', isRoot: true },
+    packageOf: (tool) => (tool === 'qemu-img' ? 'qemu-utils' : undefined),
+    ...overrides,
+  };
+}
+
+const verdicts = (f: PlanFacts) =>
+  Object.fromEntries(planSteps(f).decisions.map((d) => [d.id, `${d.verdict}:${d.cause}`]));
+
+describe('planSteps', () => {
+  test('nothing recorded: everything runs, never run', () => {
+    expect(verdicts(facts())).toEqual({
+      a: 'run:never-run',
+      b: 'run:never-run',
+      c: 'run:never-run',
+      d: 'run:never-run',
+    });
+  });
+
+  test('a completed run is up to date', () => {
+    const plan = planSteps(facts({ records: completedRecords() }));
+    expect(plan.counts).toEqual({ run: 0, upToDate: 4, blocked: 0 });
+  });
+
+  test('a changed setting re-runs that step and exactly its downstream, saying what changed', () => {
+    const f = facts({ records: completedRecords({ b: { packages: ['less', 'curl'] } }) });
+    expect(verdicts(f)).toEqual({
+      a: 'up-to-date:up-to-date',
+      b: 'run:changed',
+      c: 'run:upstream-changed',
+      d: 'up-to-date:up-to-date',
+    });
+    const b = planSteps(f).decisions.find((d) => d.id === 'b');
+    expect(b?.reasons).toEqual(['setting packages: ["less","curl"] → ["less"]']);
+  });
+
+  test('a changed input file re-runs its step', () => {
+    const f = facts({
+      records: completedRecords(),
+      inputDigests: new Map([['/in/iso', 'sha-new']]),
+    });
+    const a = planSteps(f).decisions.find((d) => d.id === 'a');
+    expect(a).toMatchObject({
+      verdict: 'run',
+      cause: 'changed',
+      reasons: ['input iso changed (content)'],
+    });
+    expect(verdicts(f).d).toBe('run:upstream-changed');
+  });
+
+  test('a new tool version re-runs the steps that use it', () => {
+    const f = facts({ records: completedRecords(), toolVersions: new Map([['qemu-img', '9.1']]) });
+    expect(planSteps(f).decisions.find((d) => d.id === 'a')?.reasons).toEqual([
+      'tool qemu-img: 8.0 → 9.1',
+    ]);
+    expect(verdicts(f).d).toBe('run:upstream-changed');
+  });
+
+  test('missing or modified outputs re-run the step', () => {
+    const f = facts({
+      records: completedRecords(),
+      artifactProblems: new Map([['c', 'artifact out (out.txt) is missing']]),
+    });
+    expect(verdicts(f)).toMatchObject({ a: 'up-to-date:up-to-date', c: 'run:outputs-changed' });
+  });
+
+  test('a missing tool or input blocks the step and what needs it, with the package to install', () => {
+    const f = facts({ toolVersions: new Map(), inputDigests: new Map() });
+    const plan = planSteps(f);
+    expect(plan.decisions.find((d) => d.id === 'a')?.reasons).toEqual([
+      'qemu-img is not installed (apt-get install qemu-utils)',
+      'input iso not found: /in/iso',
+    ]);
+    expect(verdicts(f)).toMatchObject({ a: 'blocked:blocked', d: 'blocked:blocked' });
+  });
+
+  test('an interrupted step says so', () => {
+    expect(verdicts(facts({ interrupted: new Set(['a']) })).a).toBe('run:interrupted');
+  });
+
+  test('plans show the commands of each step', () => {
+    expect(planSteps(facts()).decisions[0]?.description.commands).toEqual(['tool a']);
+  });
+});
+
+describe('fingerprints', () => {
+  const c: FingerprintComponents = {
+    kind: 'k',
+    params: { b: 1, a: [1, 2] },
+    inputs: { x: 's' },
+    upstream: {},
+    tools: {},
+  };
+
+  test('do not depend on key order', () => {
+    expect(fingerprintOf(c)).toBe(fingerprintOf({ ...c, params: { a: [1, 2], b: 1 } }));
+    expect(fingerprintOf(c)).not.toBe(fingerprintOf({ ...c, params: { a: [2, 1], b: 1 } }));
+  });
+
+  test('diffs name the changed leaf', () => {
+    const old: FingerprintComponents = { ...c, params: { users: [{ name: 'a', groups: ['x'] }] } };
+    const now: FingerprintComponents = {
+      ...c,
+      params: { users: [{ name: 'a', groups: ['x', 'sudo'] }] },
+    };
+    expect(diffComponents(old, now).map(describeChange)).toEqual([
+      'setting users[0].groups: ["x"] → ["x","sudo"]',
+    ]);
+  });
+});
