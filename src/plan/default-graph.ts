@@ -333,7 +333,10 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
   if (recipe.test.boot) {
     // This edge comes from `test.boot: true`: say so when it is part of a cycle.
     const edges = new Map(input.edgeLocations);
-    edges.set(`${STEP.registerMachine}->${STEP.bootTest}`, recipe.sourceMap.locate(['test', 'boot']));
+    edges.set(
+      `${STEP.registerMachine}->${STEP.bootTest}`,
+      recipe.sourceMap.locate(['test', 'boot']),
+    );
     return { ...input, edgeLocations: edges };
   }
   return input;

@@ -27,14 +27,29 @@ export function sameStat(
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
 }
 
-/** Streams the file through SHA-256. */
+const CHUNK = 1024 * 1024;
+const ZEROS = Buffer.alloc(CHUNK);
+
+/**
+ * Content digest of a file: SHA-256 over its 1 MiB chunks, each framed by a type byte
+ * and its length, where an all-zero chunk contributes only its frame. Disk and file
+ * system images are mostly zeros: this hashes a sparse 2 GiB image in a fraction of
+ * the time a plain SHA-256 takes, and it still changes whenever any byte changes.
+ * (An internal identity for freshness checks: not comparable with `sha256sum`.)
+ */
 export async function hashFile(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  const stream = createReadStream(path, {
-    highWaterMark: 4 * 1024 * 1024,
-    ...(signal ? { signal } : {}),
-  });
-  for await (const chunk of stream) hash.update(chunk as Buffer);
+  const stream = createReadStream(path, { highWaterMark: CHUNK, ...(signal ? { signal } : {}) });
+  const frame = Buffer.alloc(9);
+  for await (const data of stream) {
+    const chunk = data as Buffer;
+    const zero =
+      chunk.length === CHUNK ? chunk.equals(ZEROS) : chunk.equals(ZEROS.subarray(0, chunk.length));
+    frame[0] = zero ? 0 : 1;
+    frame.writeBigUInt64BE(BigInt(chunk.length), 1);
+    hash.update(frame);
+    if (!zero) hash.update(chunk);
+  }
   return hash.digest('hex');
 }
 

@@ -203,7 +203,8 @@ export async function runGraph(
         });
       }
       // The record goes before the step starts: a crash from here on leaves the step "not done".
-      await options.store.update((state) => withStep(state, step.id, undefined));
+      if (options.store.current.steps[step.id])
+        await options.store.update((state) => withStep(state, step.id, undefined));
       const outDir = partialDir(options.workDir, step.id);
       await rm(outDir, { recursive: true, force: true });
       await mkdir(outDir, { recursive: true });

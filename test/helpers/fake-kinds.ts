@@ -12,7 +12,7 @@ import {
   readFileSync,
   writeSync,
 } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../src/core/hash.js';
@@ -30,6 +30,8 @@ export interface FakeConfig {
   readonly defaultDelayMs?: number;
   /** Steps that fail. */
   readonly fail?: readonly string[];
+  /** Extra sparse artifact of this many bytes, by step id (benchmarks: large artifacts). */
+  readonly artifactBytes?: Readonly<Record<string, number>>;
   /** Tools each kind claims to run (their versions enter fingerprints). */
   readonly tools?: Readonly<Record<string, readonly string[]>>;
 }
@@ -79,8 +81,10 @@ async function outputDigest(ctx: StepRunContext): Promise<string> {
   for (const input of ctx.step.inputs) hash.update(await readFile(input.path));
   for (const [id, outputs] of [...ctx.needs.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     hash.update(id);
-    for (const file of Object.values(outputs.artifacts).sort())
-      hash.update(await readFile(join(outputs.dir, file)));
+    // Large sparse benchmark artifacts are not read: out.txt already depends on everything.
+    for (const file of Object.values(outputs.artifacts).sort()) {
+      if (file === 'out.txt') hash.update(await readFile(join(outputs.dir, file)));
+    }
     hash.update(canonicalJson(outputs.values));
   }
   return hash.digest('hex');
@@ -139,8 +143,16 @@ function fakeKind(kind: string, config: FakeConfig): StepKind {
           digest,
           (ctx.step.params as { imageType: string }).imageType,
         );
+      const artifacts: Record<string, string> = { out: 'out.txt' };
+      const big = config.artifactBytes?.[id];
+      if (big !== undefined) {
+        const handle = await open(join(ctx.outDir, 'big.img'), 'w');
+        await handle.truncate(big);
+        await handle.close();
+        artifacts.big = 'big.img';
+      }
       journal(config, `end ${id}`);
-      return ok({ artifacts: { out: 'out.txt' }, values });
+      return ok({ artifacts, values });
     },
   };
 }
