@@ -141,6 +141,13 @@ export function errorFacts(error: unknown): {
     rawCode ?? (name !== undefined && name !== 'Error' && name !== 'Unknown' ? name : undefined);
   if (code === undefined && e.cause !== undefined && e.cause !== error)
     code = errorFacts(e.cause).code;
+  // The SDK's retry middleware wraps errors that fail its `instanceof Error` test (errors
+  // from another realm, e.g. under jest's VM modules) into "AWS SDK error wrapper for
+  // Error: connect ECONNREFUSED …" (@smithy/core middleware-retry asSdkError): keep the code.
+  if (code === undefined && typeof e.message === 'string') {
+    const socketCode = /\b(E[A-Z]{3,}|ERR_[A-Z_]+)\b/.exec(e.message)?.[1];
+    if (socketCode !== undefined) code = socketCode;
+  }
   const message =
     typeof e.message === 'string' && e.message !== '' && e.message !== 'UnknownError'
       ? e.message

@@ -4,7 +4,6 @@ import {
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type ObjectCannedACL,
@@ -84,10 +83,14 @@ export function sdkObjectStore(s3: S3Client, endpoint: string): ObjectStorePort 
     endpoint,
     async bucketExists(bucket, signal) {
       try {
-        await s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+        // GET ?max-keys=0 like euca-upload-bundle, not HEAD: a HEAD answer has no body,
+        // so a wrong key would only say "403 Forbidden" instead of the error code.
+        await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 0 }), {
+          abortSignal: signal,
+        });
         return ok(true);
       } catch (error) {
-        const failure = fail(error, 'HeadBucket', bucket, signal);
+        const failure = fail(error, 'ListObjectsV2', bucket, signal);
         if (failure.reason === 'not-found') return ok(false);
         return err(failure);
       }
