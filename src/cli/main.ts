@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import { processTerminal, type Terminal } from './output/terminal.js';
+import { registerPublishCommands } from './commands/publish.js';
 
 /** What main needs from the outside world; tests pass their own. */
 export interface CliDeps {
@@ -58,6 +59,8 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
       const { runValidate } = await import('./commands/validate.js');
       result.code = await runValidate(files, options, terminal, env);
     });
+
+  registerPublishCommands(program, deps, result);
 
   return program;
 }

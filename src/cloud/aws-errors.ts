@@ -199,6 +199,10 @@ export function toCloudFailure(
   const code = facts.code ?? '';
   if (context.signal?.aborted === true || code === 'AbortError')
     return { ...base, reason: 'canceled' };
+  // Eucalyptus answers AuthFailure "Manifest is not accessible" for a manifest of another
+  // account (spec §6.1): the key pair was fine, the bundle was not.
+  if (code === 'AuthFailure' && /manifest/i.test(facts.message ?? ''))
+    return { ...base, reason: 'refused' };
   if (AUTH_CODES.has(code)) return { ...base, reason: 'auth-failure' };
   if (DENIED_CODES.has(code)) return { ...base, reason: 'access-denied' };
   if (NOT_FOUND_CODES.has(code)) return { ...base, reason: 'not-found' };
@@ -223,7 +227,9 @@ function where(f: CloudFailure): string {
 }
 
 function said(f: CloudFailure): string {
-  const parts = [f.code, f.cloudMessage].filter((x): x is string => x !== undefined && x !== '');
+  const message = f.cloudMessage?.replace(/\.+$/, '');
+  const code = f.code !== undefined && message?.includes(f.code) !== true ? f.code : undefined;
+  const parts = [code, message].filter((x): x is string => x !== undefined && x !== '');
   const status = f.httpStatus !== undefined ? `HTTP ${f.httpStatus}` : undefined;
   const all = [...(status !== undefined ? [status] : []), ...parts];
   return all.length > 0 ? `: ${all.join(' ')}` : '';

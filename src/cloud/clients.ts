@@ -43,6 +43,9 @@ export function createCloudClients(target: CloudTarget, options: ClientOptions =
   silenceNodeVersionWarning();
   const requestHandler = {
     requestTimeout: options.requestTimeoutMs ?? 120_000,
+    // Without this @smithy/node-http-handler only logs a warning and keeps waiting on a
+    // stalled socket; with it the request fails as a TimeoutError and is retried.
+    throwOnRequestTimeout: true,
     connectionTimeout: options.connectionTimeoutMs ?? 10_000,
     httpAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 16 },
     httpsAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 16 },

@@ -154,7 +154,7 @@ export async function checkRegistration(
     );
   const type = effectiveImageType(manifest, key);
   if (type !== 'machine' && !ctx.isAdmin)
-    return refuse('AuthFailure', `Only administrators can register ${type} images.`, 403);
+    return refuse('UnauthorizedOperation', `Only administrators can register ${type} images.`, 403);
   if (manifest.image.size > MAX_IMAGE_BYTES)
     return refuse(
       'InvalidParameterValue',

@@ -219,7 +219,7 @@ describe('registration refused with the reason', () => {
       goldenBundlePath(ramdisk, ''),
     );
     const reg = await register(location);
-    expect(!reg.ok && reg.error).toMatchObject({ reason: 'auth-failure', code: 'AuthFailure' });
+    expect(!reg.ok && reg.error).toMatchObject({ reason: 'refused', code: 'AuthFailure' });
     expect(!reg.ok && reg.error.cloudMessage).toMatch(/^Manifest is not accessible/);
   });
 
