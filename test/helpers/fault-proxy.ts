@@ -51,7 +51,9 @@ export async function startFaultProxy(
     stats[fault.kind] += 1;
     if (fault.kind === 'stall') {
       const timer = setTimeout(() => client.destroy(), fault.ms);
-      client.on('close', () => { clearTimeout(timer); });
+      client.on('close', () => {
+        clearTimeout(timer);
+      });
       client.resume();
       return;
     }

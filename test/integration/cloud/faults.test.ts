@@ -150,7 +150,9 @@ describe('uploads through a faulty network', () => {
     };
     const first = cli(proxy.port);
     const exited = new Promise<number | null>((resolve) =>
-      first.on('close', (code) => { resolve(code); }),
+      first.on('close', (code) => {
+        resolve(code);
+      }),
     );
     const deadline = Date.now() + 60_000;
     while ((await stored()).length < 3 && Date.now() < deadline)
@@ -167,7 +169,9 @@ describe('uploads through a faulty network', () => {
     let stdout = '';
     second.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     const code = await new Promise<number | null>((resolve) =>
-      second.on('close', (c) => { resolve(c); }),
+      second.on('close', (c) => {
+        resolve(c);
+      }),
     );
     expect(code).toBe(0);
     const report = JSON.parse(stdout) as { sent: string[]; skipped: string[] };
