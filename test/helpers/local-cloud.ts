@@ -19,6 +19,8 @@ import {
   type StartLocalCloudOptions,
 } from '../../src/local-cloud/server.js';
 import { goldenKey } from './golden.js';
+import { repoPath } from './paths.js';
+import { scrubbedEnv } from './run-cli.js';
 
 export const GOLDEN_ACCOUNT = '123456789012';
 
@@ -100,6 +102,33 @@ export function runAwsCli(
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => {
       resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/**
+ * Runs the built CLI without blocking this process (the local cloud under test may be
+ * served by it), with a scrubbed env plus `env`.
+ */
+export function runCliAsync(
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string; signalAfterMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [repoPath('bin', 'emi-recipe.js'), ...args], {
+      cwd: options.cwd ?? repoPath(),
+      env: scrubbedEnv(options.env ?? {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (options.signalAfterMs !== undefined) {
+      setTimeout(() => child.kill('SIGINT'), options.signalAfterMs);
+    }
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
     });
   });
 }

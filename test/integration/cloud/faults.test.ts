@@ -1,7 +1,7 @@
 // Uploads through a fault-injecting proxy (dropped connections, 500/503, stalls) still
 // complete with every object's MD5 right; an upload killed midway (SIGKILL) and run again
 // sends only the missing parts. Real SDK, real HTTP, the built CLI as a child process.
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,8 @@ import { repoPath } from '../../helpers/paths.js';
 import { scrubbedEnv } from '../../helpers/run-cli.js';
 
 const signal = new AbortController().signal;
+// Real HTTP and child processes on a shared 2-core machine: allow time.
+jest.setTimeout(120_000);
 let t: TestCloud;
 let work: string;
 

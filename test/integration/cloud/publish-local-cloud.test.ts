@@ -1,7 +1,7 @@
 // The contract suite over real HTTP: @aws-sdk clients -> the embedded local cloud.
 // Upload and register the golden kernel, ramdisk and a machine image naming them,
 // describe, cross-check the stored objects with Debian's awscli, deregister, delete.
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,8 @@ import {
 } from '../../helpers/local-cloud.js';
 
 const signal = new AbortController().signal;
+// Real HTTP and child processes on a shared 2-core machine: allow time.
+jest.setTimeout(120_000);
 const BUCKET = 'emi-golden';
 const byName = (name: string): GoldenCase => {
   const found = GOLDEN_CASES.find((c) => c.name === name);

@@ -1,7 +1,7 @@
 // What the local cloud refuses, as a Eucalyptus would, and how it reaches the caller:
 // wrong credentials, a tampered manifest, an unknown kernel, a bundle made for another
 // cloud certificate, a missing or corrupted part, an unreachable endpoint.
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ import { GOLDEN_CASES, goldenBundlePath, goldenKey } from '../../helpers/golden.
 import { GOLDEN_ACCOUNT, startTestCloud, type TestCloud } from '../../helpers/local-cloud.js';
 
 const signal = new AbortController().signal;
+// Real HTTP and child processes on a shared 2-core machine: allow time.
+jest.setTimeout(120_000);
 const BUCKET = 'refusals';
 const ramdisk = GOLDEN_CASES.find((c) => c.name === 'ramdisk')!;
 const machine = GOLDEN_CASES.find((c) => c.name === 'machine')!;
