@@ -19,6 +19,8 @@ export interface RegisterImageOptions {
   readonly kernelId?: string;
   readonly ramdiskId?: string;
   readonly signal: AbortSignal;
+  /** Give everyone launch permission once available (recipe `publish.public`); default: leave as is. */
+  readonly isPublic?: boolean;
   /** Give up waiting for `available` after this long; default 30 min. */
   readonly waitTimeoutMs?: number;
   /** First poll interval, growing to 15 s; default 1 s. */
@@ -145,7 +147,23 @@ async function waitUntilAvailable(
     const image = described.ok ? described.value.find((i) => i.imageId === imageId) : undefined;
     if (image !== undefined) {
       lastState = image.state;
-      if (image.state === 'available') return ok({ imageId, reused: options.reused, image });
+      if (image.state === 'available') {
+        if (options.isPublic !== undefined && options.isPublic !== image.isPublic) {
+          const changed = await setImagePublic({
+            registry,
+            imageId,
+            isPublic: options.isPublic,
+            signal,
+          });
+          if (!changed.ok) return changed;
+          return ok({
+            imageId,
+            reused: options.reused,
+            image: { ...image, isPublic: options.isPublic },
+          });
+        }
+        return ok({ imageId, reused: options.reused, image });
+      }
       if (image.state === 'failed' || image.state === 'deregistered' || image.state === 'error') {
         return err({
           reason: 'image-failed',
@@ -220,4 +238,14 @@ export async function describeImages(options: {
   );
   if (!result.ok) return result;
   return ok([...result.value].sort((a, b) => a.imageId.localeCompare(b.imageId)));
+}
+
+/** Adds (or removes) launch permission for everyone (`LaunchPermission` group `all`). */
+export async function setImagePublic(options: {
+  readonly registry: ImageRegistryPort;
+  readonly imageId: string;
+  readonly isPublic: boolean;
+  readonly signal: AbortSignal;
+}): Promise<Result<void, CloudFailure>> {
+  return options.registry.setPublic(options.imageId, options.isPublic, options.signal);
 }

@@ -7,6 +7,7 @@
 //                                s3cmd that cannot put a path in their endpoint
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { err, ok, type Result } from '../core/result.js';
@@ -92,13 +93,39 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** True when something accepts TCP connections on host:port (within 1 s). */
+function isListening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (answer: boolean): void => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(1000, () => {
+      done(false);
+    });
+    socket.once('connect', () => {
+      done(true);
+    });
+    socket.once('error', () => {
+      done(false);
+    });
+  });
+}
+
+/**
+ * The server recorded in the data dir, if it is still there: its process alive and its
+ * port answering (a server.json left by a killed process, or a reused pid, is ignored).
+ */
 async function runningServer(dataDir: string): Promise<ServerFile | undefined> {
+  let info: ServerFile;
   try {
-    const info = JSON.parse(await readFile(join(dataDir, 'server.json'), 'utf8')) as ServerFile;
-    return isAlive(info.pid) ? info : undefined;
+    info = JSON.parse(await readFile(join(dataDir, 'server.json'), 'utf8')) as ServerFile;
   } catch {
     return undefined;
   }
+  if (!isAlive(info.pid)) return undefined;
+  return (await isListening(info.host, info.port)) ? info : undefined;
 }
 
 function describeFromIdentity(

@@ -176,7 +176,8 @@ export function memoryRegistry(): MemoryRegistry {
       registry.images.splice(index, 1);
       return Promise.resolve(ok(undefined));
     },
-    setPublic() {
+    setPublic(imageId, isPublic) {
+      registry.calls.push(`SetPublic ${imageId} ${String(isPublic)}`);
       return Promise.resolve(ok(undefined));
     },
   };

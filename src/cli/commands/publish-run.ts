@@ -4,14 +4,10 @@ import { chmod } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-write.js';
 import { describeCloudFailure } from '../../cloud/aws-errors.js';
-import { createCloudClients, type CloudClients } from '../../cloud/clients.js';
+import { connectCloud } from '../../cloud/connect.js';
 import { deregisterImage, describeImages, registerImage } from '../../cloud/ec2-register.js';
-import {
-  sdkImageRegistry,
-  type ImageInfo,
-  type ImageRegistryPort,
-} from '../../cloud/image-registry.js';
-import { sdkObjectStore, type BundleAcl, type ObjectStorePort } from '../../cloud/object-store.js';
+import type { ImageInfo, ImageRegistryPort } from '../../cloud/image-registry.js';
+import type { BundleAcl, ObjectStorePort } from '../../cloud/object-store.js';
 import { deleteBundle, uploadBundle } from '../../cloud/s3-upload.js';
 import { endpointLabel, resolveCloudTarget, type CloudTarget } from '../../cloud/target.js';
 import {
@@ -27,7 +23,6 @@ import type { TargetFlags } from './publish.js';
 
 interface OpenTarget {
   readonly target: CloudTarget;
-  readonly clients: CloudClients;
   readonly store: ObjectStorePort;
   readonly registry: ImageRegistryPort;
   readonly close: () => Promise<void>;
@@ -61,14 +56,13 @@ async function openTarget(flags: TargetFlags, deps: CliDeps): Promise<OpenTarget
     }
     target = resolved.value;
   }
-  const clients = createCloudClients(target);
+  const connection = connectCloud(target);
   return {
     target,
-    clients,
-    store: sdkObjectStore(clients.s3, endpointLabel(target, 's3')),
-    registry: sdkImageRegistry(clients.ec2, endpointLabel(target, 'ec2')),
+    store: connection.store,
+    registry: connection.registry,
     close: async () => {
-      clients.destroy();
+      connection.destroy();
       await local?.close();
     },
   };

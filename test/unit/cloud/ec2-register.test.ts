@@ -80,6 +80,13 @@ describe('registerImage', () => {
     });
   });
 
+  test('isPublic: launch permission for everyone once available', async () => {
+    const registry = memoryRegistry();
+    const result = await registerImage({ ...base, registry, isPublic: true });
+    expect(result.ok && result.value.image.isPublic).toBe(true);
+    expect(registry.calls).toContain('SetPublic emi-00000001 true');
+  });
+
   test('a refusal is returned as is and not retried', async () => {
     const registry = memoryRegistry();
     registry.registerFailure = () => refused('InvalidManifest');
