@@ -111,3 +111,45 @@ export async function fileMd5(path: string): Promise<string> {
     .update(await readFile(path))
     .digest('hex');
 }
+
+/** Who a re-keyed bundle is for: the account, its user key/cert and the cloud's cert. */
+export interface BundleIdentity {
+  readonly account: string;
+  readonly userKeyPem: string;
+  readonly userCertPem: string;
+  readonly cloudCertPem: string;
+}
+
+/**
+ * A golden manifest made over for another account and cloud: the AES key and IV
+ * (recovered with the golden user key) are encrypted again for the new certificates,
+ * `<user>` is the new account, and `change` may edit the data; signed with the new
+ * user key. The golden part files stay valid.
+ */
+export async function rekeyGoldenManifest(
+  manifestPath: string,
+  goldenUserKeyPem: string,
+  to: BundleIdentity,
+  change: (data: ManifestData) => ManifestData = (d) => d,
+): Promise<string> {
+  const { decryptWithPrivateKey } = await import('../../src/bundle/rsa.js');
+  const parsed = parseManifest(await readFile(manifestPath, 'latin1'));
+  if (!parsed.ok) throw new Error(`bad manifest ${manifestPath}`);
+  const { bundler, machineConfiguration, image } = parsed.value;
+  const key = decryptWithPrivateKey(image.userEncryptedKey, goldenUserKeyPem);
+  const iv = decryptWithPrivateKey(image.userEncryptedIv, goldenUserKeyPem);
+  if (!key.ok || !iv.ok) throw new Error('cannot recover the golden key/iv');
+  const data: ManifestData = {
+    bundler,
+    machineConfiguration,
+    image: {
+      ...image,
+      user: to.account,
+      ec2EncryptedKey: encryptForCertificate(key.value, to.cloudCertPem),
+      userEncryptedKey: encryptForCertificate(key.value, to.userCertPem),
+      ec2EncryptedIv: encryptForCertificate(iv.value, to.cloudCertPem),
+      userEncryptedIv: encryptForCertificate(iv.value, to.userCertPem),
+    },
+  };
+  return renderSignedManifest(change(data), to.userKeyPem);
+}
