@@ -22,6 +22,30 @@ const CANNED_ACLS = new Set([
   'ec2-bundle-read',
   'log-delivery-write',
 ]);
+/** Bucket sub-resources that simply do not exist here (clients such as s3cmd ask for them). */
+const ABSENT_CONFIGURATIONS = new Map([
+  ['policy', 'NoSuchBucketPolicy'],
+  ['cors', 'NoSuchCORSConfiguration'],
+  ['lifecycle', 'NoSuchLifecycleConfiguration'],
+  ['website', 'NoSuchWebsiteConfiguration'],
+  ['tagging', 'NoSuchTagSet'],
+  ['encryption', 'ServerSideEncryptionConfigurationNotFoundError'],
+]);
+const UNSUPPORTED_SUBRESOURCES = [
+  'logging',
+  'notification',
+  'replication',
+  'requestPayment',
+  'uploads',
+  'versions',
+  'object-lock',
+  'accelerate',
+  'analytics',
+  'inventory',
+  'metrics',
+  'ownershipControls',
+  'publicAccessBlock',
+];
 /** Bucket names this server keeps for itself (the Eucalyptus-style service paths). */
 const RESERVED_BUCKETS = new Set(['services']);
 
@@ -143,12 +167,14 @@ function sendStoreError(s: S3Request, error: StoreError, id: string, resource: s
 }
 
 /** Canned ACL → grants, as GetObjectAcl shows them. */
+const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+
 function grantsFor(acl: string, owner: string): XmlNode[] {
   const canonical = (id: string, name: string, permission: string): XmlNode => [
     'Grant',
     [
       [
-        'Grantee',
+        `Grantee ${XSI} xsi:type="CanonicalUser"`,
         [
           ['ID', id],
           ['DisplayName', name],
@@ -160,7 +186,7 @@ function grantsFor(acl: string, owner: string): XmlNode[] {
   const group = (uri: string, permission: string): XmlNode => [
     'Grant',
     [
-      ['Grantee', [['URI', uri]]],
+      [`Grantee ${XSI} xsi:type="Group"`, [['URI', uri]]],
       ['Permission', permission],
     ],
   ];
@@ -508,7 +534,21 @@ export async function handleS3(s: S3Request, ctx: S3ApiContext): Promise<void> {
           );
         } else if (query.has('versioning')) {
           sendXml(s.res, 200, xmlDocument('VersioningConfiguration', S3_NS, []), id);
-        } else listObjects(s, ctx, bucket, query, id);
+        } else {
+          const absent = [...ABSENT_CONFIGURATIONS].find(([name]) => query.has(name));
+          const unsupported = UNSUPPORTED_SUBRESOURCES.find((name) => query.has(name));
+          if (absent)
+            sendError(s, 404, absent[1], `The bucket has no ${absent[0]} configuration.`, id);
+          else if (unsupported !== undefined)
+            sendError(
+              s,
+              501,
+              'NotImplemented',
+              `?${unsupported} is not implemented by the local cloud.`,
+              id,
+            );
+          else listObjects(s, ctx, bucket, query, id);
+        }
         return;
       }
       case 'PUT': {

@@ -10,7 +10,10 @@ export function xmlEscape(text: string): string {
     .replace(/'/g, '&apos;');
 }
 
-/** A node: element name, then children (nodes) or text; undefined children are skipped. */
+/**
+ * A node: element name (optionally followed by attributes written out, e.g.
+ * `Grantee xsi:type="Group"`), then children (nodes) or text; undefined children are skipped.
+ */
 export type XmlNode = readonly [string, XmlContent] | undefined;
 export type XmlContent = string | number | boolean | readonly XmlNode[];
 
@@ -18,9 +21,10 @@ export type XmlContent = string | number | boolean | readonly XmlNode[];
 export function renderXml(node: XmlNode): string {
   if (node === undefined) return '';
   const [name, content] = node;
+  const tag = name.split(' ')[0] ?? name;
   if (typeof content === 'string' || typeof content === 'number' || typeof content === 'boolean')
-    return `<${name}>${xmlEscape(String(content))}</${name}>`;
-  return `<${name}>${content.map(renderXml).join('')}</${name}>`;
+    return `<${name}>${xmlEscape(String(content))}</${tag}>`;
+  return `<${name}>${content.map(renderXml).join('')}</${tag}>`;
 }
 
 /** A whole document with a declaration; `xmlns` goes on the root element. */

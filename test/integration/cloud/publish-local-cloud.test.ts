@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { GetObjectAclCommand } from '@aws-sdk/client-s3';
 import { describeImages, deregisterImage, registerImage } from '../../../src/cloud/ec2-register.js';
@@ -193,6 +194,7 @@ describe('publish to the local cloud with the real SDK over HTTP', () => {
   test('awscli (an independent client) lists and downloads the same bytes', async () => {
     const listed = await runAwsCli(t.cloud, ['s3api', 'list-objects-v2', '--bucket', BUCKET]);
     expect(listed.stderr).toBe('');
+    expect(listed.stderr).toBe('');
     expect(listed.code).toBe(0);
     const objects = (JSON.parse(listed.stdout) as { Contents: { Key: string; ETag: string }[] })
       .Contents;
@@ -217,6 +219,60 @@ describe('publish to the local cloud with the real SDK over HTTP', () => {
     expect(await readFile(join(down, c.manifest), 'latin1')).toBe(
       await readFile(join(work, c.manifest), 'latin1'),
     );
+  });
+
+  test('s3cmd (another independent client) lists and fetches them too', async () => {
+    const config = join(work, 's3cfg');
+    await writeFile(
+      config,
+      [
+        '[default]',
+        `access_key = ${t.cloud.credentials.accessKeyId}`,
+        `secret_key = ${t.cloud.credentials.secretAccessKey}`,
+        `host_base = 127.0.0.1:${t.cloud.port}`,
+        `host_bucket = 127.0.0.1:${t.cloud.port}`,
+        'use_https = False',
+        'bucket_location = local',
+        'signature_v2 = False',
+        '',
+      ].join('\n'),
+    );
+    const s3cmd = (
+      args: string[],
+    ): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      new Promise((resolve) => {
+        const child = spawn('s3cmd', ['-c', config, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => {
+          resolve({ code, stdout, stderr });
+        });
+      });
+    const listed = await s3cmd(['ls', `s3://${BUCKET}/machine/`]);
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.trim().split('\n')).toHaveLength(4);
+    const c = byName('multipart');
+    const out = join(work, 's3cmd.part.02');
+    const got = await s3cmd([
+      'get',
+      '--force',
+      `s3://${BUCKET}/machine/multipart-golden.img.part.02`,
+      out,
+    ]);
+    expect(got.stderr).toBe('');
+    expect(got.code).toBe(0);
+    expect(await fileMd5(out)).toBe(
+      await fileMd5(goldenBundlePath(c, 'multipart-golden.img.part.02')),
+    );
+    const info = await s3cmd(['info', `s3://${BUCKET}/machine/multipart-golden.img.part.02`]);
+    expect(info.stderr).toBe('');
+    expect(info.code).toBe(0);
+    expect(info.stdout).toContain(`MD5 sum:   ${await fileMd5(out)}`);
   });
 
   test('data persists across a restart of the local cloud', async () => {
