@@ -2,7 +2,7 @@
 // local cloud served by this test process: upload-bundle, register, images, deregister
 // --delete-bundle, auth failures, --help, cloud serve.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GOLDEN_CASES, goldenBundlePath } from '../helpers/golden.js';
@@ -132,5 +132,6 @@ describe('cloud serve', () => {
       /EC2_SECRET_KEY='([^']+)'/.exec(eucarc)?.[1] ?? 'no secret',
     );
     expect((await stat(join(dataDir, 'eucarc'))).mode & 0o777).toBe(0o600);
+    await rm(dataDir, { recursive: true, force: true });
   });
 });

@@ -3,7 +3,7 @@
 // sends only the missing parts. Real SDK, real HTTP, the built CLI as a child process.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCloudClients } from '../../../src/cloud/clients.js';
@@ -42,6 +42,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t.stop();
+  await rm(work, { recursive: true, force: true });
 });
 
 async function expectStoredMd5s(

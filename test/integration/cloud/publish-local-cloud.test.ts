@@ -2,7 +2,7 @@
 // Upload and register the golden kernel, ramdisk and a machine image naming them,
 // describe, cross-check the stored objects with Debian's awscli, deregister, delete.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -43,6 +43,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t.stop();
+  await rm(work, { recursive: true, force: true });
 });
 
 describe('publish to the local cloud with the real SDK over HTTP', () => {

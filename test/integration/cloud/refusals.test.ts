@@ -2,7 +2,7 @@
 // wrong credentials, a tampered manifest, an unknown kernel, a bundle made for another
 // cloud certificate, a missing or corrupted part, an unreachable endpoint.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -33,6 +33,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t.stop();
+  await rm(work, { recursive: true, force: true });
 });
 
 async function uploadText(
@@ -42,7 +43,6 @@ async function uploadText(
   partsDir: string,
 ): Promise<string> {
   const dir = join(work, prefix);
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, name), text, 'latin1');
   const up = await uploadBundle({
@@ -144,7 +144,6 @@ describe('wrong credentials', () => {
 
 describe('registration refused with the reason', () => {
   test('a tampered manifest (signed bytes changed after signing)', async () => {
-    const { readFile } = await import('node:fs/promises');
     const original = await readFile(goldenBundlePath(ramdisk, ramdisk.manifest), 'latin1');
     const tampered = original.replace('<size>1048575</size>', '<size>1048576</size>');
     expect(tampered).not.toBe(original);

@@ -1,7 +1,7 @@
 // uploadBundle and deleteBundle against an in-memory object store: order, parallelism,
 // resume by MD5, retries, integrity, permanent failures, progress.
-import { beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderSignedManifest } from '../../../src/bundle/manifest.js';
@@ -45,6 +45,10 @@ beforeAll(async () => {
   );
   manifestPath = join(dir, 'img.manifest.xml');
   await writeFile(manifestPath, text, 'latin1');
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
 });
 
 describe('bundleKey', () => {
