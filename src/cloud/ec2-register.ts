@@ -63,7 +63,9 @@ export async function findImageByLocation(
 
 /**
  * Registers the bundle at `imageLocation` (or reuses the image already registered from
- * it) and waits until DescribeImages says `available`. Fails with the cloud's refusal
+ * it) and waits until DescribeImages says `available`. Reuse is decided by location
+ * alone (DescribeImages shows no manifest digest), so a bundle whose content changes must
+ * get a new location: put its fingerprint in the prefix. Fails with the cloud's refusal
  * (bad manifest, unknown kernel, duplicate name…), `image-failed` with the cloud's
  * reason, or `wait-timeout`.
  */
