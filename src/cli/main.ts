@@ -10,6 +10,7 @@ import { builtinStepKinds } from '../steps/registry.js';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import { processTerminal, type Terminal } from './output/terminal.js';
 import type { ApplyDeps } from './commands/apply.js';
+import { registerPublishCommands } from './commands/publish.js';
 
 /** What main needs from the outside world; tests pass their own. */
 export interface CliDeps {
@@ -237,6 +238,7 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
       const { runClean } = await import('./commands/clean.js');
       result.code = await runClean(recipe, options, { terminal, env });
     });
+  registerPublishCommands(program, deps, result);
 
   return program;
 }

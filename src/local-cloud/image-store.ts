@@ -1,0 +1,118 @@
+// The local cloud's image registry on disk: one JSON file replaced atomically on every
+// change. Ids are eki-/eri-/emi- + 8 lower-case hex digits and never reused.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/atomic-write.js';
+import type { ImageType } from '../bundle/manifest.js';
+
+export interface ImageRecord {
+  readonly imageId: string;
+  readonly imageLocation: string;
+  readonly ownerId: string;
+  readonly state: 'available' | 'pending' | 'failed';
+  readonly stateReason?: string;
+  readonly isPublic: boolean;
+  readonly architecture: string;
+  readonly imageType: ImageType;
+  readonly name: string;
+  readonly description?: string;
+  readonly kernelId?: string;
+  readonly ramdiskId?: string;
+  readonly size: number;
+  readonly bundledSize: number;
+  readonly digest: string;
+  /** SHA-256 of the manifest text, as Eucalyptus stores it. */
+  readonly manifestSha256: string;
+  readonly registeredAt: string;
+  /** Until when (ms since epoch) DescribeImages says `pending` (tests of the waiter). */
+  readonly pendingUntil?: number;
+}
+
+interface ImageFile {
+  readonly version: 1;
+  readonly images: ImageRecord[];
+  /** Every id ever issued, so that a deregistered id is never issued again. */
+  readonly issued: string[];
+}
+
+const ID_PREFIX: Record<ImageType, string> = { kernel: 'eki', ramdisk: 'eri', machine: 'emi' };
+
+/** Registered images of one local cloud; one instance per file per process. */
+export class ImageStore {
+  readonly #path: string;
+  #data: ImageFile;
+  #writing: Promise<void> = Promise.resolve();
+
+  private constructor(path: string, data: ImageFile) {
+    this.#path = path;
+    this.#data = data;
+  }
+
+  static async open(path: string): Promise<ImageStore> {
+    try {
+      const data = JSON.parse(await readFile(path, 'utf8')) as ImageFile;
+      return new ImageStore(path, data);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      return new ImageStore(path, { version: 1, images: [], issued: [] });
+    }
+  }
+
+  /** Every image, with `pending` turned into `available` once its time has come. */
+  list(now: number = Date.now()): readonly ImageRecord[] {
+    return this.#data.images.map((image) =>
+      image.state === 'pending' && image.pendingUntil !== undefined && now >= image.pendingUntil
+        ? { ...image, state: 'available' as const }
+        : image,
+    );
+  }
+
+  get(imageId: string): ImageRecord | undefined {
+    return this.list().find((image) => image.imageId === imageId);
+  }
+
+  /** A fresh id for `type`, never issued before. */
+  newId(type: ImageType): string {
+    for (;;) {
+      const id = `${ID_PREFIX[type]}-${randomBytes(4).toString('hex')}`;
+      if (!this.#data.issued.includes(id)) return id;
+    }
+  }
+
+  async add(image: ImageRecord): Promise<void> {
+    this.#data = {
+      ...this.#data,
+      images: [...this.#data.images, image],
+      issued: [...this.#data.issued, image.imageId],
+    };
+    await this.#save();
+  }
+
+  async remove(imageId: string): Promise<boolean> {
+    const before = this.#data.images.length;
+    this.#data = { ...this.#data, images: this.#data.images.filter((i) => i.imageId !== imageId) };
+    if (this.#data.images.length === before) return false;
+    await this.#save();
+    return true;
+  }
+
+  async update(
+    imageId: string,
+    change: Partial<Pick<ImageRecord, 'isPublic' | 'description'>>,
+  ): Promise<boolean> {
+    if (!this.#data.images.some((i) => i.imageId === imageId)) return false;
+    this.#data = {
+      ...this.#data,
+      images: this.#data.images.map((i) => (i.imageId === imageId ? { ...i, ...change } : i)),
+    };
+    await this.#save();
+    return true;
+  }
+
+  /** Writes are serialised so that the file always holds the latest state. */
+  #save(): Promise<void> {
+    const text = JSON.stringify(this.#data, null, 2);
+    this.#writing = this.#writing.then(() => writeFileAtomic(this.#path, text));
+    return this.#writing;
+  }
+}

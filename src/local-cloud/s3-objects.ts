@@ -1,0 +1,153 @@
+// The local cloud's S3 object handlers: PUT (plain or aws-chunked, digests checked by the
+// store), GET with ranges and HEAD. Routing and auth are s3-api.ts's.
+import type { Readable } from 'node:stream';
+import { AwsChunkedDecoder } from './aws-chunked.js';
+import type { ObjectMeta } from './bucket-store.js';
+import type { VerifiedAuth } from './sigv4.js';
+import {
+  header,
+  sendError,
+  sendStoreError,
+  type S3ApiContext,
+  type S3Request,
+} from './s3-responses.js';
+
+export const CANNED_ACLS = new Set([
+  'private',
+  'public-read',
+  'public-read-write',
+  'authenticated-read',
+  'aws-exec-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+  'ec2-bundle-read',
+  'log-delivery-write',
+]);
+function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'invalid' | undefined {
+  if (header === undefined) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'invalid';
+  return { start, end };
+}
+
+function objectHeaders(meta: ObjectMeta, id: string): Record<string, string> {
+  return {
+    etag: `"${meta.etag}"`,
+    'last-modified': new Date(meta.lastModified).toUTCString(),
+    'content-type': meta.contentType,
+    'accept-ranges': 'bytes',
+    'x-amz-request-id': id,
+  };
+}
+
+function bodyStream(s: S3Request, auth: VerifiedAuth): Readable {
+  const encoding = header(s.req, 'content-encoding') ?? '';
+  const streaming = auth.payloadHash.startsWith('STREAMING-');
+  if (!streaming && !encoding.includes('aws-chunked')) return s.req;
+  const signed = auth.payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD');
+  const decoder = new AwsChunkedDecoder(signed ? auth : undefined);
+  s.req.on('error', (error) => decoder.destroy(error));
+  return s.req.pipe(decoder);
+}
+
+export async function putObject(
+  s: S3Request,
+  ctx: S3ApiContext,
+  auth: VerifiedAuth,
+  bucket: string,
+  key: string,
+  id: string,
+): Promise<void> {
+  const acl = header(s.req, 'x-amz-acl') ?? 'private';
+  if (!CANNED_ACLS.has(acl)) {
+    sendError(s, 400, 'InvalidArgument', `Unknown canned ACL '${acl}'.`, id, `/${bucket}/${key}`);
+    return;
+  }
+  if (header(s.req, 'x-amz-copy-source') !== undefined) {
+    sendError(s, 501, 'NotImplemented', 'CopyObject is not implemented by the local cloud.', id);
+    return;
+  }
+  const md5Header = header(s.req, 'content-md5');
+  const expectedMd5 =
+    md5Header !== undefined ? Buffer.from(md5Header, 'base64').toString('hex') : undefined;
+  const streaming =
+    auth.payloadHash.startsWith('STREAMING-') ||
+    (header(s.req, 'content-encoding') ?? '').includes('aws-chunked');
+  const lengthHeader = streaming
+    ? header(s.req, 'x-amz-decoded-content-length')
+    : header(s.req, 'content-length');
+  const expectedLength = lengthHeader !== undefined ? Number(lengthHeader) : undefined;
+  const expectedSha256 = /^[0-9a-f]{64}$/.test(auth.payloadHash) ? auth.payloadHash : undefined;
+  const stored = await ctx.store.put(bucket, key, bodyStream(s, auth), {
+    owner: ctx.accountFor(auth.accessKeyId),
+    acl,
+    contentType: header(s.req, 'content-type') ?? 'binary/octet-stream',
+    ...(expectedMd5 !== undefined ? { expectedMd5 } : {}),
+    ...(expectedSha256 !== undefined ? { expectedSha256 } : {}),
+    ...(expectedLength !== undefined && Number.isSafeInteger(expectedLength)
+      ? { expectedLength }
+      : {}),
+  });
+  if (!stored.ok) {
+    sendStoreError(s, stored.error, id, `/${bucket}/${key}`);
+    return;
+  }
+  s.res.writeHead(200, {
+    etag: `"${stored.value.etag}"`,
+    'x-amz-request-id': id,
+    'content-length': 0,
+  });
+  s.res.end();
+}
+
+export function getObject(
+  s: S3Request,
+  ctx: S3ApiContext,
+  bucket: string,
+  key: string,
+  id: string,
+  method: 'GET' | 'HEAD',
+): void {
+  const found = ctx.store.head(bucket, key);
+  if (!found.ok) {
+    sendStoreError(s, found.error, id, `/${bucket}/${key}`);
+    return;
+  }
+  const meta = found.value;
+  const range = parseRange(s.req.headers.range, meta.size);
+  if (range === 'invalid') {
+    sendError(s, 416, 'InvalidRange', 'The requested range is not satisfiable', id);
+    return;
+  }
+  const headers: Record<string, string | number> = { ...objectHeaders(meta, id) };
+  if (range) {
+    headers['content-range'] = `bytes ${range.start}-${range.end}/${meta.size}`;
+    headers['content-length'] = range.end - range.start + 1;
+  } else headers['content-length'] = meta.size;
+  if (method === 'HEAD' || meta.size === 0) {
+    s.res.writeHead(range ? 206 : 200, headers);
+    s.res.end();
+    return;
+  }
+  const read = ctx.store.read(bucket, key, range);
+  if (!read.ok) {
+    sendStoreError(s, read.error, id, `/${bucket}/${key}`);
+    return;
+  }
+  s.res.writeHead(range ? 206 : 200, headers);
+  read.value.stream.on('error', () => s.res.destroy());
+  read.value.stream.pipe(s.res);
+}

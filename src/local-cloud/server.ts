@@ -1,0 +1,342 @@
+// The embedded local cloud: one HTTP server on 127.0.0.1 serving an S3 store and an EC2
+// image registry, persisted in a data dir, usable in-process (apply) or standalone
+// (`emi-recipe cloud serve`). Paths as on Eucalyptus:
+//
+//   /services/compute            EC2 Query API (RegisterImage, DescribeImages…)
+//   /services/objectstorage/...  S3 (path-style); also served at / for clients such as
+//                                s3cmd that cannot put a path in their endpoint
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-write.js';
+import { err, ok, type Result } from '../core/result.js';
+import { exec as realExec, type Exec } from '../tools/exec.js';
+import { staticCredentials, type CloudTarget } from '../cloud/target.js';
+import { BucketStore } from './bucket-store.js';
+import { handleEc2 } from './ec2-api.js';
+import {
+  loadOrCreateIdentity,
+  keyPaths,
+  type IdentityFailure,
+  type IdentitySeed,
+  type LocalIdentity,
+} from './identity.js';
+import { ImageStore } from './image-store.js';
+import { handleS3 } from './s3-api.js';
+
+export const LOCAL_REGION = 'local';
+const EC2_PATH = '/services/compute';
+const S3_PATH = '/services/objectstorage';
+
+export interface LocalCloud {
+  readonly endpoints: { readonly ec2: string; readonly s3: string };
+  readonly region: string;
+  /** The account's key pair (a local, throw-away secret kept in the data dir). */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly accountId: string;
+  readonly userCertPem: string;
+  readonly userKeyPem: string;
+  readonly cloudCertPem: string;
+  /** Paths of the PEM files in the data dir (`cloud-cert` is the one recipes bundle for). */
+  readonly keyFiles: ReturnType<typeof keyPaths>;
+  readonly dataDir: string;
+  readonly port: number;
+  /** False when this handle points at a server another process runs (close() then only forgets it). */
+  readonly isOwner: boolean;
+  close(): Promise<void>;
+}
+
+export type LocalCloudFailure =
+  | IdentityFailure
+  | {
+      readonly reason: 'already-running';
+      readonly dataDir: string;
+      readonly pid: number;
+      readonly port: number;
+    }
+  | {
+      readonly reason: 'listen-failed';
+      readonly host: string;
+      readonly port: number;
+      readonly code: string;
+    }
+  | { readonly reason: 'data-dir'; readonly dataDir: string; readonly code: string };
+
+export interface StartLocalCloudOptions {
+  /** Where buckets, images and keys live; created if missing. */
+  readonly dataDir: string;
+  /** 0 (default): any free port. */
+  readonly port?: number;
+  /** Default 127.0.0.1; the local cloud is not meant to be reachable from elsewhere. */
+  readonly host?: string;
+  /** Identity values for the first start (tests: golden keys and account 123456789012). */
+  readonly seed?: IdentitySeed;
+  /** New images stay `pending` this long (tests of the waiter). Default 0. */
+  readonly pendingMs?: number;
+  readonly exec?: Exec;
+  readonly signal?: AbortSignal;
+}
+
+interface ServerFile {
+  readonly pid: number;
+  readonly port: number;
+  readonly host: string;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when something accepts TCP connections on host:port (within 1 s). */
+function isListening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (answer: boolean): void => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(1000, () => {
+      done(false);
+    });
+    socket.once('connect', () => {
+      done(true);
+    });
+    socket.once('error', () => {
+      done(false);
+    });
+  });
+}
+
+/**
+ * The server recorded in the data dir, if it is still there: its process alive and its
+ * port answering (a server.json left by a killed process, or a reused pid, is ignored).
+ */
+async function runningServer(dataDir: string): Promise<ServerFile | undefined> {
+  let info: ServerFile;
+  try {
+    info = JSON.parse(await readFile(join(dataDir, 'server.json'), 'utf8')) as ServerFile;
+  } catch {
+    return undefined;
+  }
+  if (!isAlive(info.pid)) return undefined;
+  return (await isListening(info.host, info.port)) ? info : undefined;
+}
+
+function describeFromIdentity(
+  identity: LocalIdentity,
+  dataDir: string,
+  host: string,
+  port: number,
+  isOwner: boolean,
+  close: () => Promise<void>,
+): LocalCloud {
+  const base = `http://${host}:${port}`;
+  return {
+    endpoints: { ec2: `${base}${EC2_PATH}`, s3: `${base}${S3_PATH}` },
+    region: LOCAL_REGION,
+    credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey },
+    accountId: identity.accountId,
+    userCertPem: identity.userCertPem,
+    userKeyPem: identity.userKeyPem,
+    cloudCertPem: identity.cloudCertPem,
+    keyFiles: keyPaths(dataDir),
+    dataDir,
+    port,
+    isOwner,
+    close,
+  };
+}
+
+/**
+ * Starts the local cloud on `host:port` with the data in `dataDir` (identity created on
+ * first start). Refuses when another live process serves the same data dir
+ * (`already-running`, with its port: use openLocalCloud to share it).
+ */
+export async function startLocalCloud(
+  options: StartLocalCloudOptions,
+): Promise<Result<LocalCloud, LocalCloudFailure>> {
+  const { dataDir } = options;
+  const host = options.host ?? '127.0.0.1';
+  const signal = options.signal ?? new AbortController().signal;
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (error) {
+    return err({
+      reason: 'data-dir',
+      dataDir,
+      code: (error as NodeJS.ErrnoException).code ?? 'UNKNOWN',
+    });
+  }
+  const running = await runningServer(dataDir);
+  if (running)
+    return err({ reason: 'already-running', dataDir, pid: running.pid, port: running.port });
+  const identity = await loadOrCreateIdentity({
+    dataDir,
+    exec: options.exec ?? realExec,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    signal,
+  });
+  if (!identity.ok) return identity;
+  const id = identity.value;
+  const store = await BucketStore.open(join(dataDir, 's3'));
+  const images = await ImageStore.open(join(dataDir, 'images.json'));
+  const secretFor = (key: string): string | undefined =>
+    key === id.accessKeyId ? id.secretAccessKey : undefined;
+  const accountFor = (): string => id.accountId;
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+    if (rawPath === EC2_PATH || rawPath === `${EC2_PATH}/`) {
+      await handleEc2(
+        req,
+        res,
+        { rawPath, rawQuery },
+        {
+          images,
+          secretFor,
+          accountFor,
+          ...(options.pendingMs !== undefined ? { pendingMs: options.pendingMs } : {}),
+          checks: () => ({
+            accountId: id.accountId,
+            isAdmin: true,
+            userCertPems: [id.userCertPem],
+            cloudKeyPem: id.cloudKeyPem,
+            readObject: async (bucket, key) => {
+              const meta = store.head(bucket, key);
+              if (!meta.ok || meta.value.size > 5 * 1024 * 1024)
+                return meta.ok ? Buffer.alloc(5 * 1024 * 1024 + 1) : undefined;
+              const bytes = await store.readAll(bucket, key);
+              return bytes.ok ? bytes.value : undefined;
+            },
+            objectInfo: (bucket, key) => {
+              const meta = store.head(bucket, key);
+              return meta.ok ? { size: meta.value.size, sha1: meta.value.sha1 } : undefined;
+            },
+          }),
+        },
+      );
+      return;
+    }
+    const routePath =
+      rawPath.startsWith(`${S3_PATH}/`) || rawPath === S3_PATH
+        ? rawPath.slice(S3_PATH.length) || '/'
+        : rawPath;
+    await handleS3(
+      { req, res, rawPath, routePath, rawQuery },
+      { store, secretFor, accountFor, region: LOCAL_REGION },
+    );
+  };
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>${String(error instanceof Error ? error.message : error).replace(/[<&>]/g, '')}</Message></Error>`;
+      res.writeHead(500, {
+        'content-type': 'application/xml',
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  const port = await new Promise<number | NodeJS.ErrnoException>((resolve) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      resolve(error);
+    });
+    server.listen(options.port ?? 0, host, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : 0);
+    });
+  });
+  if (typeof port !== 'number')
+    return err({
+      reason: 'listen-failed',
+      host,
+      port: options.port ?? 0,
+      code: port.code ?? 'UNKNOWN',
+    });
+  const serverFile = join(dataDir, 'server.json');
+  await writeFileAtomic(
+    serverFile,
+    JSON.stringify({ pid: process.pid, port, host } satisfies ServerFile),
+  );
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+      server.closeAllConnections();
+    });
+    await unlink(serverFile).catch(() => undefined);
+  };
+  return ok(describeFromIdentity(id, dataDir, host, port, true, close));
+}
+
+/**
+ * The local cloud of `dataDir`: the one another process serves (`emi-recipe cloud
+ * serve`), or a new in-process one on a free port. `close()` stops only what it started.
+ */
+export async function openLocalCloud(
+  options: Omit<StartLocalCloudOptions, 'port'>,
+): Promise<Result<LocalCloud, LocalCloudFailure>> {
+  const running = await runningServer(options.dataDir);
+  if (running && running.pid !== process.pid) {
+    const identity = await loadOrCreateIdentity({
+      dataDir: options.dataDir,
+      exec: options.exec ?? realExec,
+      signal: options.signal ?? new AbortController().signal,
+    });
+    if (!identity.ok) return identity;
+    return ok(
+      describeFromIdentity(identity.value, options.dataDir, running.host, running.port, false, () =>
+        Promise.resolve(),
+      ),
+    );
+  }
+  return startLocalCloud(options);
+}
+
+/** The CloudTarget to publish to `cloud` with the same code as for a real cloud. */
+export function localCloudTarget(cloud: LocalCloud): CloudTarget {
+  return {
+    cloud: 'local',
+    endpoints: cloud.endpoints,
+    region: cloud.region,
+    isAws: false,
+    credentials: staticCredentials(
+      cloud.credentials.accessKeyId,
+      cloud.credentials.secretAccessKey,
+    ),
+    accessKeyId: cloud.credentials.accessKeyId,
+    sources: { ec2: 'local-cloud', s3: 'local-cloud', credentials: 'local-cloud' },
+  };
+}
+
+/** One sentence for a LocalCloudFailure, naming the data dir or port and what to do. */
+export function describeLocalCloudFailure(failure: LocalCloudFailure): string {
+  switch (failure.reason) {
+    case 'already-running':
+      return `the local cloud in ${failure.dataDir} is already served by process ${failure.pid} on port ${failure.port}; use that one or stop it first`;
+    case 'listen-failed':
+      return `cannot listen on ${failure.host}:${failure.port} (${failure.code}); ${failure.code === 'EADDRINUSE' ? 'the port is taken: pick another with --port, or 0 for any' : 'check the address'}`;
+    case 'data-dir':
+      return `cannot create the local cloud's data dir ${failure.dataDir} (${failure.code})`;
+    case 'keygen-failed':
+      return `cannot create the local cloud's keys: ${failure.tool.command} failed (${failure.tool.reason}); is openssl installed (scripts/install-host-tools)?`;
+    case 'identity-invalid':
+      return `the local cloud's identity in ${failure.path} is unusable (${failure.problem}); remove the data dir to start afresh`;
+  }
+}

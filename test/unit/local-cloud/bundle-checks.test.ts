@@ -1,0 +1,132 @@
+// The local cloud's RegisterImage checks on the golden bundles, with objects and images
+// looked up in memory: type decision, admin rights, kernel/ramdisk references.
+import { describe, expect, test } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { checkRegistration, type CheckContext } from '../../../src/local-cloud/bundle-checks.js';
+import type { ImageRecord } from '../../../src/local-cloud/image-store.js';
+import {
+  GOLDEN_CASES,
+  goldenBundlePath,
+  goldenKey,
+  type GoldenCase,
+} from '../../helpers/golden.js';
+
+const golden = (name: string): GoldenCase => GOLDEN_CASES.find((c) => c.name === name)!;
+
+/** A context where bucket `bkt` holds golden bundle `c` under `key`'s directory. */
+function context(c: GoldenCase, key: string, extra: Partial<CheckContext> = {}): CheckContext {
+  const dir = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
+  return {
+    accountId: '123456789012',
+    isAdmin: true,
+    userCertPems: [goldenKey('user-cert')],
+    cloudKeyPem: goldenKey('cloud-key'),
+    readObject: (bucket, k) =>
+      Promise.resolve(
+        bucket === 'bkt' && k === key ? readFileSync(goldenBundlePath(c, c.manifest)) : undefined,
+      ),
+    objectInfo: (bucket, k) => {
+      if (bucket !== 'bkt' || !k.startsWith(dir)) return undefined;
+      try {
+        const bytes = readFileSync(goldenBundlePath(c, k.slice(dir.length)));
+        return { size: bytes.length, sha1: createHash('sha1').update(bytes).digest('hex') };
+      } catch {
+        return undefined;
+      }
+    },
+    images: [],
+    ...extra,
+  };
+}
+
+const image = (imageId: string, imageType: ImageRecord['imageType']): ImageRecord => ({
+  imageId,
+  imageType,
+  imageLocation: 'b/x',
+  ownerId: '123456789012',
+  state: 'available',
+  isPublic: false,
+  architecture: 'x86_64',
+  name: imageId,
+  size: 1,
+  bundledSize: 1,
+  digest: '',
+  manifestSha256: '',
+  registeredAt: '',
+});
+
+describe('checkRegistration', () => {
+  test('accepts the golden kernel as a kernel, with its facts', async () => {
+    const c = golden('kernel');
+    const r = await checkRegistration(
+      { imageLocation: `bkt/k/${c.manifest}`, name: 'kernel-1' },
+      context(c, `k/${c.manifest}`),
+    );
+    expect(r.ok && r.value).toMatchObject({
+      imageType: 'kernel',
+      architecture: 'x86_64',
+      size: c.size,
+      digest: c.digest,
+    });
+  });
+
+  test('kernels and ramdisks need admin rights', async () => {
+    const c = golden('ramdisk');
+    const r = await checkRegistration(
+      { imageLocation: `bkt/${c.manifest}`, name: 'ramdisk-1' },
+      context(c, c.manifest, { isAdmin: false }),
+    );
+    expect(!r.ok && r.error).toMatchObject({
+      code: 'UnauthorizedOperation',
+      message: 'Only administrators can register ramdisk images.',
+    });
+  });
+
+  test('the machine image must name a kernel that is a kernel', async () => {
+    const c = golden('machine');
+    const images = [image('eki-1a2b3c4d', 'ramdisk'), image('eri-5e6f7a8b', 'ramdisk')];
+    const r = await checkRegistration(
+      { imageLocation: `bkt/${c.manifest}`, name: 'machine-1' },
+      context(c, c.manifest, { images }),
+    );
+    expect(!r.ok && r.error.code).toBe('InvalidParameterValue');
+    const fine = await checkRegistration(
+      { imageLocation: `bkt/${c.manifest}`, name: 'machine-1' },
+      context(c, c.manifest, {
+        images: [image('eki-1a2b3c4d', 'kernel'), image('eri-5e6f7a8b', 'ramdisk')],
+      }),
+    );
+    expect(fine.ok && fine.value).toMatchObject({
+      imageType: 'machine',
+      kernelId: 'eki-1a2b3c4d',
+      ramdiskId: 'eri-5e6f7a8b',
+    });
+  });
+
+  test('a machine image without kernel or ramdisk ids: MissingParameter', async () => {
+    const c = golden('multipart');
+    const r = await checkRegistration(
+      { imageLocation: `bkt/${c.manifest}`, name: 'machine-2' },
+      context(c, c.manifest),
+    );
+    expect(!r.ok && r.error).toMatchObject({
+      code: 'MissingParameter',
+      message: 'Kernel ID must be specified',
+    });
+  });
+
+  test('a bad location and a user certificate that did not sign the manifest', async () => {
+    const c = golden('kernel');
+    const bad = await checkRegistration(
+      { imageLocation: 'b', name: 'kernel-1' },
+      context(c, c.manifest),
+    );
+    expect(!bad.ok && bad.error.message).toBe('Invalid image location: b');
+    const other = await checkRegistration(
+      { imageLocation: `bkt/${c.manifest}`, name: 'kernel-1' },
+      context(c, c.manifest, { userCertPems: [goldenKey('cloud-cert')] }),
+    );
+    expect(!other.ok && other.error.message).toMatch(/^Invalid signature/);
+  });
+});
