@@ -50,9 +50,7 @@ describe('SIGKILL at random moments', () => {
     const config = { defaultDelayMs: 120 };
     const baseline = makeEngineRig();
     baseline.setConfig(config);
-    const t0 = Date.now();
     expect(runFakeCli(baseline, ['apply', baseline.recipe, '--no-progress']).code).toBe(0);
-    const fullMs = Date.now() - t0;
     const expected = outcome(baseline);
     expect(Object.keys(expected.steps)).toHaveLength(17);
 
@@ -63,10 +61,18 @@ describe('SIGKILL at random moments', () => {
       const rig = makeEngineRig();
       rig.setConfig(config);
       for (let k = 0; k < KILLS_PER_RIG; k += 1) {
-        const delay = Math.floor(random() * fullMs);
-        killPoints.push(delay);
+        // Kill at a random moment after this process started its first step (process start-up
+        // time varies too much under load to aim from the spawn), up to about 6 steps later.
+        const delay = Math.floor(random() * 6 * config.defaultDelayMs);
         const run = startFakeCli(rig, ['apply', rig.recipe, '--no-progress']);
+        const flags = { exited: false };
+        void run.done.then(() => (flags.exited = true));
+        while (!flags.exited && !rig.journal().some((e) => e.pid === run.child.pid))
+          await new Promise((resolve) => setTimeout(resolve, 10));
         await new Promise((resolve) => setTimeout(resolve, delay));
+        killPoints.push(
+          delay + ((rig.journal().find((e) => e.pid === run.child.pid)?.time ?? 0) % 100_000),
+        );
         run.child.kill('SIGKILL');
         const done = await run.done;
         expect(done.signal === 'SIGKILL' || done.code === 0).toBe(true);
