@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { availableParallelism } from 'node:os';
 import { exec as realExec, type Exec } from '../tools/exec.js';
 import type { HostFacts, StepKind } from '../plan/step.js';
-import { builtinStepKinds } from '../steps/registry.js';
+import { createStepKinds } from '../steps/registry.js';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import { processTerminal, type Terminal } from './output/terminal.js';
 import type { ApplyDeps } from './commands/apply.js';
@@ -39,7 +39,12 @@ function engineDeps(deps: CliDeps): ApplyDeps {
     terminal: deps.terminal,
     env: deps.env,
     signal: deps.signal,
-    kinds: deps.kinds ?? builtinStepKinds(),
+    makeKinds: (recipe) => {
+      const given = deps.kinds;
+      return given
+        ? { kinds: given, close: () => Promise.resolve() }
+        : createStepKinds(recipe, deps.env);
+    },
     exec: deps.exec ?? realExec,
     version: packageVersion(),
     // TODO(#7): the KVM probe from the build steps replaces this (TCG always works).
@@ -106,6 +111,11 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
     )
     .option('--work-dir <dir>', 'work directory (default: .emi-recipe/<name>/ beside the recipe)')
     .option('--no-commands', 'do not list the commands of steps that run')
+    .option(
+      '--refresh',
+      'also check the publishing target read-only: endpoint, credentials, bucket, certificates',
+      false,
+    )
     .addHelpText(
       'after',
       examples(
@@ -117,7 +127,13 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
     .action(
       async (
         recipe: string,
-        options: { json: boolean; out?: string; workDir?: string; commands: boolean },
+        options: {
+          json: boolean;
+          out?: string;
+          workDir?: string;
+          commands: boolean;
+          refresh: boolean;
+        },
       ) => {
         const { runPlan } = await import('./commands/plan.js');
         result.code = await runPlan(recipe, options, engineDeps(deps));

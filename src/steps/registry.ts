@@ -1,9 +1,37 @@
-// The built-in step kinds, by kind name. The CLI hands this map to the runner, so run/
-// never imports steps/ (STYLE.md §1).
+// The built-in step kinds for one recipe's run, by kind name. The CLI hands them to the
+// runner, so run/ never imports steps/ (STYLE.md §1). Kinds that publish share one
+// CloudSession (the embedded cloud is opened once and closed by close()).
+import type { Recipe } from '../recipe/model.js';
 import type { StepKind } from '../plan/step.js';
+import { CloudSession } from './cloud-session.js';
+import { publishPreflight, type PreflightReport } from './preflight.js';
+import { registerImageKind } from './register-image.js';
+import { uploadBundleKind } from './upload-bundle.js';
 
-/** Every step kind this version of emi-recipe can run. */
-export function builtinStepKinds(): ReadonlyMap<string, StepKind> {
-  const kinds: StepKind[] = [];
-  return new Map(kinds.map((k) => [k.kind, k]));
+/** The kinds of one run, and what to release when the run is over. */
+export interface StepKindSet {
+  readonly kinds: ReadonlyMap<string, StepKind>;
+  /** Checks the publishing target before anything runs (apply; plan --refresh read-only). */
+  readonly preflight?: (options: {
+    mayWrite: boolean;
+    kinds: ReadonlySet<string>;
+    signal: AbortSignal;
+  }) => Promise<PreflightReport>;
+  close(): Promise<void>;
+}
+
+/** Every step kind this version of emi-recipe can run, for `recipe`. */
+export function createStepKinds(
+  recipe: Recipe,
+  env: Readonly<Record<string, string | undefined>>,
+): StepKindSet {
+  const session = new CloudSession(recipe, env);
+  // The type parameter of each kind only narrows its params; the runner passes the
+  // params the default graph made for that kind.
+  const kinds = [uploadBundleKind(session), registerImageKind(session)] as unknown as StepKind[];
+  return {
+    kinds: new Map(kinds.map((k) => [k.kind, k])),
+    preflight: (options) => publishPreflight(session, recipe, options),
+    close: () => session.close(),
+  };
 }

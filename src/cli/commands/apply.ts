@@ -5,7 +5,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { PlanDocument } from '../../plan/plan-document.js';
 import { stalePlanReasons } from '../../plan/plan-document.js';
-import type { StepFailure } from '../../plan/step.js';
+import type { StepFailure, StepKind } from '../../plan/step.js';
+import type { StepKindSet } from '../../steps/registry.js';
 import type { RunEvent } from '../../run/events.js';
 import { acquireLock } from '../../run/lock.js';
 import { runGraph, type FailureMode } from '../../run/runner.js';
@@ -92,36 +93,65 @@ export async function runApply(
       return EXIT.failure;
     }
     const session: Session = { ...opened.session, state: state.value };
-    const { doc, inspection } = await computePlan(session, deps, new Set(options.force));
-    if (saved) {
-      const stale = stalePlanReasons(saved, doc);
-      if (stale.length > 0) {
-        terminal.err(
-          `error: refusing to apply ${target}: it no longer matches:\n${stale.map((r) => `  - ${r}`).join('\n')}\nMake a new plan: emi-recipe plan ${recipeFile} --out ${target}\n`,
-        );
-        return EXIT.usage;
-      }
+    const set = deps.makeKinds(session.recipe);
+    try {
+      return await planAndRun(session, set, { target, recipeFile, saved }, options, deps);
+    } finally {
+      await set.close();
     }
-    if (doc.summary.run === 0 && doc.summary.blocked === 0) {
-      terminal.out(`Nothing to do: all ${doc.summary.upToDate} steps are up to date.\n`);
-      return EXIT.ok;
-    }
-    const store = new StateStore(session.workDir, {
-      ...session.state,
-      files: inspection.files,
-      tools: inspection.tools,
-    });
-    await store.update((s) => s);
-    return await execute(session, store, inspection.facts, options, deps);
   } finally {
     await lock.value.release();
   }
+}
+
+/** Under the lock: decide, check a saved plan, pre-flight the target, run. */
+async function planAndRun(
+  session: Session,
+  set: StepKindSet,
+  args: { target: string; recipeFile: string; saved: PlanDocument | undefined },
+  options: ApplyOptions,
+  deps: ApplyDeps,
+): Promise<ExitCode> {
+  const { terminal } = deps;
+  const { doc, inspection } = await computePlan(session, deps, set.kinds, new Set(options.force));
+  if (args.saved) {
+    const stale = stalePlanReasons(args.saved, doc);
+    if (stale.length > 0) {
+      terminal.err(
+        `error: refusing to apply ${args.target}: it no longer matches:\n${stale.map((r) => `  - ${r}`).join('\n')}\nMake a new plan: emi-recipe plan ${args.recipeFile} --out ${args.target}\n`,
+      );
+      return EXIT.usage;
+    }
+  }
+  if (doc.summary.run === 0 && doc.summary.blocked === 0) {
+    terminal.out(`Nothing to do: all ${doc.summary.upToDate} steps are up to date.\n`);
+    return EXIT.ok;
+  }
+  if (set.preflight) {
+    // Before any long step: a 40-minute install must never end in "bad credentials".
+    const kinds = new Set(doc.steps.filter((s) => s.verdict === 'run').map((s) => s.kind));
+    const report = await set.preflight({ mayWrite: true, kinds, signal: deps.signal });
+    for (const warning of report.warnings) terminal.err(`warning: ${warning}\n`);
+    if (report.errors.length > 0) {
+      for (const error of report.errors) terminal.err(`error: ${error}\n`);
+      terminal.err('Nothing was run: fix the publishing settings above first.\n');
+      return EXIT.failure;
+    }
+  }
+  const store = new StateStore(session.workDir, {
+    ...session.state,
+    files: inspection.files,
+    tools: inspection.tools,
+  });
+  await store.update((s) => s);
+  return execute(session, store, inspection.facts, set.kinds, options, deps);
 }
 
 async function execute(
   session: Session,
   store: StateStore,
   facts: Awaited<ReturnType<typeof computePlan>>['inspection']['facts'],
+  kinds: ReadonlyMap<string, StepKind>,
   options: ApplyOptions,
   deps: ApplyDeps,
 ): Promise<ExitCode> {
@@ -145,7 +175,7 @@ async function execute(
   if (credentials) secrets.set('secret-key', credentials.secretKey);
   const result = await runGraph({
     graph: session.graph,
-    kinds: deps.kinds,
+    kinds,
     store,
     facts,
     workDir: session.workDir,

@@ -10,6 +10,8 @@ import { inspect } from '../../run/inspect.js';
 import { formatPlan } from '../output/plan-printer.js';
 import type { Terminal } from '../output/terminal.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { Recipe } from '../../recipe/model.js';
+import type { StepKindSet } from '../../steps/registry.js';
 import { openSession, type Session } from './session.js';
 
 export interface PlanCommandOptions {
@@ -17,13 +19,16 @@ export interface PlanCommandOptions {
   readonly out?: string;
   readonly workDir?: string;
   readonly commands: boolean;
+  /** Also check the publishing target (endpoint, credentials, bucket, certificates), read-only. */
+  readonly refresh: boolean;
 }
 
 export interface EngineDeps {
   readonly terminal: Terminal;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal: AbortSignal;
-  readonly kinds: ReadonlyMap<string, StepKind>;
+  /** The step kinds for a recipe (the tests give test-only ones); close() when done. */
+  readonly makeKinds: (recipe: Recipe) => StepKindSet;
   readonly exec: Exec;
   readonly hostFacts: () => Promise<HostFacts>;
   readonly version: string;
@@ -33,6 +38,7 @@ export interface EngineDeps {
 export async function computePlan(
   session: Session,
   deps: EngineDeps,
+  kinds: ReadonlyMap<string, StepKind>,
   forced?: ReadonlySet<string>,
 ) {
   const host = await deps.hostFacts();
@@ -40,7 +46,7 @@ export async function computePlan(
     graph: session.graph,
     state: session.state,
     workDir: session.workDir,
-    kinds: deps.kinds,
+    kinds,
     exec: deps.exec,
     signal: deps.signal,
     host,
@@ -74,15 +80,38 @@ export async function runPlan(
     ...(options.workDir !== undefined ? { workDir: options.workDir } : {}),
   });
   if (!session) return exit ?? EXIT.usage;
-  const { doc } = await computePlan(session, deps);
+  const set = deps.makeKinds(session.recipe);
+  try {
+    return await printPlan(session, options, deps, set);
+  } finally {
+    await set.close();
+  }
+}
+
+async function printPlan(
+  session: Session,
+  options: PlanCommandOptions,
+  deps: EngineDeps,
+  set: StepKindSet,
+): Promise<ExitCode> {
+  const { doc } = await computePlan(session, deps, set.kinds);
   if (options.out !== undefined)
     await writeFileAtomic(options.out, `${JSON.stringify(doc, null, 2)}\n`);
   if (options.json) deps.terminal.out(`${JSON.stringify(doc, null, 2)}\n`);
   else
     deps.terminal.out(formatPlan(doc, { commands: options.commands, color: deps.terminal.color }));
-  if (options.out !== undefined && !options.json)
+  if (options.out !== undefined && !options.json) {
     deps.terminal.out(
       `Saved to ${options.out}; apply exactly this plan with: emi-recipe apply ${options.out}\n`,
     );
+  }
+  if (options.refresh && set.preflight) {
+    // --refresh: the publishing target is asked, read-only, whether the steps that run can succeed.
+    const kinds = new Set(doc.steps.filter((s) => s.verdict === 'run').map((s) => s.kind));
+    const report = await set.preflight({ mayWrite: false, kinds, signal: deps.signal });
+    for (const warning of report.warnings) deps.terminal.err(`warning: ${warning}\n`);
+    for (const error of report.errors) deps.terminal.err(`error: ${error}\n`);
+    if (report.errors.length > 0) return EXIT.failure;
+  }
   return EXIT.ok;
 }
