@@ -76,7 +76,6 @@ export function rcLocalScript(rc: RcLocalParams): string {
       '  mkdir -p "$ssh_dir" && chmod 700 "$ssh_dir" && chown "$key_user:$group" "$ssh_dir" || return 1',
       '  [ -f "$keys" ] || : >"$keys"',
       '  chmod 600 "$keys" && chown "$key_user:$group" "$keys" || return 1',
-      '  added=0',
       "  printf '%s\\n' \"$1\" | tr -d '\\r' | while IFS= read -r line; do",
       '    [ -n "$line" ] || continue',
       '    if ! printf \'%s\\n\' "$line" | grep -Eq "$key_re"; then',

@@ -20,10 +20,11 @@ export interface VirtCustomizeOptions {
 
 export function virtCustomizeArgs(o: VirtCustomizeOptions): string[] {
   return [
-    '--add',
-    o.disk,
+    // --format applies to the --add after it.
     '--format',
     o.format,
+    '--add',
+    o.disk,
     '--memsize',
     String(o.memoryMiB),
     '--network',
