@@ -111,8 +111,13 @@ export async function installDebootstrap(
   try {
     const mirror = p.mirror ?? mirrorForSuite(await hostAptSources(), p.suite);
     ctx.log(`mirror: ${mirror ?? "debootstrap's default"}`);
-    const debCache = join(cacheDir(), 'debootstrap', `${p.suite}-${p.arch}`);
-    await mkdir(debCache, { recursive: true });
+    // Downloaded .debs are kept between builds (debootstrap checks them against the
+    // signed Release file, so a stale cache never changes the result, only the time).
+    const debCache =
+      process.env.EMI_RECIPE_DEBOOTSTRAP_CACHE === 'off'
+        ? undefined
+        : join(cacheDir(), 'debootstrap', `${p.suite}-${p.arch}`);
+    if (debCache) await mkdir(debCache, { recursive: true });
     const options = {
       suite: p.suite,
       target: tree,
@@ -121,7 +126,7 @@ export async function installDebootstrap(
       components: p.components,
       include: includedPackages(p),
       mirror,
-      cacheDir: debCache,
+      ...(debCache ? { cacheDir: debCache } : {}),
     };
     ctx.log(`$ debootstrap ${debootstrapArgs(options).join(' ')}`);
     const boot = await runDebootstrap(ctx.exec, ctx, options, (line) => {
