@@ -29,7 +29,7 @@ export function rcLocalScript(rc: RcLocalParams): string {
     'set -u',
     'console=/dev/console',
     'log() {',
-    '  if [ -w "$console" ]; then echo "emi-recipe: $*" >"$console" 2>/dev/null || true; fi',
+    '  if [ -w "$console" ]; then echo "emi-recipe: $*" >>"$console" 2>/dev/null || true; fi',
     '  if command -v logger >/dev/null 2>&1; then logger -t emi-recipe -- "$*" 2>/dev/null || true; fi',
     '}',
   ];
