@@ -1,7 +1,7 @@
 // The create-disk step: an empty disk of the recipe's size and format (`qemu-img
 // create`). The install step writes into a copy-on-write overlay of it.
 import { join } from 'node:path';
-import { formatCommand } from '../tools/exec.js';
+import { planCommand } from './plan-command.js';
 import { createArgs, runQemuImg } from '../tools/qemu-img.js';
 import { err, ok } from '../core/result.js';
 import type { StepKind } from '../plan/step.js';
@@ -19,7 +19,7 @@ export const createDisk: StepKind<CreateDiskParams> = {
     return {
       summary: `create an empty ${formatSize(sizeBytes)} ${format} disk`,
       commands: [
-        formatCommand(
+        planCommand(
           'qemu-img',
           createArgs({ path: `<out>/${diskFileName(format)}`, format, sizeBytes }),
         ),

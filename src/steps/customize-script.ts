@@ -184,6 +184,8 @@ export function customizeScript(params: CustomizeParams): string {
     '  ln -sf /etc/systemd/system/emi-ssh-host-keys.service /etc/systemd/system/multi-user.target.wants/emi-ssh-host-keys.service',
     'fi',
     'if [ -f /etc/machine-id ]; then : >/etc/machine-id; fi',
+    // Files written in a chroot carry no SELinux labels: have the first boot relabel (Red Hat family).
+    "if [ -f /etc/selinux/config ] && ! grep -qs '^SELINUX=disabled' /etc/selinux/config; then touch /.autorelabel; fi",
     'if command -v apt-get >/dev/null 2>&1; then apt-get clean; fi',
     `rm -rf ${STAGE_DIR}`,
     'say "customize finished"',

@@ -16,6 +16,7 @@ import type {
 } from '../plan/step.js';
 import type { CustomizeParams } from '../plan/step-params.js';
 import { formatCommand } from '../tools/exec.js';
+import { planCommand } from './plan-command.js';
 import { virtCustomizeArgs, runVirtCustomize } from '../tools/guestfs.js';
 import { runMount, runUmount } from '../tools/mount.js';
 import { guestfsEnv } from '../tools/qemu.js';
@@ -59,7 +60,7 @@ function summary(p: CustomizeParams): string {
 
 function describe(step: StepSpec<CustomizeParams>, facts: HostFacts) {
   const method = customizeMethod(facts.isRoot);
-  const overlay = formatCommand(
+  const overlay = planCommand(
     'qemu-img',
     createOverlayArgs({
       path: '<out>/disk.qcow2',
@@ -73,15 +74,12 @@ function describe(step: StepSpec<CustomizeParams>, facts: HostFacts) {
           overlay,
           'qemu-img convert --image-opts driver=raw,offset=<root>,size=<size>,file.driver=qcow2,... -O raw <tmp>/root.img',
           'mount -o loop <tmp>/root.img <tmp>/root (+ proc, sys, dev)',
-          formatCommand(
-            'chroot',
-            chrootArgs('<tmp>/root', ['/bin/sh', `${STAGE_DIR}/customize.sh`]),
-          ),
+          planCommand('chroot', chrootArgs('<tmp>/root', ['/bin/sh', `${STAGE_DIR}/customize.sh`])),
           'qemu-img convert -n -f raw <tmp>/root.img --target-image-opts driver=raw,offset=<root>,...',
         ]
       : [
           overlay,
-          formatCommand(
+          planCommand(
             'virt-customize',
             virtCustomizeArgs({
               disk: '<out>/disk.qcow2',

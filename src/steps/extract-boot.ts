@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import type { StepFailure, StepKind, StepOutputs, StepRunContext } from '../plan/step.js';
 import type { ExtractBootParams } from '../plan/step-params.js';
-import { formatCommand } from '../tools/exec.js';
+import { planCommand } from './plan-command.js';
 import { debugfsArgs } from '../tools/e2fs.js';
 import { bootFileKind, chooseBootPair, type BootFileKind } from './boot-files.js';
 import { cutRootImage, dumpFile, fileHead, listBoot, rootImagePath } from './root-image.js';
@@ -35,8 +35,8 @@ function extractBootKind(which: 'kernel' | 'ramdisk'): StepKind<ExtractBootParam
         summary: `copy the ${noun} of ${v === 'newest' ? 'the newest installed kernel' : `kernel ${v}`} out of the image`,
         commands: [
           'qemu-img convert --image-opts driver=raw,offset=<root>,size=<size>,file.driver=qcow2,... -O raw <tmp>/root.img',
-          formatCommand('debugfs', debugfsArgs('<tmp>/root.img', 'ls -p /boot')),
-          formatCommand(
+          planCommand('debugfs', debugfsArgs('<tmp>/root.img', 'ls -p /boot')),
+          planCommand(
             'debugfs',
             debugfsArgs(
               '<tmp>/root.img',

@@ -7,7 +7,7 @@ import { err, ok, type Result } from '../core/result.js';
 import type { StepFailure, StepKind, StepOutputs } from '../plan/step.js';
 import type { ExtractRootfsParams } from '../plan/step-params.js';
 import { formatSize } from '../recipe/units.js';
-import { formatCommand } from '../tools/exec.js';
+import { planCommand } from './plan-command.js';
 import {
   dumpe2fsArgs,
   e2fsckArgs,
@@ -32,9 +32,9 @@ export const extractRootfs: StepKind<ExtractRootfsParams> = {
       summary: `cut the root file system out of the disk as ${step.params.name}, resized to ${formatSize(step.params.sizeBytes)}`,
       commands: [
         `qemu-img convert --image-opts driver=raw,offset=<root>,size=<size>,file.driver=qcow2,... -O raw ${image}`,
-        formatCommand('e2fsck', e2fsckArgs(image, 'repair')),
-        formatCommand('resize2fs', resize2fsArgs(image, step.params.sizeBytes)),
-        formatCommand('e2fsck', e2fsckArgs(image, 'check')),
+        planCommand('e2fsck', e2fsckArgs(image, 'repair')),
+        planCommand('resize2fs', resize2fsArgs(image, step.params.sizeBytes)),
+        planCommand('e2fsck', e2fsckArgs(image, 'check')),
       ],
       effects: [],
       notes: ['no VM and no mount'],

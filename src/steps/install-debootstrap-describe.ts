@@ -2,7 +2,7 @@
 import type { StepDescription } from '../plan/step.js';
 import type { DebootstrapInstallParams } from '../plan/step-params.js';
 import { formatSize } from '../recipe/units.js';
-import { formatCommand } from '../tools/exec.js';
+import { planCommand } from './plan-command.js';
 import { debootstrapArgs } from '../tools/debootstrap.js';
 import { mke2fsArgs } from '../tools/e2fs.js';
 import { copyRangeInArgs, createOverlayArgs } from '../tools/qemu-img.js';
@@ -12,7 +12,7 @@ import { PARTITION_OFFSET_BYTES, singlePartitionBytes } from './disk-layout.js';
 export function describeDebootstrap(p: DebootstrapInstallParams): StepDescription {
   const include = [...new Set([p.kernelPackage, ...p.packages])];
   const commands = [
-    formatCommand(
+    planCommand(
       'debootstrap',
       debootstrapArgs({
         suite: p.suite,
@@ -25,7 +25,7 @@ export function describeDebootstrap(p: DebootstrapInstallParams): StepDescriptio
         cacheDir: '<cache>/debootstrap',
       }),
     ),
-    formatCommand(
+    planCommand(
       'mke2fs',
       mke2fsArgs({
         image: '<tmp>/disk.raw',
@@ -38,7 +38,7 @@ export function describeDebootstrap(p: DebootstrapInstallParams): StepDescriptio
   ];
   if (p.diskFormat === 'qcow2') {
     commands.push(
-      formatCommand(
+      planCommand(
         'qemu-img',
         createOverlayArgs({
           path: '<out>/disk.qcow2',
@@ -46,7 +46,7 @@ export function describeDebootstrap(p: DebootstrapInstallParams): StepDescriptio
           backingFormat: 'qcow2',
         }),
       ),
-      formatCommand(
+      planCommand(
         'qemu-img',
         copyRangeInArgs({
           from: '<tmp>/disk.raw',

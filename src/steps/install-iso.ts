@@ -21,6 +21,7 @@ import type {
 import type { IsoInstallParams } from '../plan/step-params.js';
 import { formatSize } from '../recipe/units.js';
 import { formatCommand } from '../tools/exec.js';
+import { planCommand } from './plan-command.js';
 import { listenQmp, qmpClientArgs } from '../tools/qmp.js';
 import { QEMU_SYSTEM, vmArgs, type Accel, type VmDrive } from '../tools/qemu.js';
 import {
@@ -86,7 +87,7 @@ export function describeIso(step: StepSpec<IsoInstallParams>, facts: HostFacts):
   const custom = step.inputs.some((i) => i.name === 'answer-file');
   const inject =
     p.answers === 'autoinstall'
-      ? formatCommand(
+      ? planCommand(
           'xorriso',
           buildIsoArgs({ dir: '<tmp>/seed', out: '<tmp>/seed.iso', volumeId: 'CIDATA' }),
         )
@@ -95,8 +96,8 @@ export function describeIso(step: StepSpec<IsoInstallParams>, facts: HostFacts):
     summary: `install from the ISO unattended (${p.answers}, ${custom ? 'your answer file' : 'generated answer file'}), headless, power-off within ${Math.round(p.timeoutMs / 60_000)} min`,
     commands: [
       `sha256sum <iso>${p.sha256 ? ` (expects ${p.sha256})` : ''}`,
-      formatCommand('xorriso', listFilesArgs('<iso>')),
-      formatCommand(
+      planCommand('xorriso', listFilesArgs('<iso>')),
+      planCommand(
         'xorriso',
         extractArgs('<iso>', [
           ['<kernel>', '<tmp>/vmlinuz'],
@@ -104,7 +105,7 @@ export function describeIso(step: StepSpec<IsoInstallParams>, facts: HostFacts):
         ]),
       ),
       inject,
-      formatCommand(
+      planCommand(
         QEMU_SYSTEM,
         vmArgs({
           accel: accel === 'unknown' ? 'tcg' : accel,
