@@ -25,7 +25,7 @@ const keep = process.argv.includes('--keep');
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 function ensureVmdb2(): void {
-  if (spawnSync('vmdb2', ['--version']).status === 0) return;
+  if (spawnSync('sh', ['-c', 'command -v vmdb2']).status === 0) return;
   console.log(
     'vmdb2 is not installed: installing it from the distribution (apt-get install vmdb2)…',
   );
@@ -68,7 +68,7 @@ function vmdbSpec(
   ].join('\n');
   return `steps:
   - mkimg: "{{ output }}"
-    size: ${install.diskSizeBytes}
+    size: "${install.diskSizeBytes}"
   - mklabel: msdos
     device: "{{ output }}"
   - mkpart: primary
@@ -132,11 +132,33 @@ async function main(): Promise<void> {
         id === 'install-os'
           ? `debootstrap, ${warm ? 'warm' : 'no'} .deb cache`
           : id === 'customize'
-            ? (r.value.values.method === 'chroot' ? 'chroot' : 'libguestfs')
+            ? r.value.values.method === 'chroot'
+              ? 'chroot'
+              : 'libguestfs'
             : '';
       rows.push([id, ms, note]);
     }
     const emiTotal = rows.reduce((t, [, ms]) => t + ms, 0);
+
+    const kvm = spawnSync('node', [repoPath('bin', 'emi-recipe.js'), 'doctor', '--json'], {
+      encoding: 'utf8',
+    });
+    const accel = ((): string => {
+      try {
+        return (JSON.parse(kvm.stdout) as { kvm?: { accel: string } }).kvm?.accel ?? 'unknown';
+      } catch {
+        return 'unknown';
+      }
+    })();
+    const width = 34;
+    const line = (name: string, ms: number, note = ''): string =>
+      `  ${name.padEnd(width)}${seconds(ms).padStart(9)}  ${note}`;
+    console.log(
+      `\ndebian-minimal (recipes/debian-minimal.yaml) on ${cpus().length} cores, accelerator ${accel}, ${warm ? 'warm' : 'cold'} .deb caches\n`,
+    );
+    console.log('emi-recipe build steps');
+    for (const [id, ms, note] of rows) console.log(line(id, ms, note));
+    console.log(line('total', emiTotal));
 
     ensureVmdb2();
     const install = specs.get('install-os')?.params as unknown as DebootstrapInstallParams;
@@ -188,25 +210,6 @@ async function main(): Promise<void> {
     execFileSync('resize2fs', [rootfs], { stdio: 'ignore' });
     const finishMs = Date.now() - started;
 
-    const kvm = spawnSync('node', [repoPath('bin', 'emi-recipe.js'), 'doctor', '--json'], {
-      encoding: 'utf8',
-    });
-    const accel = ((): string => {
-      try {
-        return (JSON.parse(kvm.stdout) as { kvm?: { accel: string } }).kvm?.accel ?? 'unknown';
-      } catch {
-        return 'unknown';
-      }
-    })();
-    const width = 34;
-    const line = (name: string, ms: number, note = ''): string =>
-      `  ${name.padEnd(width)}${seconds(ms).padStart(9)}  ${note}`;
-    console.log(
-      `\ndebian-minimal (recipes/debian-minimal.yaml) on ${cpus().length} cores, accelerator ${accel}, ${warm ? 'warm' : 'cold'} .deb caches\n`,
-    );
-    console.log('emi-recipe build steps');
-    for (const [id, ms, note] of rows) console.log(line(id, ms, note));
-    console.log(line('total', emiTotal));
     console.log('\nvmdb2 (Debian package), equivalent .vmdb spec, same run');
     console.log(
       line('vmdb2 image (debootstrap, apt, chroot)', vmdbMs, 'includes kernel/initrd copy'),

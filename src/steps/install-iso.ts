@@ -39,6 +39,7 @@ import { kickstartFile } from './answers/kickstart.js';
 import { preseedFile } from './answers/preseed.js';
 import { cpioNewc, initrdPadding } from './cpio-newc.js';
 import { deriveDisk } from './disk-write.js';
+import { downloadIso } from './iso-download.js';
 import { probeDisk } from './disk-probe.js';
 import {
   detectIsoLayout,
@@ -153,18 +154,23 @@ export async function installIso(
 ): Promise<Result<StepOutputs, StepFailure>> {
   const p = ctx.step.params;
   const isoInput = ctx.step.inputs.find((i) => i.name === 'iso');
-  if (!isoInput)
+  let iso: string;
+  if (isoInput) {
+    iso = isoInput.path;
+  } else if (p.url && p.sha256) {
+    const downloaded = await downloadIso(ctx, { url: p.url, sha256: p.sha256 });
+    if (!downloaded.ok) return downloaded;
+    iso = downloaded.value;
+  } else {
     return err(
       stepFailure(
         'iso-missing',
-        p.url
-          ? `downloading install.iso.url is not supported yet: download ${p.url} yourself, check its SHA-256, and give install.iso.path`
-          : 'the recipe names no ISO file: give install.iso.path',
+        'the recipe names no ISO: give install.iso.path, or install.iso.url with install.iso.sha256',
       ),
     );
+  }
   const base = upstreamDisk(ctx);
   if (!base.ok) return base;
-  const iso = isoInput.path;
   const scratch = await scratchDir(ctx);
   const sockDir = await mkdtemp(join(tmpdir(), 'emi-qmp-'));
   try {

@@ -15,6 +15,9 @@ import { extractKernel } from '../../../src/steps/extract-kernel.js';
 import { extractRamdisk } from '../../../src/steps/extract-ramdisk.js';
 import { extractRootfs } from '../../../src/steps/extract-rootfs.js';
 import { installOs } from '../../../src/steps/install-os.js';
+import { downloadIso } from '../../../src/steps/iso-download.js';
+import { quietTask } from '../../../src/core/task.js';
+import { createServer } from 'node:http';
 import { catFile, debugfsErr, fileType } from '../../helpers/debugfs.js';
 import { recipeSteps, StepHarness, tempWorkDir } from '../../helpers/step-harness.js';
 import { buildTestInstallerIso } from '../../helpers/test-installer.js';
@@ -170,4 +173,45 @@ describe('install from an installer ISO (test-built, real QEMU, TCG)', () => {
     },
     2 * MINUTES,
   );
+
+  test('install.iso.url: downloaded once over HTTP, checked, then reused from the cache', async () => {
+    const iso = readFileSync(join(good, 'installer.iso'));
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests += 1;
+      if (req.url !== '/installer.iso') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-length': String(iso.length) }).end(iso);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const env = { EMI_RECIPE_CACHE_DIR: join(work, 'cache') };
+    try {
+      const url = `http://127.0.0.1:${port}/installer.iso`;
+      const first = await downloadIso(quietTask(), { url, sha256: goodSha, env });
+      expect(first).toEqual({ ok: true, value: join(work, 'cache', 'isos', `${goodSha}.iso`) });
+      expect(readFileSync(join(work, 'cache', 'isos', `${goodSha}.iso`)).equals(iso)).toBe(true);
+      const second = await downloadIso(quietTask(), { url, sha256: goodSha, env });
+      expect(second.ok).toBe(true);
+      expect(requests).toBe(1);
+      const wrong = 'ab'.repeat(32);
+      const bad = await downloadIso(quietTask(), { url, sha256: wrong, env });
+      expect(bad).toMatchObject({ ok: false, error: { reason: 'iso-checksum-mismatch' } });
+      expect(existsSync(join(work, 'cache', 'isos', `${wrong}.iso`))).toBe(false);
+      const missing = await downloadIso(quietTask(), {
+        url: `http://127.0.0.1:${port}/nope.iso`,
+        sha256: wrong,
+        env,
+      });
+      expect(missing).toMatchObject({
+        ok: false,
+        error: { reason: 'iso-download-failed', message: expect.stringContaining('HTTP 404') },
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
