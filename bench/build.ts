@@ -174,9 +174,16 @@ async function main(): Promise<void> {
     writeFileSync(spec, vmdbSpec(install, custom, mirror, out));
     const image = join(out, 'debian-minimal.raw');
     let started = Date.now();
+    // Without device-mapper (containers), kpartx cannot work: a stand-in maps partitions to
+    // offset loop devices instead (bench/kpartx-shim/kpartx). The build itself is vmdb2's.
+    const noDeviceMapper = spawnSync('dmsetup', ['version']).status !== 0;
+    const env = noDeviceMapper
+      ? { ...process.env, PATH: `${repoPath('bench', 'kpartx-shim')}:${process.env.PATH ?? ''}` }
+      : process.env;
     const vm = spawnSync('vmdb2', [`--output=${image}`, `--log=${join(out, 'vmdb2.log')}`, spec], {
       stdio: ['ignore', 'ignore', 'pipe'],
       encoding: 'utf8',
+      env,
     });
     const vmdbMs = Date.now() - started;
     if (vm.status !== 0)
@@ -212,7 +219,11 @@ async function main(): Promise<void> {
 
     console.log('\nvmdb2 (Debian package), equivalent .vmdb spec, same run');
     console.log(
-      line('vmdb2 image (debootstrap, apt, chroot)', vmdbMs, 'includes kernel/initrd copy'),
+      line(
+        'vmdb2 image (debootstrap, apt, chroot)',
+        vmdbMs,
+        `includes kernel/initrd copy${noDeviceMapper ? '; kpartx stand-in (no device-mapper here)' : ''}`,
+      ),
     );
     console.log(line('qcow2 + root partition cut + resize', finishMs));
     console.log(line('total', vmdbMs + finishMs));

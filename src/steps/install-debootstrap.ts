@@ -28,7 +28,7 @@ import {
 } from '../tools/debootstrap.js';
 import { mke2fsArgs, runE2fs } from '../tools/e2fs.js';
 import { mountsBelow, runUmount } from '../tools/mount.js';
-import { cacheDir } from '../tools/qemu.js';
+import { cacheDir } from '../core/cache-dir.js';
 import { convertIntoOverlay } from './disk-write.js';
 import { bootPairs } from './boot-files.js';
 import { debootstrapTreeChanges, ROOT_LABEL, type TreeChange } from './debootstrap-config.js';

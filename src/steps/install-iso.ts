@@ -3,12 +3,11 @@
 // inject it (initrd append for preseed and kickstart, a NoCloud seed ISO for
 // autoinstall), then boot QEMU with direct kernel boot and the serial console in
 // logs/install.log. Success only when the guest powers itself off.
-import { createReadStream, createWriteStream } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { err, ok, type Result } from '../core/result.js';
 import type {
   HostFacts,
@@ -20,9 +19,6 @@ import type {
 } from '../plan/step.js';
 import type { IsoInstallParams } from '../plan/step-params.js';
 import { formatSize } from '../recipe/units.js';
-import { formatCommand } from '../tools/exec.js';
-import { planCommand } from './plan-command.js';
-import { listenQmp, qmpClientArgs } from '../tools/qmp.js';
 import { QEMU_SYSTEM, vmArgs, type Accel, type VmDrive } from '../tools/qemu.js';
 import {
   buildIsoArgs,
@@ -33,36 +29,15 @@ import {
   pvdInfoArgs,
   runXorriso,
 } from '../tools/xorriso.js';
-import { answerOptions } from './answers/answer-options.js';
-import { autoinstallUserData, NOCLOUD_META_DATA } from './answers/autoinstall.js';
-import { kickstartFile } from './answers/kickstart.js';
-import { preseedFile } from './answers/preseed.js';
-import { cpioNewc, initrdPadding } from './cpio-newc.js';
+import { generatedAnswerFile, injectAnswers } from './answer-inject.js';
 import { deriveDisk } from './disk-write.js';
-import { downloadIso } from './iso-download.js';
 import { probeDisk } from './disk-probe.js';
-import {
-  detectIsoLayout,
-  installerKernelArgs,
-  parseInstallerProgress,
-  unrecognisedLayoutMessage,
-  type IsoLayout,
-} from './iso-layout.js';
+import { bootInstaller } from './installer-vm.js';
+import { downloadIso } from './iso-download.js';
+import { detectIsoLayout, installerKernelArgs, unrecognisedLayoutMessage } from './iso-layout.js';
+import { planCommand } from './plan-command.js';
 import { ioStepFailure, stepFailure, toolStepFailure } from './step-failure.js';
-import { diskFileName, logFile, scratchDir, upstreamDisk } from './upstream.js';
-
-/** The generated answer file for a flavour (install params only). */
-export function generatedAnswerFile(p: IsoInstallParams): string {
-  const o = answerOptions(p);
-  switch (p.answers) {
-    case 'preseed':
-      return preseedFile(o);
-    case 'kickstart':
-      return kickstartFile(o);
-    case 'autoinstall':
-      return autoinstallUserData(o);
-  }
-}
+import { diskFileName, scratchDir, upstreamDisk } from './upstream.js';
 
 /** SHA-256 of a file, streamed, with byte progress. */
 async function sha256File(ctx: StepRunContext<IsoInstallParams>, path: string): Promise<string> {
@@ -241,7 +216,7 @@ export async function installIso(
       { path: disk, format: base.value.format, media: 'disk' },
       { path: iso, format: 'raw', media: 'cdrom' },
     );
-    const injected = await inject(ctx, { layout, answer, initrd, scratch: scratch.dir });
+    const injected = await injectAnswers(ctx, { layout, answer, initrd, scratch: scratch.dir });
     if (!injected.ok) return injected;
     if (injected.value) drives.push({ path: injected.value, format: 'raw', media: 'cdrom' });
 
@@ -283,130 +258,5 @@ export async function installIso(
   } finally {
     await scratch.remove();
     await rm(sockDir, { recursive: true, force: true });
-  }
-}
-
-/**
- * Puts the answer file where the installer looks: appended to the initrd as
- * /preseed.cfg or /ks.cfg (rewrites `initrd`), or a NoCloud seed ISO (returns its path).
- */
-async function inject(
-  ctx: StepRunContext<IsoInstallParams>,
-  o: { layout: IsoLayout; answer: string; initrd: string; scratch: string },
-): Promise<Result<string | null, StepFailure>> {
-  if (o.layout.answers === 'autoinstall') {
-    const seed = join(o.scratch, 'seed');
-    await mkdir(seed);
-    await writeFile(join(seed, 'user-data'), o.answer);
-    await writeFile(join(seed, 'meta-data'), NOCLOUD_META_DATA);
-    const out = join(o.scratch, 'seed.iso');
-    const r = await runXorriso(ctx.exec, ctx, buildIsoArgs({ dir: seed, out, volumeId: 'CIDATA' }));
-    return r.ok ? ok(out) : err(toolStepFailure(r.error, 'building the NoCloud seed ISO'));
-  }
-  const name = o.layout.answers === 'preseed' ? 'preseed.cfg' : 'ks.cfg';
-  const archive = gzipSync(
-    cpioNewc([{ name, mode: 0o100644, data: new TextEncoder().encode(o.answer) }]),
-  );
-  const size = (await stat(o.initrd)).size;
-  await appendFile(o.initrd, initrdPadding(size));
-  await appendFile(o.initrd, archive);
-  ctx.log(`appended /${name} to the installer's initrd`);
-  return ok(null);
-}
-
-/** Boots the installer and waits for it to power the guest off. */
-async function bootInstaller(
-  ctx: StepRunContext<IsoInstallParams>,
-  o: {
-    accel: Accel;
-    kernel: string;
-    initrd: string;
-    append: string;
-    drives: VmDrive[];
-    sockDir: string;
-  },
-): Promise<Result<void, StepFailure>> {
-  const p = ctx.step.params;
-  const socket = join(o.sockDir, 'qmp.sock');
-  const qmp = await listenQmp(socket);
-  const args = vmArgs({
-    accel: o.accel,
-    memoryBytes: p.memoryBytes,
-    cpus: p.cpus,
-    kernel: o.kernel,
-    initrd: o.initrd,
-    append: o.append,
-    drives: o.drives,
-    network: true,
-    extra: qmpClientArgs(socket),
-  });
-  const logPath = await logFile(ctx, 'install.log');
-  const console = createWriteStream(logPath, { flags: 'w' });
-  const header = [
-    `# emi-recipe install-os: ${new Date().toISOString()}`,
-    `# accelerator: ${o.accel.toUpperCase()}`,
-    `# ${formatCommand(QEMU_SYSTEM, args)}`,
-    '',
-  ];
-  console.write(header.join('\n'));
-  ctx.log(`accelerator: ${o.accel.toUpperCase()}`);
-  ctx.log(`$ ${formatCommand(QEMU_SYSTEM, args)}`);
-  ctx.log(`serial console: ${logPath}`);
-  let lastMessage = '';
-  const tail: string[] = [];
-  try {
-    const r = await ctx.exec(QEMU_SYSTEM, args, {
-      signal: ctx.signal,
-      timeoutMs: p.timeoutMs,
-      killGraceMs: 5000,
-      keepStdout: false,
-      onLine: (line) => {
-        console.write(`${line}\n`);
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        const progress = parseInstallerProgress(line);
-        if (progress) {
-          ctx.progress(
-            progress.percent !== null
-              ? { done: progress.percent, total: 100, unit: 'percent', message: progress.message }
-              : { done: 0, unit: 'items', message: progress.message },
-          );
-          if (progress.message !== lastMessage) ctx.log(`installer: ${progress.message}`);
-          lastMessage = progress.message;
-        }
-      },
-    });
-    const shutdowns = qmp.shutdowns();
-    if (!r.ok) {
-      if (r.error.reason === 'timeout')
-        return err(
-          stepFailure(
-            'install-timeout',
-            `the installer did not power the VM off within ${Math.round(p.timeoutMs / 1000)}s (${o.accel.toUpperCase()}) and was stopped. The console is in ${logPath}; its last lines are below. If it was still working, raise install.vm.timeout; if it waits for an answer, fix the answer file.`,
-            { command: r.error.command, outputTail: tail },
-          ),
-        );
-      return err({
-        ...toolStepFailure(r.error, 'running the installer VM', `See ${logPath}.`),
-        outputTail: [...tail, ...r.error.stderrTail].slice(-20),
-      });
-    }
-    if (shutdowns.some((s) => s.guest && s.reason === 'guest-shutdown')) {
-      ctx.log('the installer powered the VM off');
-      return ok(undefined);
-    }
-    const how =
-      shutdowns.map((s) => s.reason).join(', ') ||
-      (qmp.connected() ? 'no shutdown event' : 'QMP never connected');
-    return err(
-      stepFailure(
-        'install-no-poweroff',
-        `QEMU ended without the guest powering off (${how}). A reboot means the answer file should power off at the end (preseed: d-i debian-installer/exit/poweroff boolean true; kickstart: poweroff; autoinstall: shutdown: poweroff). See ${logPath}.`,
-        { outputTail: tail },
-      ),
-    );
-  } finally {
-    await new Promise<void>((resolve) => console.end(resolve));
-    await qmp.close();
   }
 }

@@ -11,7 +11,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { err, ok, type Result } from '../core/result.js';
 import type { TaskContext } from '../core/task.js';
 import type { StepFailure } from '../plan/step.js';
-import { cacheDir } from '../tools/qemu.js';
+import { cacheDir } from '../core/cache-dir.js';
 import { stepFailure } from './step-failure.js';
 
 /** Where an ISO with this digest is kept. */

@@ -9,7 +9,7 @@ import { buildGraph } from '../../src/plan/graph.js';
 import type { StepFailure, StepKind, StepOutputs, StepSpec, StepId } from '../../src/plan/step.js';
 import type { Result } from '../../src/core/result.js';
 import { exec } from '../../src/tools/exec.js';
-import { probeAccel } from '../../src/tools/qemu.js';
+import { probeAccel } from '../../src/tools/qemu-accel.js';
 import { quietTask } from '../../src/core/task.js';
 
 export type Finished = StepOutputs & { readonly dir: string };

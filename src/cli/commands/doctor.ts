@@ -4,7 +4,8 @@
 import { quietTask } from '../../core/task.js';
 import type { Exec } from '../../tools/exec.js';
 import { findProgram, HOST_TOOLS, parseVersionLine } from '../../tools/host-tools.js';
-import { cacheDir, PROBE_CACHE_FILE, probeAccel, type AccelProbe } from '../../tools/qemu.js';
+import { cacheDir } from '../../core/cache-dir.js';
+import { PROBE_CACHE_FILE, probeAccel, type AccelProbe } from '../../tools/qemu-accel.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Terminal } from '../output/terminal.js';
 

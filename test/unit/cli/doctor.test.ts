@@ -4,7 +4,7 @@ import { runDoctor } from '../../../src/cli/commands/doctor.js';
 import { memoryTerminal } from '../../../src/cli/output/terminal.js';
 import { ok } from '../../../src/core/result.js';
 import type { Exec } from '../../../src/tools/exec.js';
-import type { AccelProbe } from '../../../src/tools/qemu.js';
+import type { AccelProbe } from '../../../src/tools/qemu-accel.js';
 
 const fakeExec: Exec = (file) =>
   Promise.resolve(

@@ -6,7 +6,7 @@ import { answerOptions, keymapFor } from '../../../src/steps/answers/answer-opti
 import { autoinstallUserData } from '../../../src/steps/answers/autoinstall.js';
 import { kickstartFile } from '../../../src/steps/answers/kickstart.js';
 import { preseedFile } from '../../../src/steps/answers/preseed.js';
-import { generatedAnswerFile } from '../../../src/steps/install-iso.js';
+import { generatedAnswerFile } from '../../../src/steps/answer-inject.js';
 import { expectGolden } from '../../helpers/golden-text.js';
 
 const params: IsoInstallParams = {

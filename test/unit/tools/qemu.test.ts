@@ -1,16 +1,15 @@
 import { describe, expect, test } from '@jest/globals';
+import { cacheDir } from '../../../src/core/cache-dir.js';
+import { guestfsEnv, vmArgs } from '../../../src/tools/qemu.js';
 import {
   bootSectorProbeArgs,
-  cacheDir,
-  guestfsEnv,
   kernelProbeArgs,
   kernelProbeReached,
   parseQemuVersion,
   probeBootSector,
   probeKey,
   PROBE_MARKER,
-  vmArgs,
-} from '../../../src/tools/qemu.js';
+} from '../../../src/tools/qemu-accel.js';
 import { parseShutdownEvent, qmpClientArgs } from '../../../src/tools/qmp.js';
 
 describe('qemu-system-x86_64', () => {
