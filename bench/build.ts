@@ -150,7 +150,7 @@ async function main(): Promise<void> {
         return 'unknown';
       }
     })();
-    const width = 34;
+    const width = 40;
     const line = (name: string, ms: number, note = ''): string =>
       `  ${name.padEnd(width)}${seconds(ms).padStart(9)}  ${note}`;
     console.log(

@@ -24,6 +24,7 @@ import {
   modeOf,
 } from '../../helpers/debugfs.js';
 import { repoPath } from '../../helpers/paths.js';
+import { bootUntil } from '../../helpers/boot-smoke.js';
 import {
   recipeSteps,
   StepHarness,
@@ -45,6 +46,8 @@ maybe('debian-minimal, built for real', () => {
   let h: StepHarness;
   let specs: Map<string, StepSpec>;
   let rootfs: string;
+  let kernelPath: string;
+  let initrdPath: string;
   const timings: Record<string, number> = {};
 
   const step = async (id: string, kind: { run: unknown }): Promise<Finished> => {
@@ -90,6 +93,8 @@ maybe('debian-minimal, built for real', () => {
       const ramdisk = await step('extract-ramdisk', extractRamdisk);
       const root = await step('extract-rootfs', extractRootfs);
       rootfs = join(root.dir, String(root.artifacts.rootfs));
+      kernelPath = join(kernel.dir, String(kernel.artifacts.kernel));
+      initrdPath = join(ramdisk.dir, String(ramdisk.artifacts.ramdisk));
 
       expect(kernel.values.kernelVersion).toMatch(/cloud-amd64$/);
       expect(ramdisk.values.kernelVersion).toBe(kernel.values.kernelVersion);
@@ -143,6 +148,29 @@ maybe('debian-minimal, built for real', () => {
     );
     expect(catFile(rootfs, '/etc/machine-id')).toBe('');
   });
+
+  test(
+    'the extracted kernel, initrd and root file system boot as root=/dev/vda into multi-user',
+    async () => {
+      // Until sshd runs: it needs the host keys the first-boot unit makes. (A login prompt
+      // would come only after rc.local gave up on the absent metadata service, 60 s later.)
+      const r = await bootUntil({
+        kernel: kernelPath,
+        initrd: initrdPath,
+        rootfs,
+        until: /Started .*ssh\.service/,
+        timeoutMs: 4 * MINUTES,
+      });
+      timings['boot-to-sshd'] = r.ms;
+      if (!r.matched) console.log(r.console.split('\n').slice(-60).join('\n'));
+      expect(r.matched).toBe(true);
+      expect(r.console).not.toMatch(/emergency mode|Give root password|Failed to mount/);
+      expect(r.console).toMatch(/Finished .*SSH host keys \(emi-recipe\)/);
+      expect(r.console).toMatch(/Starting .*rc\.local Compatibility/);
+      expect(r.console).toMatch(/Finished .*networking\.service/);
+    },
+    5 * MINUTES,
+  );
 
   test(
     'customize with libguestfs (no root needed) gives the same changes',
