@@ -1,19 +1,14 @@
 // Running commands inside an image's tree as root: the pseudo file systems package
 // scripts need (proc, sys, dev), the host's DNS while it runs, no daemons started
 // (policy-rc.d), and everything undone afterwards, even on failure or cancel.
-import { copyFile, lstat, mkdir, readFile, rename, rm, writeFile, chmod } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathExists } from '../core/path-exists.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { StepFailure, StepRunContext } from '../plan/step.js';
 import { runChroot } from '../tools/chroot.js';
 import { mountsBelow, runMount, runUmount, type MountSpec } from '../tools/mount.js';
 import { toolStepFailure } from './step-failure.js';
-
-const exists = (path: string): Promise<boolean> =>
-  lstat(path).then(
-    () => true,
-    () => false,
-  );
 
 /** Runs `command` in `root` without any mounts (locale-gen and the like). */
 export async function chrootRun<P>(
@@ -41,8 +36,8 @@ export async function withChrootMounts<T, P>(
   const resolv = join(root, 'etc/resolv.conf');
   const resolvSaved = join(root, 'etc/resolv.conf.emi-recipe-saved');
   const policy = join(root, 'usr/sbin/policy-rc.d');
-  const hadPolicy = await exists(policy);
-  const hadResolv = await exists(resolv);
+  const hadPolicy = await pathExists(policy);
+  const hadResolv = await pathExists(resolv);
   try {
     const plan: [MountSpec, string][] = [
       [{ kind: 'proc' }, 'proc'],

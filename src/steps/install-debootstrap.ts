@@ -12,9 +12,9 @@ import {
   symlink,
   writeFile,
   chmod,
-  lstat,
 } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathExists } from '../core/path-exists.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { StepFailure, StepOutputs, StepRunContext } from '../plan/step.js';
 import type { DebootstrapInstallParams } from '../plan/step-params.js';
@@ -55,12 +55,6 @@ export async function hostAptSources(): Promise<AptSource[]> {
 export function includedPackages(params: DebootstrapInstallParams): string[] {
   return [...new Set([params.kernelPackage, ...params.packages])];
 }
-
-const exists = (path: string): Promise<boolean> =>
-  lstat(path).then(
-    () => true,
-    () => false,
-  );
 
 async function applyChanges(tree: string, changes: readonly TreeChange[]): Promise<void> {
   for (const change of changes) {
@@ -157,10 +151,10 @@ export async function installDebootstrap(
     const { changes, notes, generateLocale } = debootstrapTreeChanges(
       { locale: p.locale, timezone: p.timezone, hostname: 'localhost' },
       {
-        hasIfupdown: await exists(join(tree, 'sbin/ifup')),
-        hasNetworkd: await exists(join(tree, 'lib/systemd/systemd-networkd')),
-        hasLocaleGen: await exists(join(tree, 'usr/sbin/locale-gen')),
-        hasZone: await exists(join(tree, 'usr/share/zoneinfo', p.timezone)),
+        hasIfupdown: await pathExists(join(tree, 'sbin/ifup')),
+        hasNetworkd: await pathExists(join(tree, 'lib/systemd/systemd-networkd')),
+        hasLocaleGen: await pathExists(join(tree, 'usr/sbin/locale-gen')),
+        hasZone: await pathExists(join(tree, 'usr/share/zoneinfo', p.timezone)),
       },
     );
     notes.forEach((n) => {

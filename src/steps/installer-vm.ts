@@ -40,14 +40,14 @@ export async function bootInstaller(
     extra: qmpClientArgs(socket),
   });
   const logPath = await logFile(ctx, 'install.log');
-  const console = createWriteStream(logPath, { flags: 'w' });
+  const serialLog = createWriteStream(logPath, { flags: 'w' });
   const header = [
     `# emi-recipe install-os: ${new Date().toISOString()}`,
     `# accelerator: ${o.accel.toUpperCase()}`,
     `# ${formatCommand(QEMU_SYSTEM, args)}`,
     '',
   ];
-  console.write(header.join('\n'));
+  serialLog.write(header.join('\n'));
   ctx.log(`accelerator: ${o.accel.toUpperCase()}`);
   ctx.log(`$ ${formatCommand(QEMU_SYSTEM, args)}`);
   ctx.log(`serial console: ${logPath}`);
@@ -60,7 +60,7 @@ export async function bootInstaller(
       killGraceMs: 5000,
       keepStdout: false,
       onLine: (line) => {
-        console.write(`${line}\n`);
+        serialLog.write(`${line}\n`);
         tail.push(line);
         if (tail.length > 20) tail.shift();
         const progress = parseInstallerProgress(line);
@@ -105,7 +105,7 @@ export async function bootInstaller(
       ),
     );
   } finally {
-    await new Promise<void>((resolve) => console.end(resolve));
+    await new Promise<void>((resolve) => serialLog.end(resolve));
     await qmp.close();
   }
 }
