@@ -7,6 +7,8 @@ import { availableParallelism } from 'node:os';
 import { exec as realExec, type Exec } from '../tools/exec.js';
 import type { HostFacts, StepKind } from '../plan/step.js';
 import { createStepKinds } from '../steps/registry.js';
+import { cachedProbe, probeAccel } from '../tools/qemu-accel.js';
+import { quietTask } from '../core/task.js';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import { processTerminal, type Terminal } from './output/terminal.js';
 import type { ApplyDeps } from './commands/apply.js';
@@ -47,11 +49,17 @@ function engineDeps(deps: CliDeps): ApplyDeps {
     },
     exec: deps.exec ?? realExec,
     version: packageVersion(),
-    // TODO(#7): the KVM probe from the build steps replaces this (TCG always works).
-    probeAccel: deps.probeAccel ?? (() => Promise.resolve('tcg')),
+    probeAccel:
+      deps.probeAccel ??
+      (async (signal) =>
+        (await probeAccel(deps.exec ?? realExec, quietTask(signal), { env: deps.env })).accel),
     hostFacts:
       deps.hostFacts ??
-      (() => Promise.resolve({ accel: 'unknown', isRoot: process.getuid?.() === 0 })),
+      (async () => ({
+        accel:
+          (await cachedProbe(deps.exec ?? realExec, deps.signal, deps.env))?.accel ?? 'unknown',
+        isRoot: process.getuid?.() === 0,
+      })),
   };
 }
 
@@ -255,6 +263,28 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
       result.code = await runClean(recipe, options, { terminal, env });
     });
   registerPublishCommands(program, deps, result);
+
+  program
+    .command('doctor')
+    .description(
+      'check this host: the external tools emi-recipe runs (and the Debian/Ubuntu package for each missing one), and whether KVM really works',
+    )
+    .addOption(new Option('--json', 'print the report as JSON').default(false))
+    .addOption(
+      new Option(
+        '--reprobe',
+        'boot the KVM probe guests again instead of using the recorded result',
+      ).default(false),
+    )
+    .addHelpText(
+      'after',
+      `${examples('emi-recipe doctor', 'emi-recipe doctor --json | jq .missingPackages')}\nExit status: 0 when every required tool is present, 1 otherwise. KVM is probed by booting\ntiny guests under it with a short timeout (a /dev/kvm node alone proves nothing); the result\nis recorded per host kernel and QEMU version, and VMs fall back to TCG when it fails.\n`,
+    )
+    .action(async (options: { json: boolean; reprobe: boolean }) => {
+      const { runDoctor } = await import('./commands/doctor.js');
+      const { exec } = await import('../tools/exec.js');
+      result.code = await runDoctor(options, terminal, { exec, env, signal: deps.signal });
+    });
 
   return program;
 }

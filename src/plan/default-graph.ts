@@ -105,12 +105,6 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
           cpus: install.vm.cpus,
           accel: install.vm.accel,
           timeoutMs: install.vm.timeoutMs,
-          users: recipe.customize.users.map((u) => ({
-            name: u.name,
-            groups: u.groups,
-            shell: u.shell,
-          })),
-          packages: recipe.customize.packages,
         },
         inputs,
       ),

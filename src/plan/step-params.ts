@@ -8,7 +8,11 @@ export interface CreateDiskParams {
   readonly format: 'qcow2' | 'raw';
 }
 
-/** install-os from an installer ISO. Inputs: `iso`, and `answer-file` when the recipe has one. */
+/**
+ * install-os from an installer ISO. Inputs: `iso`, and `answer-file` when the recipe has one.
+ * Holds nothing from `customize`: the recipe's users and packages are applied by the
+ * customize step for every install source, so changing them never re-runs the install.
+ */
 export interface IsoInstallParams {
   readonly source: 'iso';
   readonly arch: 'x86_64' | 'i386';
@@ -25,13 +29,6 @@ export interface IsoInstallParams {
   readonly cpus: number;
   readonly accel: 'auto' | 'kvm' | 'tcg';
   readonly timeoutMs: number;
-  /** For generated answer files: users and packages the installer should set up. */
-  readonly users: readonly {
-    readonly name: string;
-    readonly groups: readonly string[];
-    readonly shell: string;
-  }[];
-  readonly packages: readonly string[];
 }
 
 /** install-os with debootstrap. No inputs. */

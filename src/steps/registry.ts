@@ -3,6 +3,7 @@
 // CloudSession (the embedded cloud is opened once and closed by close()).
 import type { Recipe } from '../recipe/model.js';
 import type { StepKind } from '../plan/step.js';
+import { BUILD_KINDS } from './build-kinds.js';
 import { CloudSession } from './cloud-session.js';
 import { publishPreflight, type PreflightReport } from './preflight.js';
 import { registerImageKind } from './register-image.js';
@@ -28,7 +29,11 @@ export function createStepKinds(
   const session = new CloudSession(recipe, env);
   // The type parameter of each kind only narrows its params; the runner passes the
   // params the default graph made for that kind.
-  const kinds = [uploadBundleKind(session), registerImageKind(session)] as unknown as StepKind[];
+  const kinds = [
+    ...BUILD_KINDS,
+    uploadBundleKind(session),
+    registerImageKind(session),
+  ] as unknown as StepKind[];
   return {
     kinds: new Map(kinds.map((k) => [k.kind, k])),
     preflight: (options) => publishPreflight(session, recipe, options),

@@ -1,0 +1,245 @@
+// The customize step: a copy-on-write overlay of install-os's disk, changed offline by
+// one script (steps/customize-script.ts). As root: the root partition is copied out,
+// loop-mounted and changed in a chroot, then written back into the overlay (fast).
+// Without root: virt-customize runs the same script in libguestfs's appliance.
+// Never boots the image; install-os's disk is never written.
+import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { err, ok, type Result } from '../core/result.js';
+import type {
+  HostFacts,
+  StepFailure,
+  StepKind,
+  StepOutputs,
+  StepRunContext,
+  StepSpec,
+} from '../plan/step.js';
+import type { CustomizeParams } from '../plan/step-params.js';
+import { formatCommand } from '../tools/exec.js';
+import { planCommand } from './plan-command.js';
+import { virtCustomizeArgs, runVirtCustomize } from '../tools/guestfs.js';
+import { runMount, runUmount } from '../tools/mount.js';
+import { guestfsEnv } from '../tools/qemu.js';
+import { createOverlayArgs } from '../tools/qemu-img.js';
+import { chrootArgs, runChroot } from '../tools/chroot.js';
+import { withChrootMounts } from './chroot-session.js';
+import { customizeScript, packagesToInstall, STAGE_DIR, stagedFile } from './customize-script.js';
+import { deriveDisk, readRange, writeRange } from './disk-write.js';
+import { probeDisk } from './disk-probe.js';
+import { ioStepFailure, toolStepFailure } from './step-failure.js';
+import { diskFileName, scratchDir, upstreamDisk, type UpstreamDisk } from './upstream.js';
+
+/** How the script runs: 'chroot' (root, fast) or 'guestfs' (any user). */
+export type CustomizeMethod = 'chroot' | 'guestfs';
+
+/** The method for this process: chroot when root, unless EMI_RECIPE_CUSTOMIZE=guestfs asks otherwise. */
+export function customizeMethod(
+  isRoot: boolean,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): CustomizeMethod {
+  if (env.EMI_RECIPE_CUSTOMIZE === 'guestfs') return 'guestfs';
+  return isRoot ? 'chroot' : 'guestfs';
+}
+
+function summary(p: CustomizeParams): string {
+  const parts: string[] = [];
+  const packages = packagesToInstall(p);
+  if (packages.length > 0) parts.push(`install ${packages.join(', ')}`);
+  if (p.users.length > 0)
+    parts.push(`add user${p.users.length > 1 ? 's' : ''} ${p.users.map((u) => u.name).join(', ')}`);
+  if (p.files.length > 0)
+    parts.push(`write ${p.files.length} file${p.files.length > 1 ? 's' : ''}`);
+  if (p.remove.length > 0) parts.push(`remove ${p.remove.join(', ')}`);
+  if (p.rcLocal) parts.push('install /etc/rc.local');
+  if (p.commands.length > 0)
+    parts.push(`run ${p.commands.length} command${p.commands.length > 1 ? 's' : ''}`);
+  return parts.length > 0
+    ? `customize offline: ${parts.join('; ')}`
+    : 'customize offline: image hygiene only';
+}
+
+function describe(step: StepSpec<CustomizeParams>, facts: HostFacts) {
+  const method = customizeMethod(facts.isRoot);
+  const overlay = planCommand(
+    'qemu-img',
+    createOverlayArgs({
+      path: '<out>/disk.qcow2',
+      backingPath: '<install-os>/disk.qcow2',
+      backingFormat: 'qcow2',
+    }),
+  );
+  const commands =
+    method === 'chroot'
+      ? [
+          overlay,
+          'qemu-img convert --image-opts driver=raw,offset=<root>,size=<size>,file.driver=qcow2,... -O raw <tmp>/root.img',
+          'mount -o loop <tmp>/root.img <tmp>/root (+ proc, sys, dev)',
+          planCommand('chroot', chrootArgs('<tmp>/root', ['/bin/sh', `${STAGE_DIR}/customize.sh`])),
+          'qemu-img convert -n -f raw <tmp>/root.img --target-image-opts driver=raw,offset=<root>,...',
+        ]
+      : [
+          overlay,
+          planCommand(
+            'virt-customize',
+            virtCustomizeArgs({
+              disk: '<out>/disk.qcow2',
+              format: 'qcow2',
+              mkdirs: [STAGE_DIR],
+              uploads: [],
+              script: '<tmp>/customize.sh',
+              memoryMiB: 1024,
+            }),
+          ),
+        ];
+  const notes = [
+    method === 'chroot'
+      ? 'method: chroot (running as root)'
+      : `method: libguestfs (virt-customize), accelerator: ${facts.accel}`,
+    'changes the install only through an overlay: changing customize never re-runs install-os',
+  ];
+  return { summary: summary(step.params), commands, effects: [], notes };
+}
+
+/** Copies the input files (customize.files[].source) into `dir` as files-<index>. */
+async function stageInputs(
+  ctx: StepRunContext<CustomizeParams>,
+  dir: string,
+): Promise<[string, string][]> {
+  const uploads: [string, string][] = [];
+  await mkdir(dir, { recursive: true });
+  for (const [index, file] of ctx.step.params.files.entries()) {
+    if (file.content !== null) continue;
+    const input = ctx.step.inputs.find((i) => i.name === `files[${index}]`);
+    if (!input) throw new Error(`customize: input files[${index}] missing from the step spec`);
+    const to = join(dir, `files-${index}`);
+    await cp(input.path, to);
+    uploads.push([to, stagedFile(index)]);
+  }
+  return uploads;
+}
+
+async function viaChroot(
+  ctx: StepRunContext<CustomizeParams>,
+  disk: string,
+  base: UpstreamDisk,
+  tmp: string,
+): Promise<Result<void, StepFailure>> {
+  const layout = await probeDisk(ctx.exec, ctx, {
+    disk,
+    format: base.format,
+    sizeBytes: base.sizeBytes,
+    tmpDir: tmp,
+  });
+  if (!layout.ok) return layout;
+  const root = layout.value.root;
+  const range = {
+    path: disk,
+    format: base.format,
+    offsetBytes: root.offsetBytes,
+    sizeBytes: root.sizeBytes,
+  };
+  const image = join(tmp, 'root.img');
+  const out = await readRange(ctx, range, image);
+  if (!out.ok) return out;
+  const mnt = join(tmp, 'root');
+  await mkdir(mnt);
+  const mounted = await runMount(ctx.exec, ctx, { kind: 'loop', image }, mnt);
+  if (!mounted.ok) return err(toolStepFailure(mounted.error, 'loop-mounting the root file system'));
+  try {
+    const ran = await withChrootMounts(ctx, mnt, async () => {
+      const stage = join(mnt, STAGE_DIR);
+      await stageInputs(ctx, stage);
+      await writeFile(join(stage, 'customize.sh'), customizeScript(ctx.step.params), {
+        mode: 0o755,
+      });
+      const r = await runChroot(ctx.exec, ctx, {
+        root: mnt,
+        command: ['/bin/sh', `${STAGE_DIR}/customize.sh`],
+        onLine: ctx.log,
+      });
+      return r.ok
+        ? ok(undefined)
+        : err(
+            toolStepFailure(
+              r.error,
+              'customizing in a chroot',
+              'The lines above come from the customize script; fix the package names, users or commands in customize.',
+            ),
+          );
+    });
+    if (!ran.ok) return ran;
+  } finally {
+    await runUmount(ctx.exec, mnt);
+  }
+  return writeRange(ctx, image, range);
+}
+
+async function viaGuestfs(
+  ctx: StepRunContext<CustomizeParams>,
+  disk: string,
+  base: UpstreamDisk,
+  tmp: string,
+): Promise<Result<void, StepFailure>> {
+  const script = join(tmp, 'customize.sh');
+  await writeFile(script, customizeScript(ctx.step.params), { mode: 0o755 });
+  const uploads = await stageInputs(ctx, join(tmp, 'stage'));
+  const accel = await ctx.accel();
+  const options = {
+    disk,
+    format: base.format,
+    mkdirs: [STAGE_DIR],
+    uploads,
+    script,
+    memoryMiB: 1024,
+  };
+  ctx.log(`accelerator for libguestfs: ${accel}`);
+  ctx.log(`$ ${formatCommand('virt-customize', virtCustomizeArgs(options))}`);
+  const r = await runVirtCustomize(ctx.exec, ctx, {
+    ...options,
+    env: guestfsEnv(accel),
+    onLine: ctx.log,
+  });
+  return r.ok
+    ? ok(undefined)
+    : err(
+        toolStepFailure(
+          r.error,
+          'customizing with virt-customize',
+          'The lines above come from libguestfs and the customize script; run `emi-recipe doctor` to check libguestfs.',
+        ),
+      );
+}
+
+/** customize: artifact `disk` (an overlay of install-os's); values `format`, `sizeBytes`, `method`. */
+export const customize: StepKind<CustomizeParams> = {
+  kind: 'customize',
+  tools: ['qemu-img', 'virt-customize', 'chroot', 'mount'],
+  describe,
+  async run(ctx): Promise<Result<StepOutputs, StepFailure>> {
+    const base = upstreamDisk(ctx);
+    if (!base.ok) return base;
+    const file = diskFileName(base.value.format);
+    const disk = join(ctx.outDir, file);
+    const made = await deriveDisk(ctx, base.value, disk);
+    if (!made.ok) return made;
+    const scratch = await scratchDir(ctx);
+    const method = customizeMethod(process.getuid?.() === 0);
+    ctx.log(`method: ${method}`);
+    try {
+      const tmp = await mkdtemp(join(scratch.dir, 'c-'));
+      const r =
+        method === 'chroot'
+          ? await viaChroot(ctx, disk, base.value, tmp)
+          : await viaGuestfs(ctx, disk, base.value, tmp);
+      if (!r.ok) return r;
+    } catch (error) {
+      return err(ioStepFailure(error, 'customizing'));
+    } finally {
+      await scratch.remove();
+    }
+    return ok({
+      artifacts: { disk: file },
+      values: { format: base.value.format, sizeBytes: base.value.sizeBytes, method },
+    });
+  },
+};

@@ -1,0 +1,243 @@
+// install-os from debootstrap: a base system in a scratch directory, configured to
+// boot as an instance, then written as an ext4 file system (mke2fs -d, no mount) into
+// a one-partition disk — the same kind of disk an ISO install leaves — that becomes a
+// copy-on-write overlay of create-disk's disk. Root only.
+import {
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+  chmod,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathExists } from '../core/path-exists.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { StepFailure, StepOutputs, StepRunContext } from '../plan/step.js';
+import type { DebootstrapInstallParams } from '../plan/step-params.js';
+import {
+  debootstrapArgs,
+  mirrorForSuite,
+  parseAptSources,
+  parseDebootstrapLine,
+  runDebootstrap,
+  type AptSource,
+} from '../tools/debootstrap.js';
+import { mke2fsArgs, runE2fs } from '../tools/e2fs.js';
+import { mountsBelow, runUmount } from '../tools/mount.js';
+import { cacheDir } from '../core/cache-dir.js';
+import { convertIntoOverlay } from './disk-write.js';
+import { bootPairs } from './boot-files.js';
+import { debootstrapTreeChanges, ROOT_LABEL, type TreeChange } from './debootstrap-config.js';
+import { PARTITION_OFFSET_BYTES, singlePartitionBytes, singlePartitionMbr } from './disk-layout.js';
+import { ioStepFailure, stepFailure, toolStepFailure } from './step-failure.js';
+import { chrootRun } from './chroot-session.js';
+import { diskFileName, scratchDir, upstreamDisk } from './upstream.js';
+
+/** The host's apt sources (one-line and deb822 files), for the default mirror. */
+export async function hostAptSources(): Promise<AptSource[]> {
+  const files = ['/etc/apt/sources.list'];
+  const dir = '/etc/apt/sources.list.d';
+  for (const name of await readdir(dir).catch(() => [] as string[]))
+    if (name.endsWith('.list') || name.endsWith('.sources')) files.push(join(dir, name));
+  const sources: AptSource[] = [];
+  for (const file of files) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    sources.push(...parseAptSources(text));
+  }
+  return sources;
+}
+
+/** The packages debootstrap adds to the base: the kernel first, then the recipe's. */
+export function includedPackages(params: DebootstrapInstallParams): string[] {
+  return [...new Set([params.kernelPackage, ...params.packages])];
+}
+
+async function applyChanges(tree: string, changes: readonly TreeChange[]): Promise<void> {
+  for (const change of changes) {
+    const path = join(tree, change.path);
+    await mkdir(join(path, '..'), { recursive: true });
+    switch (change.kind) {
+      case 'write':
+        await rm(path, { force: true });
+        await writeFile(path, change.content);
+        await chmod(path, change.mode);
+        break;
+      case 'symlink':
+        await rm(path, { force: true });
+        await symlink(change.target, path);
+        break;
+      case 'remove':
+        await rm(path, { force: true, recursive: true });
+        break;
+    }
+  }
+}
+
+/** Unmounts whatever a killed debootstrap left mounted under `tree` (proc, sys). */
+async function unmountBelow(
+  ctx: StepRunContext<DebootstrapInstallParams>,
+  tree: string,
+): Promise<void> {
+  const mounts = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
+  for (const target of mountsBelow(mounts, tree)) await runUmount(ctx.exec, target);
+}
+
+/** Runs install-os for `source: debootstrap`. */
+export async function installDebootstrap(
+  ctx: StepRunContext<DebootstrapInstallParams>,
+): Promise<Result<StepOutputs, StepFailure>> {
+  const p = ctx.step.params;
+  if (process.getuid?.() !== 0)
+    return err(
+      stepFailure(
+        'needs-root',
+        'debootstrap needs root (it creates device nodes and runs package scripts in a chroot). Run emi-recipe as root (sudo), or install from an ISO (install.iso), which needs no root.',
+      ),
+    );
+  const base = upstreamDisk(ctx);
+  if (!base.ok) return base;
+  const scratch = await scratchDir(ctx);
+  const tree = join(scratch.dir, 'tree');
+  try {
+    const mirror = p.mirror ?? mirrorForSuite(await hostAptSources(), p.suite);
+    ctx.log(`mirror: ${mirror ?? "debootstrap's default"}`);
+    // Downloaded .debs are kept between builds (debootstrap checks them against the
+    // signed Release file, so a stale cache never changes the result, only the time).
+    const debCache =
+      process.env.EMI_RECIPE_DEBOOTSTRAP_CACHE === 'off'
+        ? undefined
+        : join(cacheDir(), 'debootstrap', `${p.suite}-${p.arch}`);
+    if (debCache) await mkdir(debCache, { recursive: true });
+    const options = {
+      suite: p.suite,
+      target: tree,
+      arch: p.arch,
+      variant: p.variant,
+      components: p.components,
+      include: includedPackages(p),
+      mirror,
+      ...(debCache ? { cacheDir: debCache } : {}),
+    };
+    ctx.log(`$ debootstrap ${debootstrapArgs(options).join(' ')}`);
+    const boot = await runDebootstrap(ctx.exec, ctx, options, (line) => {
+      ctx.log(line);
+      const phase = parseDebootstrapLine(line);
+      if (phase)
+        ctx.progress({ done: phase.percent, total: 100, unit: 'percent', message: phase.message });
+    });
+    if (!boot.ok) {
+      const logTail = await readFile(join(tree, 'debootstrap', 'debootstrap.log'), 'utf8').catch(
+        () => '',
+      );
+      const failure = toolStepFailure(
+        boot.error,
+        'debootstrap',
+        'Check the suite, the package names in install.debootstrap (packages, kernelPackage) and the mirror; the lines below come from debootstrap.',
+      );
+      return err({
+        ...failure,
+        outputTail: [
+          ...(failure.outputTail ?? []),
+          ...logTail.split('\n').filter(Boolean).slice(-10),
+        ],
+      });
+    }
+    await unmountBelow(ctx, tree);
+
+    const { changes, notes, generateLocale } = debootstrapTreeChanges(
+      { locale: p.locale, timezone: p.timezone, hostname: 'localhost' },
+      {
+        hasIfupdown: await pathExists(join(tree, 'sbin/ifup')),
+        hasNetworkd: await pathExists(join(tree, 'lib/systemd/systemd-networkd')),
+        hasLocaleGen: await pathExists(join(tree, 'usr/sbin/locale-gen')),
+        hasZone: await pathExists(join(tree, 'usr/share/zoneinfo', p.timezone)),
+      },
+    );
+    notes.forEach((n) => {
+      ctx.log(`note: ${n}`);
+    });
+    await applyChanges(tree, changes);
+    if (generateLocale !== null) {
+      const r = await chrootRun(ctx, tree, ['locale-gen']);
+      if (!r.ok) return r;
+    }
+
+    const bootNames = await readdir(join(tree, 'boot')).catch(() => [] as string[]);
+    const kernels = bootPairs(bootNames).map((b) => b.version);
+    if (kernels.length === 0)
+      return err(
+        stepFailure(
+          'no-kernel',
+          `debootstrap finished but /boot has no kernel with an initrd (found: ${bootNames.join(', ') || 'nothing'}). Check install.debootstrap.kernelPackage (${p.kernelPackage}).`,
+        ),
+      );
+
+    ctx.progress({ done: 0, total: 100, unit: 'percent', message: 'writing the file system' });
+    const raw = join(scratch.dir, 'disk.raw');
+    const handle = await open(raw, 'w');
+    try {
+      await handle.truncate(p.diskSizeBytes);
+      await handle.write(singlePartitionMbr(p.diskSizeBytes), 0, 512, 0);
+    } finally {
+      await handle.close();
+    }
+    // Files a running build host would have put there; the image gets its own at boot.
+    await rm(join(tree, 'etc/resolv.conf'), { force: true });
+    await writeFile(join(tree, 'etc/resolv.conf'), '');
+    await rm(join(tree, 'var/cache/apt/archives'), { recursive: true, force: true });
+    await mkdir(join(tree, 'var/cache/apt/archives/partial'), { recursive: true });
+    const mk = await runE2fs(
+      ctx.exec,
+      ctx,
+      'mke2fs',
+      mke2fsArgs({
+        image: raw,
+        fromDir: tree,
+        offsetBytes: PARTITION_OFFSET_BYTES,
+        sizeBytes: singlePartitionBytes(p.diskSizeBytes),
+        label: ROOT_LABEL,
+      }),
+    );
+    if (!mk.ok)
+      return err(
+        toolStepFailure(
+          mk.error,
+          'writing the root file system (mke2fs -d)',
+          'The installed system may not fit: raise disk.size.',
+        ),
+      );
+    await rm(tree, { recursive: true, force: true });
+
+    const file = diskFileName(p.diskFormat);
+    if (p.diskFormat === 'raw') {
+      await rename(raw, join(ctx.outDir, file));
+    } else {
+      const w = await convertIntoOverlay(ctx, {
+        raw,
+        base: base.value,
+        out: join(ctx.outDir, file),
+      });
+      if (!w.ok) return w;
+    }
+    return ok({
+      artifacts: { disk: file },
+      values: {
+        format: p.diskFormat,
+        sizeBytes: p.diskSizeBytes,
+        rootPartition: 1,
+        rootLabel: ROOT_LABEL,
+        kernelVersions: kernels,
+        mirror: mirror ?? null,
+      },
+    });
+  } catch (error) {
+    return err(ioStepFailure(error, 'installing with debootstrap'));
+  } finally {
+    await unmountBelow(ctx, tree).catch(() => undefined);
+    await scratch.remove();
+  }
+}

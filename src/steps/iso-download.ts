@@ -1,0 +1,106 @@
+// Fetching install.iso.url into the cache directory, keyed by its pinned SHA-256, so a
+// second build (or another recipe using the same ISO) reuses it. HTTP(S) with Node's
+// fetch; written to a .part file and renamed only when complete and verified.
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { err, ok, type Result } from '../core/result.js';
+import type { TaskContext } from '../core/task.js';
+import type { StepFailure } from '../plan/step.js';
+import { cacheDir } from '../core/cache-dir.js';
+import { stepFailure } from './step-failure.js';
+
+/** Where an ISO with this digest is kept. */
+export function cachedIsoPath(
+  sha256: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  return join(cacheDir(env), 'isos', `${sha256.toLowerCase()}.iso`);
+}
+
+/**
+ * The local path of the ISO at `url`: the cached copy when present, else downloaded and
+ * checked against `sha256` first (a mismatch is deleted and reported).
+ */
+export async function downloadIso(
+  ctx: TaskContext,
+  options: {
+    readonly url: string;
+    readonly sha256: string;
+    readonly env?: Readonly<Record<string, string | undefined>>;
+  },
+): Promise<Result<string, StepFailure>> {
+  const target = cachedIsoPath(options.sha256, options.env);
+  if (
+    await stat(target).then(
+      (s) => s.isFile(),
+      () => false,
+    )
+  ) {
+    ctx.log(`ISO: ${target} (downloaded before)`);
+    return ok(target);
+  }
+  await mkdir(join(target, '..'), { recursive: true });
+  const part = `${target}.part-${process.pid}`;
+  ctx.log(`downloading ${options.url}`);
+  try {
+    const response = await fetch(options.url, { signal: ctx.signal });
+    if (!response.ok || !response.body)
+      return err(
+        stepFailure(
+          'iso-download-failed',
+          `downloading ${options.url} failed: HTTP ${response.status} ${response.statusText}. Check install.iso.url.`,
+        ),
+      );
+    const total = Number(response.headers.get('content-length') ?? 0) || undefined;
+    const hash = createHash('sha256');
+    let done = 0;
+    let reported = 0;
+    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+    body.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      done += chunk.length;
+      if (done - reported > 16 * 2 ** 20) {
+        reported = done;
+        ctx.progress({
+          done,
+          ...(total ? { total } : {}),
+          unit: 'bytes',
+          message: 'downloading the ISO',
+        });
+      }
+    });
+    await pipeline(body, createWriteStream(part), { signal: ctx.signal });
+    const digest = hash.digest('hex');
+    if (digest !== options.sha256.toLowerCase()) {
+      await rm(part, { force: true });
+      return err(
+        stepFailure(
+          'iso-checksum-mismatch',
+          `the ISO downloaded from ${options.url} has SHA-256 ${digest}, the recipe expects ${options.sha256}: the mirror serves another file (a newer point release?); update install.iso.url or install.iso.sha256. Nothing was booted.`,
+        ),
+      );
+    }
+    await rename(part, target);
+    return ok(target);
+  } catch (error) {
+    await rm(part, { force: true });
+    if (ctx.signal.aborted) return err({ reason: 'canceled', message: 'stopped (interrupted)' });
+    const cause =
+      error instanceof Error
+        ? error.cause instanceof Error
+          ? error.cause.message
+          : error.message
+        : String(error);
+    return err(
+      stepFailure(
+        'iso-download-failed',
+        `downloading ${options.url} failed: ${cause}. Check the URL and the network, or download it yourself and give install.iso.path.`,
+      ),
+    );
+  }
+}

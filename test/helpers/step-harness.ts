@@ -1,0 +1,98 @@
+// Runs build step kinds directly, the way the runner will: a temp outDir per step,
+// renamed into place on success, needs from earlier steps' outputs, logs collected.
+import { appendFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadRecipe } from '../../src/recipe/load-recipe.js';
+import { defaultGraphInput } from '../../src/plan/default-graph.js';
+import { buildGraph } from '../../src/plan/graph.js';
+import type { StepFailure, StepKind, StepOutputs, StepSpec, StepId } from '../../src/plan/step.js';
+import type { Result } from '../../src/core/result.js';
+import { exec } from '../../src/tools/exec.js';
+import { probeAccel } from '../../src/tools/qemu-accel.js';
+import { quietTask } from '../../src/core/task.js';
+
+export type Finished = StepOutputs & { readonly dir: string };
+
+/** A build in a work dir: steps run one by one, outputs kept for their dependents. */
+export class StepHarness {
+  readonly workDir: string;
+  readonly outputs = new Map<StepId, Finished>();
+  readonly logs = new Map<string, string[]>();
+  #accel: 'kvm' | 'tcg' | undefined;
+
+  constructor(workDir: string, accel?: 'kvm' | 'tcg') {
+    this.workDir = workDir;
+    this.#accel = accel;
+  }
+
+  /** Runs `kind` on `spec`; on success the output dir moves to <workDir>/steps/<id>. */
+  async run<P>(
+    kind: StepKind<P>,
+    spec: StepSpec<P>,
+    signal = new AbortController().signal,
+  ): Promise<Result<Finished, StepFailure>> {
+    const stepsDir = join(this.workDir, 'steps');
+    await mkdir(stepsDir, { recursive: true });
+    const outDir = await mkdtemp(join(stepsDir, `.${spec.id}.tmp-`));
+    const lines: string[] = [];
+    this.logs.set(spec.id, lines);
+    const needs = new Map<StepId, Finished>();
+    for (const id of spec.needs) {
+      const o = this.outputs.get(id);
+      if (o) needs.set(id, o);
+    }
+    await mkdir(join(this.workDir, 'logs'), { recursive: true });
+    const logPath = join(this.workDir, 'logs', `${spec.id}.log`);
+    const r = await kind.run({
+      signal,
+      log: (line) => {
+        lines.push(line);
+        appendFileSync(logPath, `${line}\n`);
+      },
+      progress: () => undefined,
+      step: spec,
+      workDir: this.workDir,
+      outDir,
+      needs,
+      secrets: new Map(),
+      exec,
+      accel: async () => {
+        this.#accel ??= (await probeAccel(exec, quietTask(signal))).accel;
+        return this.#accel;
+      },
+    });
+    if (!r.ok) {
+      await rm(outDir, { recursive: true, force: true });
+      return r;
+    }
+    const dir = join(stepsDir, spec.id);
+    await rm(dir, { recursive: true, force: true });
+    await rename(outDir, dir);
+    const finished = { ...r.value, dir };
+    this.outputs.set(spec.id, finished);
+    return { ok: true, value: finished };
+  }
+}
+
+/** The StepSpecs of a recipe file's default graph, by id. */
+export async function recipeSteps(
+  file: string,
+  env: Record<string, string | undefined> = {},
+): Promise<Map<string, StepSpec>> {
+  const loaded = await loadRecipe(file, { env, strictInputs: true });
+  if (!loaded.ok) throw new Error(`cannot read ${file}`);
+  const recipe = loaded.value.recipe;
+  if (!recipe)
+    throw new Error(
+      `invalid recipe ${file}: ${loaded.value.diagnostics.map((d) => d.message).join('; ')}`,
+    );
+  const { graph, diagnostics } = buildGraph(defaultGraphInput(recipe));
+  if (!graph) throw new Error(diagnostics.map((d) => d.message).join('; '));
+  return new Map(graph.steps.map((s) => [s.id, s]));
+}
+
+/** A temp work dir under the system temp dir. */
+export function tempWorkDir(prefix: string): Promise<string> {
+  return mkdtemp(join(process.env.TMPDIR ?? '/tmp', `emi-${prefix}-`));
+}

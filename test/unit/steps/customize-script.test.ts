@@ -1,0 +1,117 @@
+// The customize script and rc.local, golden, from the debian-minimal recipe's params plus
+// every other kind of change.
+import { describe, expect, test } from '@jest/globals';
+import type { CustomizeParams } from '../../../src/plan/step-params.js';
+import { customizeScript, packagesToInstall } from '../../../src/steps/customize-script.js';
+import { rcLocalScript, SSH_KEY_ERE } from '../../../src/steps/rc-local.js';
+import { shWord } from '../../../src/steps/shell.js';
+import { expectGolden } from '../../helpers/golden-text.js';
+
+const debianMinimal: CustomizeParams = {
+  packages: ['less'],
+  users: [
+    {
+      name: 'debian',
+      groups: ['sudo'],
+      shell: '/bin/bash',
+      sudo: true,
+      sshAuthorizedKeys: [],
+      uid: null,
+      comment: null,
+    },
+  ],
+  files: [],
+  remove: ['/etc/udev/rules.d/70-persistent-net.rules'],
+  rcLocal: {
+    metadataSshKey: {
+      user: 'debian',
+      url: 'http://169.254.169.254/latest/meta-data/public-keys/0/openssh-key',
+      timeoutMs: 60_000,
+    },
+    modules: [],
+    lines: [],
+  },
+  commands: [],
+};
+
+const everything: CustomizeParams = {
+  packages: ['curl', 'mediawiki=1:1.39.5-1'],
+  users: [
+    {
+      name: 'ops',
+      groups: ['adm', 'wheel'],
+      shell: '/bin/sh',
+      sudo: 'ALL=(ALL) NOPASSWD:/usr/bin/apt-get',
+      sshAuthorizedKeys: ['ssh-ed25519 AAAAC3Nza ops@example'],
+      uid: 1500,
+      comment: "O'Brien",
+    },
+    {
+      name: 'svc',
+      groups: [],
+      shell: '/usr/sbin/nologin',
+      sudo: false,
+      sshAuthorizedKeys: [],
+      uid: null,
+      comment: null,
+    },
+  ],
+  files: [
+    { path: '/etc/motd', content: "it's built\n", mode: 0o644, owner: 'root:root' },
+    { path: '/opt/app/config.json', content: null, mode: 0o600, owner: 'ops:ops' },
+  ],
+  remove: ['/etc/udev/rules.d/70-persistent-net.rules', '/root/.bash_history'],
+  rcLocal: {
+    metadataSshKey: null,
+    modules: ['acpiphp', 'virtio_balloon'],
+    lines: ['depmod -a', 'echo "done" > /run/x'],
+  },
+  commands: ['systemctl enable apache2', 'echo $HOME | tee /tmp/h'],
+};
+
+describe('customize script', () => {
+  test('golden: debian-minimal', () => {
+    expectGolden('customize/debian-minimal.sh', customizeScript(debianMinimal));
+  });
+  test('golden: every kind of change', () => {
+    expectGolden('customize/everything.sh', customizeScript(everything));
+  });
+  test('sudo is installed when a user gets a rule, once', () => {
+    expect(packagesToInstall(debianMinimal)).toEqual(['less', 'sudo']);
+    expect(packagesToInstall({ ...debianMinimal, packages: ['sudo=1.9'] })).toEqual(['sudo=1.9']);
+    expect(packagesToInstall({ ...debianMinimal, users: [] })).toEqual(['less']);
+  });
+  test('order: packages, users, files, remove, rc.local, commands, hygiene', () => {
+    const s = customizeScript(everything);
+    const at = (needle: string): number => s.indexOf(needle);
+    expect(at('installing packages')).toBeLessThan(at("say 'user ops'"));
+    expect(at("say 'user ops'")).toBeLessThan(at("say 'file /etc/motd'"));
+    expect(at("say 'file /etc/motd'")).toBeLessThan(at("say 'remove /root/.bash_history'"));
+    expect(at("say 'remove /root/.bash_history'")).toBeLessThan(at('say "rc.local"'));
+    expect(at('say "rc.local"')).toBeLessThan(at("say 'running: systemctl enable apache2'"));
+    expect(at("say 'running: systemctl enable apache2'")).toBeLessThan(at('image hygiene'));
+  });
+});
+
+describe('rc.local', () => {
+  test('golden: key fetch for a user', () => {
+    expectGolden('customize/rc.local', rcLocalScript(debianMinimal.rcLocal!));
+  });
+  test('golden: modules and lines, no key', () => {
+    expectGolden('customize/rc.local-modules', rcLocalScript(everything.rcLocal!));
+  });
+  test('the key pattern accepts SSH public keys only', () => {
+    const re = new RegExp(SSH_KEY_ERE);
+    expect(re.test('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF user@host')).toBe(true);
+    expect(re.test('ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ==')).toBe(true);
+    expect(re.test('ecdsa-sha2-nistp256 AAAAE2VjZHNh')).toBe(true);
+    expect(re.test('<html><body>404</body></html>')).toBe(false);
+    expect(re.test('ssh-ed25519')).toBe(false);
+    expect(re.test('command="rm -rf /" ssh-rsa AAAA')).toBe(false);
+  });
+  test('shell words', () => {
+    expect(shWord('/etc/motd')).toBe('/etc/motd');
+    expect(shWord("it's")).toBe("'it'\\''s'");
+    expect(shWord('')).toBe("''");
+  });
+});
