@@ -3,6 +3,7 @@
 // CloudSession (the embedded cloud is opened once and closed by close()).
 import type { Recipe } from '../recipe/model.js';
 import type { StepKind } from '../plan/step.js';
+import { bootTest } from './boot-test.js';
 import { BUILD_KINDS } from './build-kinds.js';
 import { CloudSession } from './cloud-session.js';
 import { publishPreflight, type PreflightReport } from './preflight.js';
@@ -31,6 +32,7 @@ export function createStepKinds(
   // params the default graph made for that kind.
   const kinds = [
     ...BUILD_KINDS,
+    bootTest,
     uploadBundleKind(session),
     registerImageKind(session),
   ] as unknown as StepKind[];

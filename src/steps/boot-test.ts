@@ -1,0 +1,322 @@
+// boot-test: boots the extracted kernel, initrd and root file system in QEMU the way a
+// Eucalyptus node does (direct kernel boot, the file system as the root disk), with an
+// emulated metadata service at 169.254.169.254 serving a key made for the test and
+// nothing else on the guest's network; waits for an SSH login with that key (proof
+// that the rc.local injection works), runs the test commands, and powers the guest off.
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeToolFailure } from '../core/failure.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { StepFailure, StepKind, StepRunContext } from '../plan/step.js';
+import type { BootTestParams } from '../plan/step-params.js';
+import { formatCommand } from '../tools/exec.js';
+import { QEMU_SYSTEM, vmArgs, type Accel } from '../tools/qemu.js';
+import { listenQmp, qmpClientArgs } from '../tools/qmp.js';
+import { keygenArgs, runOnGuest, sshCommandText, type SshTarget } from '../tools/ssh.js';
+import { startMetadataService } from '../vm-test/metadata-service.js';
+import { formatDuration } from '../recipe/units.js';
+
+/** The guest's network: a link-local net that contains the metadata address (QEMU refuses a guestfwd outside it). */
+export const GUEST_NET = {
+  net: '169.254.0.0/16',
+  host: '169.254.0.2',
+  dhcpStart: '169.254.0.15',
+  metadata: '169.254.169.254',
+} as const;
+
+/** QEMU's -netdev for the test: user networking, metadata forwarded to `metadataPort`, SSH from `sshPort`. */
+export function testNetdev(metadataPort: number, sshPort: number): string {
+  return [
+    'user',
+    'id=net0',
+    `net=${GUEST_NET.net}`,
+    `host=${GUEST_NET.host}`,
+    `dhcpstart=${GUEST_NET.dhcpStart}`,
+    `guestfwd=tcp:${GUEST_NET.metadata}:80-tcp:127.0.0.1:${metadataPort}`,
+    `hostfwd=tcp:127.0.0.1:${sshPort}-:22`,
+  ].join(',');
+}
+
+/** The kernel command line a node would pass, with the console on the serial port. */
+export const BOOT_APPEND = 'root=/dev/vda console=ttyS0';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+function artifactOf(ctx: StepRunContext<BootTestParams>, name: string): string | undefined {
+  for (const need of ctx.needs.values()) {
+    const file = need.artifacts[name];
+    if (file !== undefined) return join(need.dir, file);
+  }
+  return undefined;
+}
+
+export const bootTest: StepKind<BootTestParams> = {
+  kind: 'boot-test',
+  tools: [QEMU_SYSTEM, 'ssh', 'ssh-keygen'],
+  describe: (step, facts) => {
+    const p = step.params;
+    const accel = p.accel !== 'auto' ? p.accel : facts.accel === 'unknown' ? 'auto' : facts.accel;
+    const target: SshTarget = { user: p.user, port: 0, keyPath: '<test-key>', connectTimeoutS: 5 };
+    return {
+      summary: `boot the kernel, ramdisk and root file system with a metadata service; log in as ${p.user} with the metadata key; run ${p.commands.length} command(s)`,
+      commands: [
+        formatCommand('ssh-keygen', keygenArgs('<tmp>/test-key', 'emi-recipe-boot-test')),
+        formatCommand(QEMU_SYSTEM, [
+          '-accel',
+          accel,
+          '-kernel',
+          '<extract-kernel>',
+          '-initrd',
+          '<extract-ramdisk>',
+          '-append',
+          BOOT_APPEND,
+          '-drive',
+          'file=<extract-rootfs>,format=raw,if=virtio,snapshot=on',
+          '-netdev',
+          testNetdev(0, 0)
+            .replace(':0-:22', ':<port>-:22')
+            .replace('127.0.0.1:0', '127.0.0.1:<metadata>'),
+        ]),
+        ...p.commands.map((c) => sshCommandText(target, c).replace('-p 0', '-p <port>')),
+      ],
+      effects: [],
+      notes: [
+        `the guest must accept the login within ${formatDuration(p.timeoutMs)}; its disk is a throw-away snapshot`,
+        `accelerator: ${accel === 'auto' ? 'KVM if a probe proves it works, else TCG' : accel.toUpperCase()}`,
+      ],
+    };
+  },
+  run: async (ctx) => {
+    const p = ctx.step.params;
+    const kernel = artifactOf(ctx, 'kernel');
+    const initrd = artifactOf(ctx, 'ramdisk');
+    const rootfs = artifactOf(ctx, 'rootfs');
+    if (!kernel || !initrd || !rootfs)
+      return err({
+        reason: 'no-boot-files',
+        message: 'boot-test needs the kernel, ramdisk and rootfs artifacts: this is a bug',
+      });
+    const accel: Accel = p.accel === 'auto' ? await ctx.accel() : p.accel;
+    const tmp = await mkdtemp(join(tmpdir(), 'emi-boot-test-'));
+    try {
+      return await boot(ctx, { kernel, initrd, rootfs, accel, tmp });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  },
+};
+
+async function boot(
+  ctx: StepRunContext<BootTestParams>,
+  o: { kernel: string; initrd: string; rootfs: string; accel: Accel; tmp: string },
+): Promise<
+  Result<
+    { artifacts: Record<string, string>; values: Record<string, string | number> },
+    StepFailure
+  >
+> {
+  const p = ctx.step.params;
+  const keyPath = join(o.tmp, 'test-key');
+  const keygen = await ctx.exec('ssh-keygen', keygenArgs(keyPath, 'emi-recipe-boot-test'), {
+    signal: ctx.signal,
+    timeoutMs: 30_000,
+  });
+  if (!keygen.ok)
+    return err({
+      reason: 'keygen-failed',
+      message: describeToolFailure(keygen.error),
+      command: keygen.error.command,
+    });
+  const publicKey = await readFile(`${keyPath}.pub`, 'utf8');
+  const metadata = await startMetadataService(
+    {
+      instanceId: 'i-emirecipe',
+      imageId: 'emi-boottest',
+      localIpv4: GUEST_NET.dhcpStart,
+      publicIpv4: '127.0.0.1',
+      hostname: 'emi-recipe-boot-test',
+      openSshKey: publicKey,
+      keyName: 'emi-recipe-boot-test',
+      instanceType: 'm1.small',
+      availabilityZone: 'emi-recipe',
+    },
+    {
+      onRequest: (r) => {
+        ctx.log(`metadata: ${r.method} ${r.path} -> ${r.status}`);
+      },
+    },
+  );
+  const sshPort = await freePort();
+  const socket = join(o.tmp, 'qmp.sock');
+  const qmp = await listenQmp(socket);
+  const consolePath = join(ctx.outDir, 'console.log');
+  const consoleLog = createWriteStream(consolePath, { flags: 'w' });
+  const tail: string[] = [];
+  const vm = new AbortController();
+  const stopVm = (): void => {
+    vm.abort();
+  };
+  ctx.signal.addEventListener('abort', stopVm, { once: true });
+  const args = vmArgs({
+    accel: o.accel,
+    memoryBytes: p.memoryBytes,
+    cpus: p.cpus,
+    kernel: o.kernel,
+    initrd: o.initrd,
+    append: BOOT_APPEND,
+    drives: [],
+    network: false,
+    extra: [
+      '-drive',
+      `file=${o.rootfs.replace(/,/g, ',,')},format=raw,if=virtio,snapshot=on`,
+      '-netdev',
+      testNetdev(metadata.port, sshPort),
+      '-device',
+      'virtio-net-pci,netdev=net0',
+      ...qmpClientArgs(socket),
+    ],
+  });
+  ctx.log(`accelerator: ${o.accel.toUpperCase()}`);
+  ctx.log(`$ ${formatCommand(QEMU_SYSTEM, args)}`);
+  const started = Date.now();
+  const vmState = { exited: false };
+  const hasExited = (): boolean => vmState.exited;
+  const running = ctx
+    .exec(QEMU_SYSTEM, args, {
+      signal: vm.signal,
+      timeoutMs: p.timeoutMs + 10 * 60_000,
+      killGraceMs: 3000,
+      keepStdout: false,
+      onLine: (line) => {
+        consoleLog.write(`${line}\n`);
+        tail.push(line);
+        if (tail.length > 25) tail.shift();
+        if (/emi-recipe:/.test(line)) ctx.log(`console: ${line}`);
+      },
+    })
+    .then((r) => {
+      vmState.exited = true;
+      return r;
+    });
+  const target: SshTarget = { user: p.user, port: sshPort, keyPath, connectTimeoutS: 5 };
+  // A guest that passed is powered off (ACPI, as a node would); one that failed is stopped.
+  let passed = false;
+  const finish = async (): Promise<void> => {
+    ctx.signal.removeEventListener('abort', stopVm);
+    if (!passed) vm.abort();
+    if (!vmState.exited) {
+      qmp.powerdown();
+      // A guest that boots normally powers off in a few seconds; one that is stuck is stopped.
+      const deadline = Date.now() + 15_000;
+      while (!hasExited() && Date.now() < deadline && !ctx.signal.aborted)
+        await sleep(250, vm.signal);
+      if (!hasExited()) vm.abort();
+    }
+    await running;
+    await qmp.close();
+    await metadata.close();
+    await new Promise((resolve) => consoleLog.end(resolve));
+  };
+  const failure = (
+    reason: string,
+    message: string,
+    extra: Partial<StepFailure> = {},
+  ): Result<never, StepFailure> => err({ reason, message, outputTail: [...tail], ...extra });
+  try {
+    // Wait for the login: TCG boots take tens of seconds; each attempt waits at most ~20 s.
+    let loggedIn = false;
+    let lastError = '';
+    while (!loggedIn) {
+      if (ctx.signal.aborted) return failure('canceled', 'stopped');
+      if (vmState.exited)
+        return failure(
+          'guest-stopped',
+          `the guest stopped before accepting an SSH login (console: ${consolePath})`,
+        );
+      if (Date.now() - started > p.timeoutMs) {
+        const keyFetched = metadata.requests.some(
+          (r) => r.path.endsWith('/public-keys/0/openssh-key') && r.status === 200,
+        );
+        return failure(
+          'boot-timeout',
+          `the guest did not accept an SSH login as ${p.user} within ${formatDuration(p.timeoutMs)} (${keyFetched ? 'it did fetch its key from the metadata service' : 'it never fetched its key from the metadata service'}; last SSH error: ${lastError || 'none'}). See the console log ${consolePath}; raise test.timeout if the guest is just slow`,
+        );
+      }
+      const left = p.timeoutMs - (Date.now() - started);
+      const attempt = await runOnGuest(ctx.exec, target, 'true', {
+        signal: ctx.signal,
+        timeoutMs: Math.max(5000, Math.min(20_000, left)),
+      });
+      if (attempt.ok) loggedIn = true;
+      else {
+        lastError = attempt.error.stderrTail.at(-1) ?? describeToolFailure(attempt.error);
+        await sleep(2000, ctx.signal);
+      }
+    }
+    const loginMs = Date.now() - started;
+    ctx.log(
+      `logged in as ${p.user} after ${formatDuration(loginMs)} with the key from the metadata service`,
+    );
+    for (const command of p.commands) {
+      ctx.log(`$ ${command}`);
+      const r = await runOnGuest(ctx.exec, target, command, {
+        signal: ctx.signal,
+        timeoutMs: 10 * 60_000,
+        onLine: (line) => {
+          ctx.log(`  ${line}`);
+        },
+      });
+      if (!r.ok) {
+        return failure(
+          'test-command-failed',
+          `test command failed on the guest: ${command} (${describeToolFailure(r.error).replace(/^ssh /, '')})`,
+          {
+            command: `ssh ${p.user}@guest -- ${command}`,
+            ...(r.error.reason === 'exit-non-zero' ? { exitCode: r.error.exitCode } : {}),
+            outputTail: [...r.error.stdoutTail, ...r.error.stderrTail],
+          },
+        );
+      }
+    }
+    passed = true;
+    return ok({
+      artifacts: { console: 'console.log' },
+      values: {
+        user: p.user,
+        accel: o.accel,
+        loginSeconds: Math.round(loginMs / 1000),
+        commands: p.commands.length,
+      },
+    });
+  } finally {
+    await finish();
+  }
+}
