@@ -14,6 +14,7 @@ import type {
   HostFacts,
   RemoteEffect,
   StepDescription,
+  JsonValue,
   StepId,
   StepKind,
   StepSpec,
@@ -54,6 +55,22 @@ export interface StepDecision {
 }
 
 /** Everything the planner reads, gathered without side effects. */
+/** `params` without the kind's volatile keys: what the fingerprint sees. */
+function fingerprintedParams(
+  params: JsonValue,
+  volatile: readonly string[] | undefined,
+): JsonValue {
+  if (
+    !volatile ||
+    volatile.length === 0 ||
+    params === null ||
+    typeof params !== 'object' ||
+    Array.isArray(params)
+  )
+    return params;
+  return Object.fromEntries(Object.entries(params).filter(([key]) => !volatile.includes(key)));
+}
+
 export interface PlanFacts {
   readonly graph: StepGraph;
   readonly records: Readonly<Record<string, RecordedStep>>;
@@ -65,7 +82,7 @@ export interface PlanFacts {
   readonly artifactProblems: ReadonlyMap<string, string>;
   /** Steps that were started and not finished (a leftover partial directory). */
   readonly interrupted: ReadonlySet<string>;
-  readonly kinds: ReadonlyMap<string, Pick<StepKind, 'tools' | 'describe'>>;
+  readonly kinds: ReadonlyMap<string, Pick<StepKind, 'tools' | 'describe' | 'volatileParams'>>;
   readonly host: HostFacts;
   /** The Debian package that provides a tool, for "install it" hints. */
   readonly packageOf: (tool: string) => string | undefined;
@@ -139,7 +156,7 @@ export function decideStep(
 
   const components: FingerprintComponents = {
     kind: step.kind,
-    params: step.params,
+    params: fingerprintedParams(step.params, kind?.volatileParams),
     inputs: Object.fromEntries(
       step.inputs.map((i) => [i.name, facts.inputDigests.get(i.path) ?? '']),
     ),

@@ -127,6 +127,11 @@ export interface StepKind<P = JsonValue> {
   readonly kind: string;
   /** External programs it runs; their versions enter its fingerprint. */
   readonly tools: readonly string[];
+  /**
+   * Params that change how the step runs but not what it produces (a VM's memory, a
+   * timeout): left out of the fingerprint, so changing them does not re-run the step.
+   */
+  readonly volatileParams?: readonly string[];
   /** For the plan: what it would do. Pure. */
   describe(step: StepSpec<P>, facts: HostFacts): StepDescription;
   /** Does the work; resolves (never rejects) with its outputs or a failure. */

@@ -81,6 +81,8 @@ function artifactOf(ctx: StepRunContext<BootTestParams>, name: string): string |
 export const bootTest: StepKind<BootTestParams> = {
   kind: 'boot-test',
   tools: [QEMU_SYSTEM, 'ssh', 'ssh-keygen'],
+  // A bigger VM or more patience does not change what the test proves.
+  volatileParams: ['timeoutMs', 'memoryBytes', 'cpus', 'accel'],
   describe: (step, facts) => {
     const p = step.params;
     const accel = p.accel !== 'auto' ? p.accel : facts.accel === 'unknown' ? 'auto' : facts.accel;

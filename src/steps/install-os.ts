@@ -15,6 +15,8 @@ import { describeIso, installIso } from './install-iso.js';
 export const installOs: StepKind<InstallParams> = {
   kind: 'install-os',
   tools: ['qemu-img', 'debootstrap', 'mke2fs', 'qemu-system-x86_64', 'xorriso'],
+  // The installer VM's size and patience do not change the installed system.
+  volatileParams: ['memoryBytes', 'cpus', 'accel', 'timeoutMs'],
   describe(step, facts) {
     const p = step.params;
     return p.source === 'debootstrap'

@@ -60,7 +60,7 @@ describe('boot-test', () => {
       expect(result.error.message).toContain('did not accept an SSH login as debian within 25s');
       expect(result.error.message).toContain('it never fetched its key from the metadata service');
       // The console's last lines come with the failure (here: the initramfs looking for a root).
-    expect(result.error.outputTail?.join('\n')).toMatch(/Begin:|initramfs|Gave up|ALERT/);
+      expect(result.error.outputTail?.join('\n')).toMatch(/Begin:|initramfs|Gave up|ALERT/);
       expect(Date.now() - started).toBeLessThan(90_000);
       expect(harness.logs.get('boot-test')?.join('\n')).toContain('accelerator: TCG');
       // The snapshot disk was never written: the root file system is unchanged.

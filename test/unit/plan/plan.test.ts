@@ -190,3 +190,25 @@ describe('fingerprints', () => {
     ]);
   });
 });
+
+describe('volatile params', () => {
+  test('are left out of the fingerprint: changing them does not re-run the step', () => {
+    type Kind = Pick<StepKind, 'tools' | 'describe' | 'volatileParams'>;
+    const volatileKind: Kind = { ...kind, volatileParams: ['timeoutMs'] };
+    const base = facts({
+      kinds: new Map<string, Kind>([
+        ['k', volatileKind],
+        ['other', { ...kind, tools: [] }],
+      ]),
+    });
+    const first = planSteps(base).decisions.find((d) => d.id === 'a');
+    const stepsWithTimeout = graph.steps.map((s) =>
+      s.id === 'a' ? { ...s, params: { size: 1, timeoutMs: 99 } } : s,
+    );
+    const changed = planSteps({
+      ...base,
+      graph: { ...graph, steps: stepsWithTimeout },
+    }).decisions.find((d) => d.id === 'a');
+    expect(changed?.fingerprint).toBe(first?.fingerprint);
+  });
+});
