@@ -1,0 +1,394 @@
+// Phase one of bundling: image → tar → gzip (parallel) → AES-128-CBC → parts, with the
+// tar stream's SHA-1 and each part's SHA-1 (spec §2.3–§2.8). Produces a BundleParts record
+// holding everything the manifest needs except the machine configuration and signature;
+// it holds only the RSA-wrapped key and IV, never the AES key itself.
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { err, ok, type Result } from '../core/result.js';
+import type { TaskContext } from '../core/task.js';
+import { exec as realExec, type Exec } from '../tools/exec.js';
+import { listDataExtents, type DataExtent } from '../tools/seek-data.js';
+import type { BundleFailure, BundleWarning } from './bundle-failure.js';
+import { codeOf, statResult } from './fs-errors.js';
+import {
+  checkAccount,
+  checkArchitecture,
+  checkCertificate,
+  checkHex128,
+  checkPartSize,
+  checkPrefix,
+  DEFAULT_PART_SIZE,
+  publicKeyId,
+} from './bundle-options.js';
+import type { BundlerInfo, ImageType } from './manifest.js';
+import { GZIP_HEADER, ParallelGzip } from './parallel-gzip.js';
+import { PartWriter, type WrittenPart } from './part-writer.js';
+import { encryptForCertificate } from './rsa.js';
+import { ImageShrankError, TarSource, type TarChunk } from './tar-source.js';
+
+/** Bytes of tar stream per gzip chunk (≥ 32 KiB; pigz uses 128 KiB, larger means fewer joins). */
+export const GZIP_CHUNK = 1024 * 1024;
+const TEN_GIB = 10 * 1024 ** 3;
+
+export interface BundlePartsOptions {
+  readonly imagePath: string;
+  /** Existing directory that receives the parts. */
+  readonly destDir: string;
+  /** Base name of every bundle file and the image name in the manifest; default basename(imagePath). */
+  readonly prefix?: string;
+  readonly imageType: ImageType;
+  /** One of ARCHITECTURES. */
+  readonly arch: string;
+  /** Account id; dashes are removed. */
+  readonly account: string;
+  /** Without it the user_encrypted_* elements are empty (as euca2ools without -c). */
+  readonly userCertPem?: string;
+  readonly cloudCertPem: string;
+  /** Default 10485760. */
+  readonly partSize?: number;
+  /** Fixed key and IV (32 hex digits each), as euca2ools' hidden --enc-key/--enc-iv; default random. */
+  readonly encryption?: { readonly keyHex: string; readonly ivHex: string };
+  /** Default {name: 'emi-recipe', version: <package version>, release: '0'}. */
+  readonly bundler?: BundlerInfo;
+  /** Lists the image's holes (perl); injectable for tests. */
+  readonly exec?: Exec;
+  /** Chunks compressed at once; default the CPU count, at most the thread pool size − 1. */
+  readonly concurrency?: number;
+  /** fsync each part (default true). */
+  readonly durable?: boolean;
+}
+
+/**
+ * The bundle minus its machine configuration and signature: JSON-serialisable, stored
+ * between runs. `parts` are file names in the directory the parts were written to.
+ */
+export interface BundleParts {
+  readonly formatVersion: 1;
+  readonly prefix: string;
+  readonly imageType: ImageType;
+  readonly architecture: string;
+  /** Account id, digits only. */
+  readonly account: string;
+  readonly imageSize: number;
+  /** Lower-case hex SHA-1 of the tar stream (the manifest's `<digest>`). */
+  readonly digest: string;
+  /** Sum of part sizes = ciphertext length. */
+  readonly bundledSize: number;
+  readonly parts: readonly WrittenPart[];
+  readonly ec2EncryptedKey: string;
+  readonly ec2EncryptedIv: string;
+  /** Empty when no user certificate was given. */
+  readonly userEncryptedKey: string;
+  readonly userEncryptedIv: string;
+  readonly bundler: BundlerInfo;
+  /** publicKeyId() of the user certificate, so that the signing key can be checked later. */
+  readonly userPublicKeyId?: string;
+  readonly warnings: readonly BundleWarning[];
+}
+
+/** The package's own bundler identity (name, version from package.json, release 0). */
+export async function defaultBundler(): Promise<BundlerInfo> {
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
+  return {
+    name: 'emi-recipe',
+    version: (JSON.parse(text) as { version: string }).version,
+    release: '0',
+  };
+}
+
+/** Compression jobs at once: the CPUs, leaving one thread-pool thread for file I/O. */
+export function defaultConcurrency(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(1, Math.min(availableParallelism(), pool - 1));
+}
+
+/** An error from one side of the pipeline, so that it can be reported against the right file. */
+class SideError extends Error {
+  constructor(
+    readonly side: 'image' | 'output',
+    readonly original: unknown,
+  ) {
+    super(side);
+  }
+}
+
+/**
+ * Writes PREFIX.part.NN into `destDir` (under temporary names until all are complete,
+ * then renamed; a stale PREFIX.manifest.xml and stale higher-numbered parts there are
+ * removed) and returns the record for writeBundleManifest. On failure or abort, nothing
+ * of the new bundle is left behind. Memory stays bounded (a few MiB per thread) whatever
+ * the image size; holes of a sparse image are not read.
+ */
+export async function createBundleParts(
+  options: BundlePartsOptions,
+  task: TaskContext,
+): Promise<Result<BundleParts, BundleFailure>> {
+  const prefix = checkPrefix(options.prefix ?? basename(options.imagePath));
+  if (!prefix.ok) return prefix;
+  const arch = checkArchitecture(options.arch);
+  if (!arch.ok) return arch;
+  const account = checkAccount(options.account);
+  if (!account.ok) return account;
+  const partSize = checkPartSize(options.partSize ?? DEFAULT_PART_SIZE);
+  if (!partSize.ok) return partSize;
+  const cloudKey = checkCertificate('cloud', options.cloudCertPem);
+  if (!cloudKey.ok) return cloudKey;
+  const userKey =
+    options.userCertPem === undefined ? undefined : checkCertificate('user', options.userCertPem);
+  if (userKey !== undefined && !userKey.ok) return userKey;
+  const keyHex = checkHex128(
+    'encryption.keyHex',
+    options.encryption?.keyHex ?? randomBytes(16).toString('hex'),
+  );
+  if (!keyHex.ok) return keyHex;
+  const ivHex = checkHex128(
+    'encryption.ivHex',
+    options.encryption?.ivHex ?? randomBytes(16).toString('hex'),
+  );
+  if (!ivHex.ok) return ivHex;
+
+  const imageStat = await statResult(options.imagePath);
+  if (!imageStat.ok)
+    return err({ reason: 'image-unreadable', path: options.imagePath, code: imageStat.error });
+  const image = imageStat.value;
+  if (!image.isFile())
+    return err({ reason: 'image-unreadable', path: options.imagePath, code: 'not a regular file' });
+  const dest = await statResult(options.destDir);
+  if (!dest.ok) return err({ reason: 'output-error', path: options.destDir, code: dest.error });
+  if (!dest.value.isDirectory())
+    return err({ reason: 'output-error', path: options.destDir, code: 'ENOTDIR' });
+
+  const size = image.size;
+  const warnings: BundleWarning[] = [];
+  if (size > TEN_GIB) {
+    warnings.push({ reason: 'image-over-10-gib', size });
+    task.log(
+      `warning: the image is ${size} bytes (> 10 GiB); EC2 refuses such bundles and Eucalyptus may too`,
+    );
+  }
+  let extents: DataExtent[] | undefined;
+  if (image.blocks * 512 < size) {
+    const listed = await listDataExtents(options.imagePath, {
+      exec: options.exec ?? realExec,
+      signal: task.signal,
+    });
+    if (listed.ok && listed.value.size === size) {
+      extents = listed.value.extents;
+      const dataBytes = extents.reduce((sum, e) => sum + e.end - e.start, 0);
+      task.log(
+        `sparse image: ${dataBytes} of ${size} bytes hold data (${extents.length} extents); holes are not read`,
+      );
+    } else if (task.signal.aborted) {
+      return err({ reason: 'canceled' });
+    } else {
+      const detail = listed.ok ? 'the file changed size' : listed.error.reason;
+      warnings.push({ reason: 'sparse-map-unavailable', detail });
+      task.log(`could not list holes (${detail}); reading every byte`);
+    }
+  }
+
+  const bundler = options.bundler ?? (await defaultBundler());
+  const wrap = (text: string, certPem: string): string => encryptForCertificate(text, certPem);
+  const ec2EncryptedKey = wrap(keyHex.value, options.cloudCertPem);
+  const ec2EncryptedIv = wrap(ivHex.value, options.cloudCertPem);
+  const userEncryptedKey =
+    options.userCertPem === undefined ? '' : wrap(keyHex.value, options.userCertPem);
+  const userEncryptedIv =
+    options.userCertPem === undefined ? '' : wrap(ivHex.value, options.userCertPem);
+
+  const writer = new PartWriter({
+    dir: options.destDir,
+    prefix: prefix.value,
+    partSize: partSize.value,
+    ...(options.durable !== undefined ? { durable: options.durable } : {}),
+  });
+  let source: TarSource | undefined;
+  try {
+    source = await TarSource.open({
+      imagePath: options.imagePath,
+      name: prefix.value,
+      size,
+      extents,
+      chunkSize: GZIP_CHUNK,
+    }).catch((error: unknown) => {
+      throw new SideError('image', error);
+    });
+    const digest = await pump(source, writer, {
+      key: Buffer.from(keyHex.value, 'hex'),
+      iv: Buffer.from(ivHex.value, 'hex'),
+      concurrency: options.concurrency ?? defaultConcurrency(),
+      size,
+      task,
+    });
+    if (digest === undefined) {
+      await writer.abort();
+      return err({ reason: 'canceled' });
+    }
+    const parts = await writer.finish().catch((error: unknown) => {
+      throw new SideError('output', error);
+    });
+    const after = await stat(options.imagePath).catch(() => undefined);
+    if (after?.size !== size) {
+      await writer.abort();
+      return err({
+        reason: 'image-changed',
+        path: options.imagePath,
+        expectedSize: size,
+        actualSize: after?.size ?? 0,
+      });
+    }
+    await removeStaleFiles(options.destDir, prefix.value, parts.length).catch((error: unknown) => {
+      throw new SideError('output', error);
+    });
+    await writer.commit().catch((error: unknown) => {
+      throw new SideError('output', error);
+    });
+    return ok({
+      formatVersion: 1,
+      prefix: prefix.value,
+      imageType: options.imageType,
+      architecture: arch.value,
+      account: account.value,
+      imageSize: size,
+      digest,
+      bundledSize: parts.reduce((sum, part) => sum + part.size, 0),
+      parts,
+      ec2EncryptedKey,
+      ec2EncryptedIv,
+      userEncryptedKey,
+      userEncryptedIv,
+      bundler,
+      ...(userKey !== undefined ? { userPublicKeyId: publicKeyId(userKey.value) } : {}),
+      warnings,
+    });
+  } catch (error) {
+    await writer.abort();
+    if (error instanceof SideError && error.original instanceof ImageShrankError) {
+      const now = await stat(options.imagePath).catch(() => undefined);
+      return err({
+        reason: 'image-changed',
+        path: options.imagePath,
+        expectedSize: size,
+        actualSize: now?.size ?? 0,
+      });
+    }
+    if (error instanceof SideError && error.side === 'image')
+      return err({
+        reason: 'image-unreadable',
+        path: options.imagePath,
+        code: codeOf(error.original),
+      });
+    if (error instanceof SideError) {
+      const path = (error.original as NodeJS.ErrnoException | undefined)?.path ?? options.destDir;
+      return err({ reason: 'output-error', path, code: codeOf(error.original) });
+    }
+    throw error;
+  } finally {
+    await source?.close().catch(() => undefined);
+  }
+}
+
+interface PumpOptions {
+  readonly key: Buffer;
+  readonly iv: Buffer;
+  readonly concurrency: number;
+  readonly size: number;
+  readonly task: TaskContext;
+}
+
+interface Scheduled {
+  readonly chunk: TarChunk;
+  readonly compressed: Promise<Buffer>;
+}
+
+/**
+ * Runs the chunks through SHA-1, gzip, AES and the part writer, keeping a bounded window
+ * of chunks in flight. Returns the tar stream's SHA-1, or undefined when aborted.
+ *
+ *   read(k) ──► compress(k) [thread pool, in call order] ──► in order: sha1 · aes · parts
+ */
+async function pump(
+  source: TarSource,
+  writer: PartWriter,
+  options: PumpOptions,
+): Promise<string | undefined> {
+  const { task } = options;
+  const gzip = new ParallelGzip({ concurrency: options.concurrency });
+  const cipher = createCipheriv('aes-128-cbc', options.key, options.iv);
+  const tarHash = createHash('sha1');
+  const zeros = Buffer.alloc(GZIP_CHUNK);
+  const write = async (bytes: Buffer): Promise<void> => {
+    if (bytes.length === 0) return;
+    await writer.write(bytes).catch((error: unknown) => {
+      throw new SideError('output', error);
+    });
+  };
+  // compress() must be called in stream order: each job waits for the previous call.
+  let order: Promise<unknown> = Promise.resolve();
+  const schedule = (index: number): Promise<Scheduled> => {
+    const read = source.read(index).catch((error: unknown) => {
+      throw new SideError('image', error);
+    });
+    const job = order.then(async () => {
+      const chunk = await read;
+      const compressed = gzip.compress(chunk.data, chunk.length, chunk.isLast);
+      compressed.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+      return { chunk, compressed };
+    });
+    order = job.catch(() => undefined);
+    job.catch(() => undefined);
+    return job;
+  };
+  const window = Math.max(4, options.concurrency * 2 + 2);
+  const queue: Promise<Scheduled>[] = [];
+  let next = 0;
+  const fill = (): void => {
+    while (next < source.chunkCount && queue.length < window) queue.push(schedule(next++));
+  };
+  let lastProgress = 0;
+  try {
+    fill();
+    await write(cipher.update(GZIP_HEADER));
+    for (let index = 0; index < source.chunkCount; index += 1) {
+      if (task.signal.aborted) return undefined;
+      const head = queue.shift();
+      if (head === undefined) throw new Error('pump: queue underflow');
+      const { chunk, compressed } = await head;
+      fill();
+      tarHash.update(chunk.data ?? zeros.subarray(0, chunk.length));
+      await write(cipher.update(await compressed));
+      const now = Date.now();
+      if (now - lastProgress >= 250 || chunk.isLast) {
+        lastProgress = now;
+        const done = Math.min(options.size, (index + 1) * GZIP_CHUNK);
+        task.progress({ done, total: options.size, unit: 'bytes', message: 'bundling' });
+      }
+    }
+    await write(cipher.update(gzip.trailer()));
+    await write(cipher.final());
+    return tarHash.digest('hex');
+  } finally {
+    // Let every job still in flight settle before the source is closed.
+    await Promise.allSettled(queue.map(async (job) => (await job).compressed));
+  }
+}
+
+/**
+ * Before new parts take their names: the old manifest would describe the wrong parts, and
+ * parts numbered beyond the new count would look like part of the bundle.
+ */
+async function removeStaleFiles(dir: string, prefix: string, count: number): Promise<void> {
+  await unlink(join(dir, `${prefix}.manifest.xml`)).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  });
+  const stalePart = new RegExp(
+    `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.part\\.(\\d+)$`,
+  );
+  for (const name of await readdir(dir)) {
+    const match = stalePart.exec(name);
+    if (match !== null && Number(match[1]) >= count) await unlink(join(dir, name));
+  }
+}

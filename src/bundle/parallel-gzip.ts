@@ -1,0 +1,162 @@
+// One gzip member made of chunks compressed in parallel, as pigz does: each chunk is a
+// separate raw-deflate run primed with the previous 32 KiB as dictionary and ended with a
+// sync flush (the last one with a final block), the CRCs are combined. An all-zero chunk
+// that follows 32 KiB of zeros always compresses to the same bytes, so those are reused.
+// Compression runs on libuv's thread pool (zlib's async API); no files here.
+import * as zlib from 'node:zlib';
+import { crc32, crc32Combine } from './crc32.js';
+
+/** deflate's window: a chunk's matches reach back at most this far into the dictionary. */
+const WINDOW = 32 * 1024;
+
+/**
+ * The 10-byte header GNU gzip writes when reading a pipe: no name, MTIME 0, XFL 0,
+ * OS 3 = Unix (spec §2.5, observed on the golden bundles).
+ */
+export const GZIP_HEADER: Buffer = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+
+export interface ParallelGzipOptions {
+  /** zlib level 1–9 (default 6, as gzip and pigz). */
+  readonly level?: number;
+  /** Chunks compressed at the same time (thread-pool jobs). */
+  readonly concurrency: number;
+}
+
+/** A small counting semaphore for thread-pool jobs. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(count: number) {
+    this.#free = Math.max(1, count);
+  }
+
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free -= 1;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await job();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next !== undefined) next();
+      else this.#free += 1;
+    }
+  }
+}
+
+function deflateRaw(input: Buffer, options: zlib.ZlibOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    zlib.deflateRaw(input, options, (error, result) => {
+      if (error) reject(error);
+      else resolve(result);
+    });
+  });
+}
+
+/**
+ * Builds one gzip member from consecutive chunks of the uncompressed stream.
+ *
+ *   header ‖ deflate(c0, sync) ‖ deflate(c1 | dict=tail(c0), sync) ‖ … ‖ deflate(cN | dict, finish) ‖ trailer
+ *
+ * `compress` must be called once per chunk, in stream order (it reads the previous chunk's
+ * tail); the returned promises may settle in any order but the caller must emit their bytes
+ * in the order of the calls. Every chunk but the last must be at least 32 KiB long.
+ * `trailer()` gives CRC-32 and ISIZE (length mod 2^32) after the last call.
+ */
+export class ParallelGzip {
+  readonly #level: number;
+  readonly #slots: Slots;
+  readonly #zeroForms = new Map<string, Promise<Buffer>>();
+  readonly #zeroCrcs = new Map<number, number>();
+  #zeros = Buffer.alloc(0);
+  /** The last 32 KiB of the previous chunk; `'zero'` when they are all zero. */
+  #previousTail: Buffer | 'zero' | undefined;
+  #crc = 0;
+  #length = 0;
+
+  constructor(options: ParallelGzipOptions) {
+    this.#level = options.level ?? 6;
+    this.#slots = new Slots(options.concurrency);
+  }
+
+  /**
+   * Compresses the next chunk. `data` is its bytes, or undefined when the chunk is
+   * `length` zero bytes (no buffer needed: holes in a sparse image cost nothing).
+   * `isLast` ends the deflate stream with a final block.
+   */
+  compress(data: Buffer | undefined, length: number, isLast: boolean): Promise<Buffer> {
+    const isZero = data === undefined;
+    const dictionary = this.#previousTail;
+    this.#crc = crc32Combine(this.#crc, isZero ? this.#zeroCrc(length) : crc32(data), length);
+    this.#length += length;
+    this.#previousTail = isZero ? 'zero' : tailOf(data);
+    const options: zlib.ZlibOptions = {
+      level: this.#level,
+      finishFlush: isLast ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+      ...(dictionary === undefined
+        ? {}
+        : { dictionary: dictionary === 'zero' ? this.#zeroBuffer(WINDOW) : dictionary }),
+    };
+    if (isZero && !isLast && dictionary !== undefined && dictionary !== 'zero') {
+      return this.#slots.run(() => deflateRaw(this.#zeroBuffer(length), options));
+    }
+    if (isZero && !isLast) {
+      // Same input, same dictionary, same settings: the same bytes. Compress once.
+      const key = `${dictionary === undefined ? 'first' : 'zero'}:${length}`;
+      let form = this.#zeroForms.get(key);
+      if (form === undefined) {
+        form = this.#slots.run(() => deflateRaw(this.#zeroBuffer(length), options));
+        this.#zeroForms.set(key, form);
+      }
+      return form;
+    }
+    const input = data ?? this.#zeroBuffer(length);
+    return this.#slots.run(() => deflateRaw(input, options));
+  }
+
+  /** Total uncompressed bytes given so far. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** The 8-byte gzip trailer: CRC-32 then ISIZE (length mod 2^32), little-endian. */
+  trailer(): Buffer {
+    const out = Buffer.alloc(8);
+    out.writeUInt32LE(this.#crc >>> 0, 0);
+    out.writeUInt32LE(this.#length % 2 ** 32, 4);
+    return out;
+  }
+
+  #zeroCrc(length: number): number {
+    let value = this.#zeroCrcs.get(length);
+    if (value === undefined) {
+      value = crc32(this.#zeroBuffer(length));
+      this.#zeroCrcs.set(length, value);
+    }
+    return value;
+  }
+
+  /** A shared read-only buffer of zeros (never handed out for writing). */
+  #zeroBuffer(length: number): Buffer {
+    if (this.#zeros.length < length) this.#zeros = Buffer.alloc(length);
+    return this.#zeros.subarray(0, length);
+  }
+}
+
+/** The last 32 KiB of a chunk as the next chunk's dictionary, or 'zero' when all zero. */
+function tailOf(data: Buffer): Buffer | 'zero' {
+  const tail = data.subarray(Math.max(0, data.length - WINDOW));
+  return isAllZero(tail) ? 'zero' : tail;
+}
+
+const ZERO_PROBE = Buffer.alloc(64 * 1024);
+
+/** True when every byte is zero (memcmp against a zero buffer, 64 KiB at a time). */
+export function isAllZero(data: Uint8Array): boolean {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  for (let offset = 0; offset < bytes.length; offset += ZERO_PROBE.length) {
+    const end = Math.min(bytes.length, offset + ZERO_PROBE.length);
+    if (!bytes.subarray(offset, end).equals(ZERO_PROBE.subarray(0, end - offset))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,95 @@
+// The pigz-style gzip member: valid for zlib's gunzip, CRC and ISIZE right, zero chunks
+// compressed once and reused.
+import { randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, test } from '@jest/globals';
+import { GZIP_HEADER, isAllZero, ParallelGzip } from '../../../src/bundle/parallel-gzip.js';
+
+type Spec = Buffer | number; // bytes, or that many zeros
+
+async function member(
+  chunks: readonly Spec[],
+  concurrency = 2,
+): Promise<{ gz: Buffer; plain: Buffer; forms: Buffer[] }> {
+  const gzip = new ParallelGzip({ concurrency });
+  const jobs = chunks.map((c, i) =>
+    typeof c === 'number'
+      ? gzip.compress(undefined, c, i === chunks.length - 1)
+      : gzip.compress(c, c.length, i === chunks.length - 1),
+  );
+  const forms = await Promise.all(jobs);
+  const plain = Buffer.concat(chunks.map((c) => (typeof c === 'number' ? Buffer.alloc(c) : c)));
+  return { gz: Buffer.concat([GZIP_HEADER, ...forms, gzip.trailer()]), plain, forms };
+}
+
+const KIB = 1024;
+
+describe('ParallelGzip', () => {
+  test('a single chunk is a complete gzip member', async () => {
+    const { gz, plain } = await member([Buffer.from('hello, world\n')]);
+    expect(gunzipSync(gz).equals(plain)).toBe(true);
+    expect(gz.subarray(0, 10).toString('hex')).toBe('1f8b0800000000000003');
+  });
+
+  test('data and zero chunks join into one valid member', async () => {
+    const text = Buffer.from('the quick brown fox '.repeat(10000));
+    const chunks: Spec[] = [
+      randomBytes(64 * KIB),
+      64 * KIB,
+      64 * KIB,
+      text.subarray(0, 64 * KIB),
+      64 * KIB,
+      randomBytes(10),
+    ];
+    const { gz, plain } = await member(chunks);
+    expect(gunzipSync(gz).equals(plain)).toBe(true);
+    expect(gz.readUInt32LE(gz.length - 4)).toBe(plain.length);
+  });
+
+  test('a zero chunk after 32 KiB of zeros is compressed once and its bytes reused', async () => {
+    const { gz, plain, forms } = await member([
+      randomBytes(64 * KIB),
+      128 * KIB,
+      128 * KIB,
+      128 * KIB,
+      4 * KIB,
+    ]);
+    expect(gunzipSync(gz).equals(plain)).toBe(true);
+    expect(forms[2]).toBe(forms[3]); // the very same Buffer: computed once
+    expect(forms[1]).not.toBe(forms[2]); // its dictionary was random data
+    expect(forms[2]!.length).toBeLessThan(200);
+  });
+
+  test('a data chunk whose tail is zero primes the next zero chunk like a zero chunk', async () => {
+    const data = Buffer.concat([randomBytes(8 * KIB), Buffer.alloc(56 * KIB)]);
+    const { gz, plain, forms } = await member([data, 64 * KIB, 64 * KIB, 1]);
+    expect(gunzipSync(gz).equals(plain)).toBe(true);
+    expect(forms[1]).toBe(forms[2]);
+  });
+
+  test('the last chunk may be all zero', async () => {
+    const { gz, plain } = await member([randomBytes(40 * KIB), 40 * KIB]);
+    expect(gunzipSync(gz).equals(plain)).toBe(true);
+  });
+
+  test('many chunks with concurrency 1 and 4 give the same bytes', async () => {
+    const chunks: Spec[] = Array.from({ length: 12 }, (_, i) =>
+      i % 4 === 1 ? 40 * KIB : randomBytes(40 * KIB),
+    );
+    const one = await member(chunks, 1);
+    const four = await member(chunks, 4);
+    expect(one.gz.equals(four.gz)).toBe(true);
+    expect(gunzipSync(four.gz).equals(four.plain)).toBe(true);
+  });
+});
+
+describe('isAllZero', () => {
+  test('finds a single non-zero byte anywhere', () => {
+    const b = Buffer.alloc(200 * KIB);
+    expect(isAllZero(b)).toBe(true);
+    b[150 * KIB + 3] = 1;
+    expect(isAllZero(b)).toBe(false);
+    expect(isAllZero(b.subarray(0, 150 * KIB))).toBe(true);
+    expect(isAllZero(Buffer.alloc(0))).toBe(true);
+  });
+});
