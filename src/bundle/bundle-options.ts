@@ -72,6 +72,12 @@ export function checkHex128(
 
 /** The RSA public key of a PEM certificate. */
 export function checkCertificate(role: 'user' | 'cloud' | 'verify', pem: string): Check<KeyObject> {
+  if (!/-----BEGIN (CERTIFICATE|PUBLIC KEY)-----/.test(pem))
+    return err({
+      reason: 'certificate-invalid',
+      role,
+      problem: 'not a PEM certificate (no BEGIN CERTIFICATE line)',
+    });
   try {
     const key = publicKeyOf(pem);
     if (key.asymmetricKeyType !== 'rsa')
@@ -87,6 +93,11 @@ export function checkCertificate(role: 'user' | 'cloud' | 'verify', pem: string)
 }
 
 export function checkPrivateKey(pem: string): Check<KeyObject> {
+  if (!/-----BEGIN ([A-Z ]+ )?PRIVATE KEY-----/.test(pem))
+    return err({
+      reason: 'private-key-invalid',
+      problem: 'not a PEM private key (no BEGIN … PRIVATE KEY line)',
+    });
   try {
     const key = createPrivateKey(pem);
     if (key.asymmetricKeyType !== 'rsa')

@@ -49,6 +49,8 @@ export class PartWriter {
   readonly #options: PartWriterOptions;
   readonly #done: (WrittenPart & { tempPath: string })[] = [];
   readonly #temps = new Set<string>();
+  /** fsync + close of finished parts, running while later parts are written. */
+  readonly #closing: Promise<void>[] = [];
   #current: OpenPart | undefined;
   #lastWasFull = true;
 
@@ -83,6 +85,7 @@ export class PartWriter {
   async finish(): Promise<readonly WrittenPart[]> {
     if (this.#current !== undefined) await this.#closePart(this.#current);
     else if (this.#lastWasFull) await this.#closePart(await this.#startPart());
+    await Promise.all(this.#closing);
     return this.#done.map(({ filename, size, sha1 }) => ({ filename, size, sha1 }));
   }
 
@@ -100,6 +103,7 @@ export class PartWriter {
     const current = this.#current;
     this.#current = undefined;
     if (current !== undefined) await current.file.close().catch(() => undefined);
+    await Promise.allSettled(this.#closing);
     for (const path of this.#temps) await unlink(path).catch(() => undefined);
     this.#temps.clear();
   }
@@ -124,8 +128,14 @@ export class PartWriter {
 
   async #closePart(part: OpenPart): Promise<void> {
     await flush(part);
-    if (this.#options.durable ?? true) await part.file.sync();
-    await part.file.close();
+    // fsync in the background (one thread-pool job) so the pipeline does not stall on the
+    // disk; finish() waits for all of them before the parts can be committed.
+    const { file } = part;
+    const closing = ((this.#options.durable ?? true) ? file.sync() : Promise.resolve()).finally(
+      () => file.close(),
+    );
+    closing.catch(() => undefined);
+    this.#closing.push(closing);
     this.#current = undefined;
     this.#lastWasFull = part.size === this.#options.partSize;
     this.#done.push({

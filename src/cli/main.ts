@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import { processTerminal, type Terminal } from './output/terminal.js';
+import { registerBundleImageCommand } from './commands/bundle-image.js';
+import { registerUnbundleCommand } from './commands/unbundle.js';
 
 /** What main needs from the outside world; tests pass their own. */
 export interface CliDeps {
@@ -59,6 +61,8 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
       result.code = await runValidate(files, options, terminal, env);
     });
 
+  registerBundleImageCommand(program, deps, result);
+  registerUnbundleCommand(program, deps, result);
   return program;
 }
 
