@@ -359,7 +359,9 @@ async function pump(
       const { chunk, compressed } = await head;
       fill();
       tarHash.update(chunk.data ?? zeros.subarray(0, chunk.length));
-      await write(cipher.update(await compressed));
+      const deflated = await compressed;
+      source.release(chunk); // hashed and compressed: the buffer can be reused
+      await write(cipher.update(deflated));
       const now = Date.now();
       if (now - lastProgress >= 250 || chunk.isLast) {
         lastProgress = now;

@@ -82,7 +82,9 @@ export class ParallelGzip {
   /**
    * Compresses the next chunk. `data` is its bytes, or undefined when the chunk is
    * `length` zero bytes (no buffer needed: holes in a sparse image cost nothing).
-   * `isLast` ends the deflate stream with a final block.
+   * `isLast` ends the deflate stream with a final block. `data` must stay unchanged until
+   * the returned promise settles (it is read on a thread-pool thread); after that it may be
+   * reused (the dictionary for the next chunk is a copy).
    */
   compress(data: Buffer | undefined, length: number, isLast: boolean): Promise<Buffer> {
     const isZero = data === undefined;
@@ -92,6 +94,9 @@ export class ParallelGzip {
     this.#previousTail = isZero ? 'zero' : tailOf(data);
     const options: zlib.ZlibOptions = {
       level: this.#level,
+      // One output buffer per job (deflate never grows a chunk by more than a few bytes
+      // per 16 KiB), instead of zlib's 16 KiB pieces joined by a copy.
+      chunkSize: Math.max(64 * 1024, length + (length >> 4) + 1024),
       finishFlush: isLast ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
       ...(dictionary === undefined
         ? {}
@@ -143,10 +148,14 @@ export class ParallelGzip {
   }
 }
 
-/** The last 32 KiB of a chunk as the next chunk's dictionary, or 'zero' when all zero. */
+/**
+ * A copy of the last 32 KiB of a chunk as the next chunk's dictionary, or 'zero' when all
+ * zero. Copied: the chunk's buffer goes back to the caller's pool once it is compressed,
+ * possibly before the next chunk's job starts.
+ */
 function tailOf(data: Buffer): Buffer | 'zero' {
   const tail = data.subarray(Math.max(0, data.length - WINDOW));
-  return isAllZero(tail) ? 'zero' : tail;
+  return isAllZero(tail) ? 'zero' : Buffer.from(tail);
 }
 
 const ZERO_PROBE = Buffer.alloc(64 * 1024);

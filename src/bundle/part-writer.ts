@@ -6,6 +6,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirectory } from '../core/atomic-write.js';
+import { forgetTemporary, trackTemporary } from './exit-cleanup.js';
 
 /** A part file: its name in the bundle directory, size in bytes, lower-case hex SHA-1. */
 export interface WrittenPart {
@@ -94,6 +95,7 @@ export class PartWriter {
     for (const part of this.#done) {
       await rename(part.tempPath, join(this.#options.dir, part.filename));
       this.#temps.delete(part.tempPath);
+      forgetTemporary(part.tempPath);
     }
     await fsyncDirectory(this.#options.dir);
   }
@@ -104,7 +106,10 @@ export class PartWriter {
     this.#current = undefined;
     if (current !== undefined) await current.file.close().catch(() => undefined);
     await Promise.allSettled(this.#closing);
-    for (const path of this.#temps) await unlink(path).catch(() => undefined);
+    for (const path of this.#temps) {
+      await unlink(path).catch(() => undefined);
+      forgetTemporary(path);
+    }
     this.#temps.clear();
   }
 
@@ -112,6 +117,7 @@ export class PartWriter {
     const filename = partFileName(this.#options.prefix, this.#done.length);
     const tempPath = join(this.#options.dir, `.${filename}.tmp-${process.pid}`);
     this.#temps.add(tempPath);
+    trackTemporary(tempPath);
     const file = await open(tempPath, 'w', 0o644);
     const part: OpenPart = {
       filename,

@@ -7,6 +7,9 @@ import type { DataExtent } from '../tools/seek-data.js';
 import { isAllZero } from './parallel-gzip.js';
 import { tarHeaderBlocks, tarStreamLength } from './tar-format.js';
 
+/** Buffers kept for reuse; more in flight than this are simply allocated. */
+const POOL_MAX = 32;
+
 /** One chunk of the tar stream. `data` is undefined when all `length` bytes are zero. */
 export interface TarChunk {
   readonly index: number;
@@ -45,6 +48,8 @@ export class TarSource {
   readonly #extents: readonly DataExtent[];
   readonly #chunkSize: number;
   readonly #file: FileHandle;
+  /** Chunk buffers given back by release(), reused so that memory stays flat. */
+  readonly #pool: Buffer[] = [];
 
   private constructor(options: TarSourceOptions, file: FileHandle) {
     this.#header = tarHeaderBlocks(options.name, options.size);
@@ -62,7 +67,10 @@ export class TarSource {
     return new TarSource(options, file);
   }
 
-  /** Reads chunk `index`. Throws fs errors, or ImageShrankError if the file got shorter. */
+  /**
+   * Reads chunk `index` into a buffer from the pool. Throws fs errors, or ImageShrankError
+   * if the file got shorter. Give the chunk back with release() once nothing uses its bytes.
+   */
   async read(index: number): Promise<TarChunk> {
     const start = index * this.#chunkSize;
     const end = Math.min(this.streamLength, start + this.#chunkSize);
@@ -72,18 +80,30 @@ export class TarSource {
     const pieces = this.#piecesIn(start - headerEnd, end - headerEnd);
     if (start >= headerEnd && pieces.length === 0)
       return { index, data: undefined, length, isLast };
-    const data = Buffer.alloc(length);
-    if (start < headerEnd) this.#header.copy(data, 0, start, Math.min(end, headerEnd));
-    for (const piece of pieces) {
-      await this.#readFully(
-        data,
-        piece.start + headerEnd - start,
-        piece.end - piece.start,
-        piece.start,
-      );
+    const buffer = this.#pool.pop() ?? Buffer.allocUnsafe(this.#chunkSize);
+    const data = buffer.subarray(0, length);
+    let filled = 0;
+    if (start < headerEnd) {
+      filled = this.#header.copy(data, 0, start, Math.min(end, headerEnd));
     }
-    if (start >= headerEnd && isAllZero(data)) return { index, data: undefined, length, isLast };
+    for (const piece of pieces) {
+      const at = piece.start + headerEnd - start;
+      data.fill(0, filled, at);
+      await this.#readFully(data, at, piece.end - piece.start, piece.start);
+      filled = at + piece.end - piece.start;
+    }
+    data.fill(0, filled);
+    if (start >= headerEnd && isAllZero(data)) {
+      this.#pool.push(buffer);
+      return { index, data: undefined, length, isLast };
+    }
     return { index, data, length, isLast };
+  }
+
+  /** Returns a chunk's buffer to the pool: its bytes must no longer be in use anywhere. */
+  release(chunk: TarChunk): void {
+    if (chunk.data === undefined || this.#pool.length >= POOL_MAX) return;
+    this.#pool.push(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, this.#chunkSize));
   }
 
   async close(): Promise<void> {

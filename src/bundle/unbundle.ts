@@ -3,8 +3,8 @@
 // written to a temporary file and renamed only when all checks pass; a refused bundle
 // leaves nothing behind.
 import { createDecipheriv, createHash, createPublicKey } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { fsyncDirectory } from '../core/atomic-write.js';
@@ -12,6 +12,7 @@ import { err, ok, type Result } from '../core/result.js';
 import type { TaskContext } from '../core/task.js';
 import type { BundleFailure } from './bundle-failure.js';
 import { checkCertificate, checkPrivateKey } from './bundle-options.js';
+import { forgetTemporary, trackTemporary } from './exit-cleanup.js';
 import { codeOf, statResult } from './fs-errors.js';
 import {
   parseManifest,
@@ -85,8 +86,9 @@ export async function unbundle(
         code: found.error,
       });
   }
+  let created: string | undefined;
   try {
-    await mkdir(options.destDir, { recursive: true });
+    created = await mkdir(options.destDir, { recursive: true });
   } catch (error) {
     return err({ reason: 'output-error', path: options.destDir, code: codeOf(error) });
   }
@@ -96,6 +98,7 @@ export async function unbundle(
   let failure: BundleFailure | undefined;
   let bundledSize = 0;
   try {
+    trackTemporary(tempPath);
     writer = await SparseFileWriter.create(tempPath);
     const out = writer;
     let lastProgress = 0;
@@ -157,6 +160,7 @@ export async function unbundle(
       writer = undefined;
       task.progress({ done: size, total: size, unit: 'bytes', message: 'unbundling' });
       await rename(tempPath, imagePath);
+      forgetTemporary(tempPath);
       await fsyncDirectory(options.destDir);
       return ok({ imagePath, size, keySource, signature, manifest });
     }
@@ -166,7 +170,23 @@ export async function unbundle(
     await writer?.abort();
   }
   await unlink(tempPath).catch(() => undefined);
+  forgetTemporary(tempPath);
+  if (created !== undefined) await removeCreatedDirs(options.destDir, created);
   return err(failure);
+}
+
+/** Removes the directories mkdir -p made, innermost first, as long as they are empty. */
+async function removeCreatedDirs(dir: string, first: string): Promise<void> {
+  let current = resolve(dir);
+  const top = resolve(first);
+  for (;;) {
+    const removed = await rmdir(current).then(
+      () => true,
+      () => false,
+    );
+    if (!removed || current === top || dirname(current) === current) return;
+    current = dirname(current);
+  }
 }
 
 interface Prepared {
@@ -179,6 +199,8 @@ interface Prepared {
 
 /** Manifest, key unwrapping and signature: everything checked before any part is read. */
 async function prepare(options: UnbundleOptions): Promise<Result<Prepared, BundleFailure>> {
+  const privateKey = checkPrivateKey(options.privateKeyPem);
+  if (!privateKey.ok) return privateKey;
   let text: string;
   try {
     const info = await stat(options.manifestPath);
@@ -202,8 +224,6 @@ async function prepare(options: UnbundleOptions): Promise<Result<Prepared, Bundl
       field: 'image/name',
       problem: `not a plain file name: '${name}'`,
     });
-  const privateKey = checkPrivateKey(options.privateKeyPem);
-  if (!privateKey.ok) return privateKey;
 
   const tried: ('user' | 'cloud')[] = [];
   let unwrapped: { key: string; iv: string; source: 'user' | 'cloud' } | undefined;
