@@ -58,6 +58,8 @@ export interface BundlePartsOptions {
   readonly concurrency?: number;
   /** fsync each part (default true). */
   readonly durable?: boolean;
+  /** Store random-looking chunks instead of deflating them (default true; see ParallelGzip). */
+  readonly storeIncompressible?: boolean;
 }
 
 /**
@@ -220,6 +222,7 @@ export async function createBundleParts(
       key: Buffer.from(keyHex.value, 'hex'),
       iv: Buffer.from(ivHex.value, 'hex'),
       concurrency: options.concurrency ?? defaultConcurrency(),
+      storeIncompressible: options.storeIncompressible ?? true,
       size,
       task,
     });
@@ -295,6 +298,7 @@ interface PumpOptions {
   readonly key: Buffer;
   readonly iv: Buffer;
   readonly concurrency: number;
+  readonly storeIncompressible: boolean;
   readonly size: number;
   readonly task: TaskContext;
 }
@@ -316,7 +320,10 @@ async function pump(
   options: PumpOptions,
 ): Promise<string | undefined> {
   const { task } = options;
-  const gzip = new ParallelGzip({ concurrency: options.concurrency });
+  const gzip = new ParallelGzip({
+    concurrency: options.concurrency,
+    storeIncompressible: options.storeIncompressible,
+  });
   const cipher = createCipheriv('aes-128-cbc', options.key, options.iv);
   const tarHash = createHash('sha1');
   const zeros = Buffer.alloc(GZIP_CHUNK);

@@ -20,6 +20,12 @@ export interface ParallelGzipOptions {
   readonly level?: number;
   /** Chunks compressed at the same time (thread-pool jobs). */
   readonly concurrency: number;
+  /**
+   * Write chunks whose bytes look random (already compressed or encrypted data) as stored
+   * deflate blocks instead of running the compressor over them: same validity, no larger
+   * (deflate cannot shrink such data), a fraction of the CPU. Default true.
+   */
+  readonly storeIncompressible?: boolean;
 }
 
 /** A small counting semaphore for thread-pool jobs. */
@@ -65,6 +71,7 @@ function deflateRaw(input: Buffer, options: zlib.ZlibOptions): Promise<Buffer> {
  */
 export class ParallelGzip {
   readonly #level: number;
+  readonly #storeIncompressible: boolean;
   readonly #slots: Slots;
   readonly #zeroForms = new Map<string, Promise<Buffer>>();
   readonly #zeroCrcs = new Map<number, number>();
@@ -76,6 +83,7 @@ export class ParallelGzip {
 
   constructor(options: ParallelGzipOptions) {
     this.#level = options.level ?? 6;
+    this.#storeIncompressible = options.storeIncompressible ?? true;
     this.#slots = new Slots(options.concurrency);
   }
 
@@ -116,7 +124,8 @@ export class ParallelGzip {
       return form;
     }
     const input = data ?? this.#zeroBuffer(length);
-    return this.#slots.run(() => deflateRaw(input, options));
+    const stored = this.#storeIncompressible && data !== undefined && looksIncompressible(data);
+    return this.#slots.run(() => deflateRaw(input, stored ? { ...options, level: 0 } : options));
   }
 
   /** Total uncompressed bytes given so far. */
@@ -156,6 +165,35 @@ export class ParallelGzip {
 function tailOf(data: Buffer): Buffer | 'zero' {
   const tail = data.subarray(Math.max(0, data.length - WINDOW));
   return isAllZero(tail) ? 'zero' : Buffer.from(tail);
+}
+
+/** Bytes sampled (in 4 places) to judge a chunk; bits per byte from which it counts as random. */
+const SAMPLE = 8 * 1024;
+const RANDOM_ENTROPY = 7.95;
+
+/**
+ * True when a sample of the chunk has the byte statistics of random data (Shannon entropy
+ * ≥ 7.95 bits per byte over 4 × 8 KiB): compressed or encrypted content, which deflate
+ * cannot shrink. Text and program code measure 2–7; random data 7.99. A wrong guess only
+ * costs compression ratio, never correctness. (The idea of zstd's and lz4's fast paths for
+ * incompressible input.)
+ */
+export function looksIncompressible(data: Uint8Array): boolean {
+  if (data.length < 4 * SAMPLE) return false;
+  const counts = new Uint32Array(256);
+  for (let q = 0; q < 4; q += 1) {
+    const start = Math.floor(((data.length - SAMPLE) * q) / 3);
+    for (let i = start; i < start + SAMPLE; i += 1)
+      counts[data[i] ?? 0] = (counts[data[i] ?? 0] ?? 0) + 1;
+  }
+  const total = 4 * SAMPLE;
+  let entropy = 0;
+  for (const count of counts) {
+    if (count === 0) continue;
+    const p = count / total;
+    entropy -= p * Math.log2(p);
+  }
+  return entropy >= RANDOM_ENTROPY;
 }
 
 const ZERO_PROBE = Buffer.alloc(64 * 1024);

@@ -28,6 +28,7 @@ export interface BundleImageCliOptions {
   readonly partSize?: string;
   readonly encKey?: string;
   readonly encIv?: string;
+  readonly alwaysDeflate?: boolean;
   readonly progress: boolean;
 }
 
@@ -87,6 +88,9 @@ export function registerBundleImageCommand(
     .addOption(new Option('--enc-key <hex>', 'fixed AES key (32 hex digits), for tests').hideHelp())
     .addOption(new Option('--enc-iv <hex>', 'fixed AES IV (32 hex digits), for tests').hideHelp())
     .addOption(new Option('--batch', 'accepted for euca2ools compatibility; no effect').hideHelp())
+    .addOption(
+      new Option('--always-deflate', 'deflate random-looking data too (for benchmarks)').hideHelp(),
+    )
     .option('--no-progress', 'do not show progress')
     .addHelpText(
       'after',
@@ -247,6 +251,7 @@ export async function runBundleImage(
         ? { productCodes: options.productcodes.split(',').map((c) => c.trim()) }
         : {}),
       ...(partSize !== undefined ? { partSize } : {}),
+      ...(options.alwaysDeflate === true ? { storeIncompressible: false } : {}),
       ...(options.encKey !== undefined && options.encIv !== undefined
         ? { encryption: { keyHex: options.encKey, ivHex: options.encIv } }
         : {}),

@@ -3,15 +3,21 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, test } from '@jest/globals';
-import { GZIP_HEADER, isAllZero, ParallelGzip } from '../../../src/bundle/parallel-gzip.js';
+import {
+  GZIP_HEADER,
+  isAllZero,
+  looksIncompressible,
+  ParallelGzip,
+} from '../../../src/bundle/parallel-gzip.js';
 
 type Spec = Buffer | number; // bytes, or that many zeros
 
 async function member(
   chunks: readonly Spec[],
   concurrency = 2,
+  storeIncompressible = true,
 ): Promise<{ gz: Buffer; plain: Buffer; forms: Buffer[] }> {
-  const gzip = new ParallelGzip({ concurrency });
+  const gzip = new ParallelGzip({ concurrency, storeIncompressible });
   const jobs = chunks.map((c, i) =>
     typeof c === 'number'
       ? gzip.compress(undefined, c, i === chunks.length - 1)
@@ -80,6 +86,32 @@ describe('ParallelGzip', () => {
     const four = await member(chunks, 4);
     expect(one.gz.equals(four.gz)).toBe(true);
     expect(gunzipSync(four.gz).equals(four.plain)).toBe(true);
+  });
+});
+
+describe('incompressible chunks', () => {
+  test('random chunks are stored, not deflated, and the member stays valid', async () => {
+    const text = Buffer.from('some words that repeat, some words that repeat; '.repeat(3000));
+    const chunks: Spec[] = [randomBytes(256 * KIB), text, randomBytes(256 * KIB), 64 * KIB];
+    const stored = await member(chunks);
+    const deflated = await member(chunks, 2, false);
+    expect(gunzipSync(stored.gz).equals(stored.plain)).toBe(true);
+    expect(gunzipSync(deflated.gz).equals(deflated.plain)).toBe(true);
+    // Stored blocks: 5 bytes per 64 KiB, never more than deflate's output for random data.
+    expect(stored.forms[0]!.length).toBeLessThanOrEqual(deflated.forms[0]!.length);
+    expect(stored.forms[0]!.length).toBeLessThan(256 * KIB + 100);
+    expect(stored.forms[1]!.equals(deflated.forms[1]!)).toBe(true); // text is deflated
+  });
+
+  test('the entropy probe tells random from text, code and zeros', () => {
+    expect(looksIncompressible(randomBytes(1024 * KIB))).toBe(true);
+    expect(
+      looksIncompressible(Buffer.from('function f(x) { return x + 1; }\n'.repeat(40000))),
+    ).toBe(false);
+    expect(looksIncompressible(Buffer.alloc(1024 * KIB))).toBe(false);
+    const half = Buffer.concat([randomBytes(512 * KIB), Buffer.from('abc '.repeat(128 * KIB))]);
+    expect(looksIncompressible(half)).toBe(false);
+    expect(looksIncompressible(randomBytes(1000))).toBe(false); // too small to judge
   });
 });
 
