@@ -34,6 +34,7 @@ const work = mkdtempSync(join(tmpdir(), 'emi-bench-'));
 
 interface Measured {
   readonly seconds: number;
+  readonly cpuSeconds: number;
   readonly peakRssMiB: number;
 }
 
@@ -91,20 +92,23 @@ function groupRss(pgid: number): number {
   return total;
 }
 
-/** Runs a command in its own process group; wall time and peak summed RSS (sampled every 50 ms). */
-function measure(
-  file: string,
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<Measured> {
+/**
+ * Runs a shell script in its own process group: wall time, CPU time of everything it ran
+ * (bash's `times`, so figures stay comparable when other work shares the CPUs) and peak
+ * summed RSS of the group (sampled every 50 ms).
+ */
+function measure(script: string): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(file, [...argv], {
+    const child = spawn('bash', ['-c', `${script}\ntimes`], {
       detached: true,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let stdout = '';
     let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout = (stdout + chunk.toString()).slice(-4000);
+    });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
@@ -116,12 +120,22 @@ function measure(
     child.on('close', (code) => {
       clearInterval(timer);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0)
-        reject(new Error(`${file} ${argv.join(' ')} exited ${String(code)}: ${stderr}`));
-      else resolve({ seconds, peakRssMiB: peak / MIB });
+      if (code !== 0) {
+        reject(new Error(`${script} exited ${String(code)}: ${stderr}`));
+        return;
+      }
+      // `times` prints the shell's then its children's user and system time: "0m1.234s 0m0.567s".
+      const children = stdout.trim().split('\n').pop() ?? '';
+      const cpuSeconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce(
+        (sum, m) => sum + Number(m[1]) * 60 + Number(m[2]),
+        0,
+      );
+      resolve({ seconds, cpuSeconds, peakRssMiB: peak / MIB });
     });
   });
 }
+
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function keys(): { userKey: string; userCert: string; cloudCert: string } {
   const make = (name: string): void => {
@@ -227,7 +241,8 @@ function sparseImage(): { path: string; label: string } {
   run('truncate', ['-s', '4G', path]);
   run('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', source, path]);
   rmSync(source, { recursive: true, force: true });
-  if (tree.dir.startsWith(work)) rmSync(tree.dir, { recursive: true, force: true });
+  if (tree.dir.startsWith(work) && !args.has('--keep'))
+    rmSync(tree.dir, { recursive: true, force: true });
   const allocated = Number(run('du', ['-B1', path]).split('\t')[0]);
   return {
     path,
@@ -250,7 +265,6 @@ const IV_HEX = randomBytes(16).toString('hex');
 function pipeline(image: string, out: string, compressor: 'gzip -6' | 'pigz -6'): string {
   const dir = image.slice(0, image.lastIndexOf('/'));
   const name = image.slice(image.lastIndexOf('/') + 1);
-  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   return [
     'set -euo pipefail',
     `mkfifo ${q(join(out, 'tar.fifo'))}`,
@@ -283,7 +297,7 @@ async function benchInput(
     }
     const out = fresh(`pipeline-${program}`);
     log(`${input.label}: ${compressor} pipeline…`);
-    const measured = await measure('bash', ['-c', pipeline(input.path, out, compressor)]);
+    const measured = await measure(pipeline(input.path, out, compressor));
     rmSync(join(out, 'tar.fifo'), { force: true });
     rows.push({
       input: input.label,
@@ -298,26 +312,31 @@ async function benchInput(
     const out = fresh('emi-recipe');
     const tool = `emi-recipe${variant === 'always-deflate' ? ' --always-deflate' : ''}`;
     log(`${input.label}: ${tool}…`);
-    const measured = await measure(process.execPath, [
-      join(REPO, 'bin', 'emi-recipe.js'),
-      'bundle-image',
-      '-i',
-      input.path,
-      '-r',
-      'x86_64',
-      '-c',
-      k.userCert,
-      '-k',
-      k.userKey,
-      '--ec2cert',
-      k.cloudCert,
-      '-u',
-      '123456789012',
-      '-d',
-      out,
-      '--no-progress',
-      ...(variant === 'always-deflate' ? ['--always-deflate'] : []),
-    ]);
+    const measured = await measure(
+      [
+        process.execPath,
+        join(REPO, 'bin', 'emi-recipe.js'),
+        'bundle-image',
+        '-i',
+        input.path,
+        '-r',
+        'x86_64',
+        '-c',
+        k.userCert,
+        '-k',
+        k.userKey,
+        '--ec2cert',
+        k.cloudCert,
+        '-u',
+        '123456789012',
+        '-d',
+        out,
+        '--no-progress',
+        ...(variant === 'always-deflate' ? ['--always-deflate'] : []),
+      ]
+        .map(q)
+        .join(' '),
+    );
     rows.push({ input: input.label, tool, bytes, measured, bundled: duBytes(out) });
     log('checking that the bundle unpacks to the same image…');
     const name = input.path.slice(input.path.lastIndexOf('/') + 1);
@@ -342,7 +361,7 @@ async function benchInput(
 }
 
 function table(rows: readonly Row[]): string {
-  const lines = [['input', 'tool', 'seconds', 'MB/s', 'vs gzip', 'peak RSS', 'output']];
+  const lines = [['input', 'tool', 'seconds', 'MB/s', 'vs gzip', 'CPU s', 'peak RSS', 'output']];
   for (const row of rows) {
     const gzip = rows.find((r) => r.input === row.input && r.tool === 'gzip pipeline');
     const ratio =
@@ -353,11 +372,12 @@ function table(rows: readonly Row[]): string {
       row.measured.seconds.toFixed(1),
       (row.bytes / 1e6 / row.measured.seconds).toFixed(0),
       ratio,
+      row.measured.cpuSeconds.toFixed(1),
       `${row.measured.peakRssMiB.toFixed(0)} MiB`,
       `${(row.bundled / MIB).toFixed(0)} MiB`,
     ]);
   }
-  const widths = [0, 1, 2, 3, 4, 5, 6].map((c) =>
+  const widths = [0, 1, 2, 3, 4, 5, 6, 7].map((c) =>
     Math.max(...lines.map((l) => (l[c] ?? '').length)),
   );
   return lines

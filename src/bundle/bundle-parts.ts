@@ -2,7 +2,7 @@
 // tar stream's SHA-1 and each part's SHA-1 (spec §2.3–§2.8). Produces a BundleParts record
 // holding everything the manifest needs except the machine configuration and signature;
 // it holds only the RSA-wrapped key and IV, never the AES key itself.
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -23,13 +23,11 @@ import {
   publicKeyId,
 } from './bundle-options.js';
 import type { BundlerInfo, ImageType } from './manifest.js';
-import { GZIP_HEADER, ParallelGzip } from './parallel-gzip.js';
 import { PartWriter, type WrittenPart } from './part-writer.js';
 import { encryptForCertificate } from './rsa.js';
-import { ImageShrankError, TarSource, type TarChunk } from './tar-source.js';
+import { ImageShrankError, TarSource } from './tar-source.js';
+import { GZIP_CHUNK, SideError, streamBundle } from './bundle-pipeline.js';
 
-/** Bytes of tar stream per gzip chunk (≥ 32 KiB; pigz uses 128 KiB, larger means fewer joins). */
-export const GZIP_CHUNK = 1024 * 1024;
 const TEN_GIB = 10 * 1024 ** 3;
 
 export interface BundlePartsOptions {
@@ -105,16 +103,6 @@ export async function defaultBundler(): Promise<BundlerInfo> {
 export function defaultConcurrency(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
   return Math.max(1, Math.min(availableParallelism(), pool - 1));
-}
-
-/** An error from one side of the pipeline, so that it can be reported against the right file. */
-class SideError extends Error {
-  constructor(
-    readonly side: 'image' | 'output',
-    readonly original: unknown,
-  ) {
-    super(side);
-  }
 }
 
 /**
@@ -218,7 +206,7 @@ export async function createBundleParts(
     }).catch((error: unknown) => {
       throw new SideError('image', error);
     });
-    const digest = await pump(source, writer, {
+    const digest = await streamBundle(source, writer, {
       key: Buffer.from(keyHex.value, 'hex'),
       iv: Buffer.from(ivHex.value, 'hex'),
       concurrency: options.concurrency ?? defaultConcurrency(),
@@ -291,97 +279,6 @@ export async function createBundleParts(
     throw error;
   } finally {
     await source?.close().catch(() => undefined);
-  }
-}
-
-interface PumpOptions {
-  readonly key: Buffer;
-  readonly iv: Buffer;
-  readonly concurrency: number;
-  readonly storeIncompressible: boolean;
-  readonly size: number;
-  readonly task: TaskContext;
-}
-
-interface Scheduled {
-  readonly chunk: TarChunk;
-  readonly compressed: Promise<Buffer>;
-}
-
-/**
- * Runs the chunks through SHA-1, gzip, AES and the part writer, keeping a bounded window
- * of chunks in flight. Returns the tar stream's SHA-1, or undefined when aborted.
- *
- *   read(k) ──► compress(k) [thread pool, in call order] ──► in order: sha1 · aes · parts
- */
-async function pump(
-  source: TarSource,
-  writer: PartWriter,
-  options: PumpOptions,
-): Promise<string | undefined> {
-  const { task } = options;
-  const gzip = new ParallelGzip({
-    concurrency: options.concurrency,
-    storeIncompressible: options.storeIncompressible,
-  });
-  const cipher = createCipheriv('aes-128-cbc', options.key, options.iv);
-  const tarHash = createHash('sha1');
-  const zeros = Buffer.alloc(GZIP_CHUNK);
-  const write = async (bytes: Buffer): Promise<void> => {
-    if (bytes.length === 0) return;
-    await writer.write(bytes).catch((error: unknown) => {
-      throw new SideError('output', error);
-    });
-  };
-  // compress() must be called in stream order: each job waits for the previous call.
-  let order: Promise<unknown> = Promise.resolve();
-  const schedule = (index: number): Promise<Scheduled> => {
-    const read = source.read(index).catch((error: unknown) => {
-      throw new SideError('image', error);
-    });
-    const job = order.then(async () => {
-      const chunk = await read;
-      const compressed = gzip.compress(chunk.data, chunk.length, chunk.isLast);
-      compressed.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
-      return { chunk, compressed };
-    });
-    order = job.catch(() => undefined);
-    job.catch(() => undefined);
-    return job;
-  };
-  const window = Math.max(4, options.concurrency * 2 + 2);
-  const queue: Promise<Scheduled>[] = [];
-  let next = 0;
-  const fill = (): void => {
-    while (next < source.chunkCount && queue.length < window) queue.push(schedule(next++));
-  };
-  let lastProgress = 0;
-  try {
-    fill();
-    await write(cipher.update(GZIP_HEADER));
-    for (let index = 0; index < source.chunkCount; index += 1) {
-      if (task.signal.aborted) return undefined;
-      const head = queue.shift();
-      if (head === undefined) throw new Error('pump: queue underflow');
-      const { chunk, compressed } = await head;
-      fill();
-      tarHash.update(chunk.data ?? zeros.subarray(0, chunk.length));
-      const deflated = await compressed;
-      source.release(chunk); // hashed and compressed: the buffer can be reused
-      await write(cipher.update(deflated));
-      const now = Date.now();
-      if (now - lastProgress >= 250 || chunk.isLast) {
-        lastProgress = now;
-        const done = Math.min(options.size, (index + 1) * GZIP_CHUNK);
-        task.progress({ done, total: options.size, unit: 'bytes', message: 'bundling' });
-      }
-    }
-    await write(cipher.update(gzip.trailer()));
-    await write(cipher.final());
-    return tarHash.digest('hex');
-  } finally {
-    // Let every job still in flight settle before the source is closed.
-    await Promise.allSettled(queue.map(async (job) => (await job).compressed));
   }
 }
 

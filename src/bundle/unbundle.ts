@@ -2,8 +2,8 @@
 // key, each part's SHA-1, the tar stream's SHA-1 and the size (spec §2, §5). The image is
 // written to a temporary file and renamed only when all checks pass; a refused bundle
 // leaves nothing behind.
-import { createDecipheriv, createHash, createPublicKey } from 'node:crypto';
-import { mkdir, open, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { createDecipheriv } from 'node:crypto';
+import { mkdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -11,16 +11,11 @@ import { fsyncDirectory } from '../core/atomic-write.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { TaskContext } from '../core/task.js';
 import type { BundleFailure } from './bundle-failure.js';
-import { checkCertificate, checkPrivateKey } from './bundle-options.js';
 import { forgetTemporary, trackTemporary } from './exit-cleanup.js';
+import { firstPartMismatch, readParts } from './part-reader.js';
+import { prepareUnbundle } from './unbundle-checks.js';
 import { codeOf, statResult } from './fs-errors.js';
-import {
-  parseManifest,
-  verifyManifestSignature,
-  type ManifestPart,
-  type ParsedManifest,
-} from './manifest.js';
-import { decryptWithPrivateKey } from './rsa.js';
+import type { ManifestPart, ParsedManifest } from './manifest.js';
 import { SparseFileWriter } from './sparse-file-writer.js';
 import { TarExtractor, UnbundleStop } from './tar-extractor.js';
 
@@ -56,8 +51,6 @@ export interface UnbundleResult {
 }
 
 const READ_SIZE = 1024 * 1024;
-const MANIFEST_MAX = 5 * 1024 * 1024;
-const HEX32 = /^[0-9a-fA-F]{32}$/;
 
 /**
  * Verifies and unpacks a bundle. Order of checks: manifest syntax, private key, key
@@ -69,7 +62,7 @@ export async function unbundle(
   options: UnbundleOptions,
   task: TaskContext,
 ): Promise<Result<UnbundleResult, BundleFailure>> {
-  const prepared = await prepare(options);
+  const prepared = await prepareUnbundle(options);
   if (!prepared.ok) return prepared;
   const { manifest, key, iv, keySource, signature } = prepared.value;
   const partsDir = options.partsDir ?? dirname(options.manifestPath);
@@ -189,159 +182,6 @@ async function removeCreatedDirs(dir: string, first: string): Promise<void> {
   }
 }
 
-interface Prepared {
-  readonly manifest: ParsedManifest;
-  readonly key: Buffer;
-  readonly iv: Buffer;
-  readonly keySource: 'user' | 'cloud';
-  readonly signature: UnbundleResult['signature'];
-}
-
-/** Manifest, key unwrapping and signature: everything checked before any part is read. */
-async function prepare(options: UnbundleOptions): Promise<Result<Prepared, BundleFailure>> {
-  const privateKey = checkPrivateKey(options.privateKeyPem);
-  if (!privateKey.ok) return privateKey;
-  let text: string;
-  try {
-    const info = await stat(options.manifestPath);
-    if (info.size > MANIFEST_MAX)
-      return err({
-        reason: 'manifest-invalid',
-        field: '(document)',
-        problem: `larger than ${MANIFEST_MAX} bytes`,
-      });
-    text = await readFile(options.manifestPath, 'latin1');
-  } catch (error) {
-    return err({ reason: 'manifest-unreadable', path: options.manifestPath, code: codeOf(error) });
-  }
-  const parsed = parseManifest(text);
-  if (!parsed.ok) return parsed;
-  const manifest = parsed.value;
-  const name = manifest.image.name;
-  if (name === '' || name === '.' || name === '..' || /[/\0]/.test(name))
-    return err({
-      reason: 'manifest-invalid',
-      field: 'image/name',
-      problem: `not a plain file name: '${name}'`,
-    });
-
-  const tried: ('user' | 'cloud')[] = [];
-  let unwrapped: { key: string; iv: string; source: 'user' | 'cloud' } | undefined;
-  const copies = [
-    {
-      source: 'user' as const,
-      key: manifest.image.userEncryptedKey,
-      iv: manifest.image.userEncryptedIv,
-    },
-    {
-      source: 'cloud' as const,
-      key: manifest.image.ec2EncryptedKey,
-      iv: manifest.image.ec2EncryptedIv,
-    },
-  ];
-  for (const copy of copies) {
-    if (copy.key === '' || copy.iv === '') continue;
-    tried.push(copy.source);
-    const k = decryptWithPrivateKey(copy.key.trim(), options.privateKeyPem);
-    const i = decryptWithPrivateKey(copy.iv.trim(), options.privateKeyPem);
-    if (k.ok && i.ok && HEX32.test(k.value) && HEX32.test(i.value)) {
-      unwrapped = { key: k.value, iv: i.value, source: copy.source };
-      break;
-    }
-  }
-  if (unwrapped === undefined) return err({ reason: 'key-undecryptable', tried });
-
-  let signature: UnbundleResult['signature'];
-  if (manifest.signature === 'UNSIGNED') {
-    if (options.allowUnsigned !== true)
-      return err({ reason: 'manifest-unsigned', path: options.manifestPath });
-    signature = 'unsigned';
-  } else if (options.certPem !== undefined) {
-    const cert = checkCertificate('verify', options.certPem);
-    if (!cert.ok) return cert;
-    if (!verifyManifestSignature(manifest, options.certPem))
-      return err({
-        reason: 'signature-invalid',
-        against: options.certName ?? 'the given certificate',
-      });
-    signature = 'verified';
-  } else if (unwrapped.source === 'user') {
-    // The user key opened its own copy of the key, so it is the bundler's key: its public
-    // half must verify the signature.
-    const publicPem = createPublicKey(privateKey.value)
-      .export({ type: 'spki', format: 'pem' })
-      .toString();
-    if (!verifyManifestSignature(manifest, publicPem))
-      return err({
-        reason: 'signature-invalid',
-        against: `the public key of ${options.privateKeyName ?? 'the private key'}`,
-      });
-    signature = 'verified';
-  } else {
-    signature = 'not-checked';
-  }
-  return ok({
-    manifest,
-    key: Buffer.from(unwrapped.key, 'hex'),
-    iv: Buffer.from(unwrapped.iv, 'hex'),
-    keySource: unwrapped.source,
-    signature,
-  });
-}
-
-/** Reads the parts in order, checking each one's SHA-1 at its end. */
-async function* readParts(
-  dir: string,
-  parts: readonly ManifestPart[],
-  count: (bytes: number) => void,
-): AsyncGenerator<Buffer> {
-  for (const [index, part] of parts.entries()) {
-    const hash = createHash('sha1');
-    let file;
-    try {
-      file = await open(join(dir, part.filename), 'r');
-    } catch (error) {
-      throw new UnbundleStop({
-        reason: 'part-unreadable',
-        index,
-        filename: part.filename,
-        code: codeOf(error),
-      });
-    }
-    try {
-      for (;;) {
-        const buffer = Buffer.allocUnsafe(READ_SIZE);
-        const { bytesRead } = await file
-          .read(buffer, 0, READ_SIZE, null)
-          .catch((error: unknown) => {
-            throw new UnbundleStop({
-              reason: 'part-unreadable',
-              index,
-              filename: part.filename,
-              code: codeOf(error),
-            });
-          });
-        if (bytesRead === 0) break;
-        const data = buffer.subarray(0, bytesRead);
-        hash.update(data);
-        count(bytesRead);
-        yield data;
-      }
-    } finally {
-      await file.close();
-    }
-    const actual = hash.digest('hex');
-    if (actual !== part.digest)
-      throw new UnbundleStop({
-        reason: 'part-digest-mismatch',
-        index,
-        filename: part.filename,
-        expected: part.digest,
-        actual,
-      });
-  }
-}
-
 /**
  * Turns a pipeline error into the failure to report. A corrupt part usually breaks
  * decryption or gzip before its own end is reached, so on those errors the parts are
@@ -378,18 +218,4 @@ async function explain(
 function isZlibError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' && code.startsWith('Z_');
-}
-
-async function firstPartMismatch(
-  dir: string,
-  parts: readonly ManifestPart[],
-): Promise<BundleFailure | undefined> {
-  try {
-    for await (const _ of readParts(dir, parts, () => undefined)) {
-      // Only the digests matter here.
-    }
-  } catch (error) {
-    if (error instanceof UnbundleStop) return error.failure;
-  }
-  return undefined;
 }
