@@ -31,7 +31,7 @@ export interface StreamBundleOptions {
 
 interface Scheduled {
   readonly chunk: TarChunk;
-  readonly compressed: Promise<Buffer>;
+  readonly compressed: Promise<readonly Buffer[]>;
 }
 
 /**
@@ -92,9 +92,9 @@ export async function streamBundle(
       const { chunk, compressed } = await head;
       fill();
       tarHash.update(chunk.data ?? zeros.subarray(0, chunk.length));
-      const deflated = await compressed;
-      source.release(chunk); // hashed and compressed: the buffer can be reused
-      await write(cipher.update(deflated));
+      const encrypted = (await compressed).map((piece) => cipher.update(piece));
+      source.release(chunk); // hashed, compressed and encrypted: the buffer can be reused
+      for (const bytes of encrypted) await write(bytes);
       const now = Date.now();
       if (now - lastProgress >= 250 || chunk.isLast) {
         lastProgress = now;

@@ -73,13 +73,15 @@ export class ParallelGzip {
   readonly #level: number;
   readonly #storeIncompressible: boolean;
   readonly #slots: Slots;
-  readonly #zeroForms = new Map<string, Promise<Buffer>>();
+  readonly #zeroForms = new Map<string, Promise<readonly Buffer[]>>();
   readonly #zeroCrcs = new Map<number, number>();
   #zeros = Buffer.alloc(0);
   /** The last 32 KiB of the previous chunk; `'zero'` when they are all zero. */
   #previousTail: Buffer | 'zero' | undefined;
   #crc = 0;
   #length = 0;
+  /** Compressed/uncompressed size of the last deflated chunk, to size the next output buffer. */
+  #ratio = 1;
 
   constructor(options: ParallelGzipOptions) {
     this.#level = options.level ?? 6;
@@ -88,44 +90,52 @@ export class ParallelGzip {
   }
 
   /**
-   * Compresses the next chunk. `data` is its bytes, or undefined when the chunk is
-   * `length` zero bytes (no buffer needed: holes in a sparse image cost nothing).
-   * `isLast` ends the deflate stream with a final block. `data` must stay unchanged until
-   * the returned promise settles (it is read on a thread-pool thread); after that it may be
-   * reused (the dictionary for the next chunk is a copy).
+   * Compresses the next chunk into its deflate bytes (one or more buffers, to be used in
+   * order). `data` is its bytes, or undefined when the chunk is `length` zero bytes (no
+   * buffer needed: holes in a sparse image cost nothing). `isLast` ends the deflate stream
+   * with a final block. `data` must stay unchanged until the caller is done with the
+   * returned buffers: they may be views of it (stored blocks), and it is read on a
+   * thread-pool thread meanwhile. The dictionary kept for the next chunk is a copy.
    */
-  compress(data: Buffer | undefined, length: number, isLast: boolean): Promise<Buffer> {
+  compress(data: Buffer | undefined, length: number, isLast: boolean): Promise<readonly Buffer[]> {
     const isZero = data === undefined;
     const dictionary = this.#previousTail;
     this.#crc = crc32Combine(this.#crc, isZero ? this.#zeroCrc(length) : crc32(data), length);
     this.#length += length;
     this.#previousTail = isZero ? 'zero' : tailOf(data);
+    if (!isZero && this.#storeIncompressible && looksIncompressible(data)) {
+      return Promise.resolve(storedBlocks(data, isLast));
+    }
     const options: zlib.ZlibOptions = {
       level: this.#level,
-      // One output buffer per job (deflate never grows a chunk by more than a few bytes
-      // per 16 KiB), instead of zlib's 16 KiB pieces joined by a copy.
-      chunkSize: Math.max(64 * 1024, length + (length >> 4) + 1024),
+      // One output buffer per job, sized from the last chunk's ratio (zlib adds another
+      // if it is too small), rather than 16 KiB pieces joined by a copy: less garbage.
+      chunkSize: Math.min(
+        length + (length >> 4) + 1024,
+        Math.max(16 * 1024, Math.ceil(length * this.#ratio * 1.25) + 8192),
+      ),
       finishFlush: isLast ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
       ...(dictionary === undefined
         ? {}
         : { dictionary: dictionary === 'zero' ? this.#zeroBuffer(WINDOW) : dictionary }),
     };
-    if (isZero && !isLast && dictionary !== undefined && dictionary !== 'zero') {
-      return this.#slots.run(() => deflateRaw(this.#zeroBuffer(length), options));
-    }
-    if (isZero && !isLast) {
+    const run = (input: Buffer): Promise<readonly Buffer[]> =>
+      this.#slots.run(async () => {
+        const out = await deflateRaw(input, options);
+        if (!isZero) this.#ratio = out.length / Math.max(1, length);
+        return [out];
+      });
+    if (isZero && !isLast && dictionary === 'zero') {
       // Same input, same dictionary, same settings: the same bytes. Compress once.
-      const key = `${dictionary === undefined ? 'first' : 'zero'}:${length}`;
+      const key = `zero:${length}`;
       let form = this.#zeroForms.get(key);
       if (form === undefined) {
-        form = this.#slots.run(() => deflateRaw(this.#zeroBuffer(length), options));
+        form = run(this.#zeroBuffer(length));
         this.#zeroForms.set(key, form);
       }
       return form;
     }
-    const input = data ?? this.#zeroBuffer(length);
-    const stored = this.#storeIncompressible && data !== undefined && looksIncompressible(data);
-    return this.#slots.run(() => deflateRaw(input, stored ? { ...options, level: 0 } : options));
+    return run(data ?? this.#zeroBuffer(length));
   }
 
   /** Total uncompressed bytes given so far. */
@@ -155,6 +165,30 @@ export class ParallelGzip {
     if (this.#zeros.length < length) this.#zeros = Buffer.alloc(length);
     return this.#zeros.subarray(0, length);
   }
+}
+
+/** Largest stored block (RFC 1951 §3.2.4: LEN is 16 bits). */
+const STORED_MAX = 65535;
+
+/**
+ * `data` as stored (uncompressed) deflate blocks: a header byte (BFINAL, BTYPE 00, padding;
+ * every chunk starts on a byte boundary because the previous one ended with a sync flush),
+ * LEN and NLEN little-endian, then the bytes (views of `data`, no copy). The block holding
+ * the stream's last byte has BFINAL set when `isLast`.
+ */
+export function storedBlocks(data: Buffer, isLast: boolean): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  do {
+    const length = Math.min(STORED_MAX, data.length - at);
+    const header = Buffer.alloc(5);
+    header[0] = isLast && at + length === data.length ? 1 : 0;
+    header.writeUInt16LE(length, 1);
+    header.writeUInt16LE(~length & 0xffff, 3);
+    out.push(header, data.subarray(at, at + length));
+    at += length;
+  } while (at < data.length);
+  return out;
 }
 
 /**

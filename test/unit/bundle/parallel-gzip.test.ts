@@ -1,13 +1,14 @@
 // The pigz-style gzip member: valid for zlib's gunzip, CRC and ISIZE right, zero chunks
 // compressed once and reused.
 import { randomBytes } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, test } from '@jest/globals';
 import {
   GZIP_HEADER,
   isAllZero,
   looksIncompressible,
   ParallelGzip,
+  storedBlocks,
 } from '../../../src/bundle/parallel-gzip.js';
 
 type Spec = Buffer | number; // bytes, or that many zeros
@@ -16,16 +17,17 @@ async function member(
   chunks: readonly Spec[],
   concurrency = 2,
   storeIncompressible = true,
-): Promise<{ gz: Buffer; plain: Buffer; forms: Buffer[] }> {
+): Promise<{ gz: Buffer; plain: Buffer; forms: Buffer[]; raw: (readonly Buffer[])[] }> {
   const gzip = new ParallelGzip({ concurrency, storeIncompressible });
   const jobs = chunks.map((c, i) =>
     typeof c === 'number'
       ? gzip.compress(undefined, c, i === chunks.length - 1)
       : gzip.compress(c, c.length, i === chunks.length - 1),
   );
-  const forms = await Promise.all(jobs);
+  const raw = await Promise.all(jobs);
+  const forms = raw.map((pieces) => Buffer.concat(pieces));
   const plain = Buffer.concat(chunks.map((c) => (typeof c === 'number' ? Buffer.alloc(c) : c)));
-  return { gz: Buffer.concat([GZIP_HEADER, ...forms, gzip.trailer()]), plain, forms };
+  return { gz: Buffer.concat([GZIP_HEADER, ...forms, gzip.trailer()]), plain, forms, raw };
 }
 
 const KIB = 1024;
@@ -53,7 +55,7 @@ describe('ParallelGzip', () => {
   });
 
   test('a zero chunk after 32 KiB of zeros is compressed once and its bytes reused', async () => {
-    const { gz, plain, forms } = await member([
+    const { gz, plain, forms, raw } = await member([
       randomBytes(64 * KIB),
       128 * KIB,
       128 * KIB,
@@ -61,16 +63,16 @@ describe('ParallelGzip', () => {
       4 * KIB,
     ]);
     expect(gunzipSync(gz).equals(plain)).toBe(true);
-    expect(forms[2]).toBe(forms[3]); // the very same Buffer: computed once
-    expect(forms[1]).not.toBe(forms[2]); // its dictionary was random data
+    expect(raw[2]).toBe(raw[3]); // the very same buffers: computed once
+    expect(raw[1]).not.toBe(raw[2]); // its dictionary was random data
     expect(forms[2]!.length).toBeLessThan(200);
   });
 
   test('a data chunk whose tail is zero primes the next zero chunk like a zero chunk', async () => {
     const data = Buffer.concat([randomBytes(8 * KIB), Buffer.alloc(56 * KIB)]);
-    const { gz, plain, forms } = await member([data, 64 * KIB, 64 * KIB, 1]);
+    const { gz, plain, raw } = await member([data, 64 * KIB, 64 * KIB, 1]);
     expect(gunzipSync(gz).equals(plain)).toBe(true);
-    expect(forms[1]).toBe(forms[2]);
+    expect(raw[1]).toBe(raw[2]);
   });
 
   test('the last chunk may be all zero', async () => {
@@ -101,6 +103,18 @@ describe('incompressible chunks', () => {
     expect(stored.forms[0]!.length).toBeLessThanOrEqual(deflated.forms[0]!.length);
     expect(stored.forms[0]!.length).toBeLessThan(256 * KIB + 100);
     expect(stored.forms[1]!.equals(deflated.forms[1]!)).toBe(true); // text is deflated
+  });
+
+  test('stored blocks: 64 KiB at most, BFINAL only on the very last, byte-exact for zlib', () => {
+    const data = randomBytes(150_000);
+    const blocks = storedBlocks(data, true);
+    expect(blocks.map((b) => b.length)).toEqual([5, 65535, 5, 65535, 5, 150_000 - 2 * 65535]);
+    expect([blocks[0]![0], blocks[2]![0], blocks[4]![0]]).toEqual([0, 0, 1]);
+    expect(inflateRawSync(Buffer.concat(blocks)).equals(data)).toBe(true);
+    expect(storedBlocks(Buffer.alloc(0), true).map((b) => b.toString('hex'))).toEqual([
+      '010000ffff',
+      '',
+    ]);
   });
 
   test('the entropy probe tells random from text, code and zeros', () => {
