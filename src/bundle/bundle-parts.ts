@@ -237,6 +237,9 @@ export async function createBundleParts(
     await writer.commit().catch((error: unknown) => {
       throw new SideError('output', error);
     });
+    task.log(
+      `bundled ${size} bytes as ${parts.length} parts (${parts.reduce((n, p) => n + p.size, 0)} bytes) in ${options.destDir}`,
+    );
     return ok({
       formatVersion: 1,
       prefix: prefix.value,

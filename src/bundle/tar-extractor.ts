@@ -2,6 +2,7 @@
 // and writes the data of its first regular member, as euca2ools' unbundle does (spec §5).
 // Accepts GNU long names and skips pax headers; refuses other member types.
 import { createHash } from 'node:crypto';
+import { unreachable } from '../core/unreachable.js';
 import type { BundleFailure } from './bundle-failure.js';
 import { isZeroBlock, padding, readTarHeader, TAR_BLOCK } from './tar-format.js';
 
@@ -87,6 +88,8 @@ export class TarExtractor {
           if (state.remaining === 0) this.#state = { kind: 'tail' };
           break;
         }
+        default:
+          unreachable(state);
       }
     }
   }

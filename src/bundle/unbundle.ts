@@ -65,6 +65,9 @@ export async function unbundle(
   const prepared = await prepareUnbundle(options);
   if (!prepared.ok) return prepared;
   const { manifest, key, iv, keySource, signature } = prepared.value;
+  task.log(
+    `manifest ${options.manifestPath}: ${manifest.image.type} image ${manifest.image.name}, ${manifest.image.size} bytes in ${manifest.image.parts.length} parts; key from the ${keySource === 'user' ? 'user' : 'cloud'} copy; signature ${signature}`,
+  );
   const partsDir = options.partsDir ?? dirname(options.manifestPath);
   const parts = manifest.image.parts;
   for (const [index, part] of parts.entries()) {

@@ -279,33 +279,36 @@ function withFlagNames(failure: BundleFailure): BundleFailure {
   return { ...failure, option: FLAG_OF[failure.option] ?? failure.option };
 }
 
+type Reason = BundleFailure['reason'];
+
+/** What to do next, for the failures where there is something to say. */
+const HINTS: Partial<Record<Reason, string>> = {
+  'key-certificate-mismatch':
+    'Give the private key (-k) that goes with your certificate (-c); check EC2_CERT and EC2_PRIVATE_KEY.',
+  'certificate-invalid':
+    'Certificates and keys must be PEM files (as in a eucarc credentials zip).',
+  'private-key-invalid':
+    'Certificates and keys must be PEM files (as in a eucarc credentials zip).',
+  'output-error': 'Check that the destination directory is writable and has room for the bundle.',
+  'image-changed':
+    'Do not modify the image while it is being bundled (stop the VM using it), then run again.',
+};
+
 function hint(failure: BundleFailure): string {
-  switch (failure.reason) {
-    case 'key-certificate-mismatch':
-      return 'Give the private key (-k) that goes with your certificate (-c); check EC2_CERT and EC2_PRIVATE_KEY.\n';
-    case 'certificate-invalid':
-    case 'private-key-invalid':
-      return 'Certificates and keys must be PEM files (as in a eucarc credentials zip).\n';
-    case 'output-error':
-      return 'Check that the destination directory is writable and has room for the bundle.\n';
-    case 'canceled':
-      return '';
-    default:
-      return '';
-  }
+  const text = HINTS[failure.reason];
+  return text === undefined ? '' : `${text}\n`;
 }
 
+/** Exit codes other than 1 (a failure while bundling). */
+const EXIT_CODES: Partial<Record<Reason, ExitCode>> = {
+  canceled: EXIT.interrupted,
+  'invalid-option': EXIT.usage,
+  'certificate-invalid': EXIT.usage,
+  'private-key-invalid': EXIT.usage,
+  'key-certificate-mismatch': EXIT.usage,
+  'image-unreadable': EXIT.usage,
+};
+
 function exitCodeOf(failure: BundleFailure): ExitCode {
-  switch (failure.reason) {
-    case 'canceled':
-      return EXIT.interrupted;
-    case 'invalid-option':
-    case 'certificate-invalid':
-    case 'private-key-invalid':
-    case 'key-certificate-mismatch':
-    case 'image-unreadable':
-      return EXIT.usage;
-    default:
-      return EXIT.failure;
-  }
+  return EXIT_CODES[failure.reason] ?? EXIT.failure;
 }

@@ -112,40 +112,38 @@ export async function runUnbundle(options: UnbundleCliOptions, deps: CliDeps): P
   return EXIT.ok;
 }
 
+type Reason = BundleFailure['reason'];
+
+const DAMAGED = 'The bundle is damaged or was altered; fetch or make it again.';
+const PEM = 'Certificates and keys must be PEM files (as in a eucarc credentials zip).';
+
+/** What to do next, for the failures where there is something to say. */
+const HINTS: Partial<Record<Reason, string>> = {
+  'key-undecryptable':
+    'Give the private key of the certificate the bundle was made for (-k), or the cloud key.',
+  'signature-invalid':
+    'The manifest was changed after signing, or signed by someone else: do not trust this bundle.',
+  'manifest-unsigned': 'Add --allow-unsigned to unpack it anyway.',
+  'private-key-invalid': PEM,
+  'certificate-invalid': PEM,
+  'part-missing': 'Point -s at the directory holding all the parts.',
+  'part-digest-mismatch': DAMAGED,
+  'image-digest-mismatch': DAMAGED,
+  'image-size-mismatch': DAMAGED,
+  'bundled-size-mismatch': DAMAGED,
+  'stream-corrupt': DAMAGED,
+  'output-error': 'Check that the destination directory is writable and has room for the image.',
+};
+
 function hint(failure: BundleFailure): string {
-  switch (failure.reason) {
-    case 'key-undecryptable':
-      return 'Give the private key of the certificate the bundle was made for (-k), or the cloud key.\n';
-    case 'signature-invalid':
-      return 'The manifest was changed after signing, or signed by someone else: do not trust this bundle.\n';
-    case 'manifest-unsigned':
-      return 'Add --allow-unsigned to unpack it anyway.\n';
-    case 'private-key-invalid':
-    case 'certificate-invalid':
-      return 'Certificates and keys must be PEM files (as in a eucarc credentials zip).\n';
-    case 'part-missing':
-      return 'Point -s at the directory holding all the parts.\n';
-    case 'part-digest-mismatch':
-    case 'image-digest-mismatch':
-    case 'image-size-mismatch':
-    case 'bundled-size-mismatch':
-    case 'stream-corrupt':
-      return 'The bundle is damaged or was altered; fetch or make it again.\n';
-    default:
-      return '';
-  }
+  const text = HINTS[failure.reason];
+  return text === undefined ? '' : `${text}\n`;
 }
 
 function exitCodeOf(failure: BundleFailure): ExitCode {
-  switch (failure.reason) {
-    case 'canceled':
-      return EXIT.interrupted;
-    case 'private-key-invalid':
-    case 'certificate-invalid':
-      return EXIT.usage;
-    case 'manifest-unreadable':
-      return failure.code === 'ENOENT' ? EXIT.usage : EXIT.failure;
-    default:
-      return EXIT.failure;
-  }
+  if (failure.reason === 'canceled') return EXIT.interrupted;
+  if (failure.reason === 'private-key-invalid' || failure.reason === 'certificate-invalid')
+    return EXIT.usage;
+  if (failure.reason === 'manifest-unreadable' && failure.code === 'ENOENT') return EXIT.usage;
+  return EXIT.failure;
 }
