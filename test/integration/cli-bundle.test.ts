@@ -218,10 +218,13 @@ describe('emi-recipe bundle-image / unbundle (process)', () => {
     }
     writeSync(fd, Buffer.from('end'), 0, 3, 6 * 2 ** 30 - 3);
     closeSync(fd);
-    // The CLI in-process, reporting its own peak resident memory.
-    const script = `import { main } from ${JSON.stringify(repoPath('dist', 'cli', 'main.js'))};
+    // The CLI in-process, reporting its own peak resident memory: VmHWM of /proc/self/status,
+    // not getrusage's maxrss, which Linux carries over from the forking parent (jest).
+    const script = `import { readFileSync } from 'node:fs';
+import { main } from ${JSON.stringify(repoPath('dist', 'cli', 'main.js'))};
 const code = await main(process.argv.slice(1));
-process.stderr.write('MAXRSS_KIB ' + process.resourceUsage().maxRSS + '\\n');
+const hwm = /VmHWM:\\s*(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+process.stderr.write('MAXRSS_KIB ' + (hwm ? hwm[1] : 'unknown') + '\\n');
 process.exitCode = code;`;
     const peakMiB = (args: string[]): number => {
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, ...args], {
