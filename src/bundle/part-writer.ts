@@ -134,12 +134,16 @@ export class PartWriter {
 
   async #closePart(part: OpenPart): Promise<void> {
     await flush(part);
-    // fsync in the background (one thread-pool job) so the pipeline does not stall on the
-    // disk; finish() waits for all of them before the parts can be committed.
+    // fsync in the background so the pipeline does not stall on the disk, one part at a
+    // time so that at most one thread-pool thread waits on it (the others compress, read
+    // and write); finish() waits for all of them before the parts can be committed.
     const { file } = part;
-    const closing = ((this.#options.durable ?? true) ? file.sync() : Promise.resolve()).finally(
-      () => file.close(),
-    );
+    const durable = this.#options.durable ?? true;
+    const previous = this.#closing.at(-1) ?? Promise.resolve();
+    const closing = previous
+      .catch(() => undefined)
+      .then(() => (durable ? file.sync() : undefined))
+      .finally(() => file.close());
     closing.catch(() => undefined);
     this.#closing.push(closing);
     this.#current = undefined;
