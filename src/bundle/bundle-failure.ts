@@ -20,7 +20,7 @@ export type BundleFailure =
   /** The user private key does not belong to the user certificate. */
   | { readonly reason: 'key-certificate-mismatch' }
   | { readonly reason: 'image-unreadable'; readonly path: string; readonly code: string }
-  /** The image's size changed while it was being bundled. */
+  /** The image's size or modification time changed while it was being bundled. */
   | {
       readonly reason: 'image-changed';
       readonly path: string;
@@ -100,7 +100,9 @@ export function describeBundleFailure(failure: BundleFailure): string {
     case 'image-unreadable':
       return `cannot read the image ${failure.path} (${failure.code})`;
     case 'image-changed':
-      return `the image ${failure.path} changed while it was being bundled (size ${failure.expectedSize} at the start, ${failure.actualSize} at the end)`;
+      return failure.expectedSize === failure.actualSize
+        ? `the image ${failure.path} was modified while it was being bundled`
+        : `the image ${failure.path} changed while it was being bundled (size ${failure.expectedSize} at the start, ${failure.actualSize} at the end)`;
     case 'output-error':
       return `cannot write ${failure.path} (${failure.code})`;
     case 'canceled':

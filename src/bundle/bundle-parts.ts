@@ -221,8 +221,9 @@ export async function createBundleParts(
     const parts = await writer.finish().catch((error: unknown) => {
       throw new SideError('output', error);
     });
+    // A VM still writing to the image would make a bundle of a torn disk: refuse it.
     const after = await stat(options.imagePath).catch(() => undefined);
-    if (after?.size !== size) {
+    if (after?.size !== size || after.mtimeMs !== image.mtimeMs) {
       await writer.abort();
       return err({
         reason: 'image-changed',

@@ -1,11 +1,12 @@
 // The two-phase API: parts first (a JSON record without the AES key), the signed manifest
 // later with the kernel/ramdisk ids; and the euca2ools rules on ids per image type.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { bundleImage } from '../../../src/bundle/bundle-image.js';
+import { describeBundleFailure } from '../../../src/bundle/bundle-failure.js';
 import { checkManifestSettings } from '../../../src/bundle/bundle-options.js';
 import { createBundleParts, type BundlePartsOptions } from '../../../src/bundle/bundle-parts.js';
 import { parseManifest, verifyManifestSignature } from '../../../src/bundle/manifest.js';
@@ -90,6 +91,23 @@ describe('createBundleParts', () => {
       const r = await createBundleParts(options(overrides), quietTask());
       expect(r.ok ? 'ok' : r.error.reason).toBe(reason);
     }
+    expect(readdirSync(dir)).toEqual(['vmlinuz-test']);
+  });
+
+  test('an image modified while being bundled is refused, leaving nothing', async () => {
+    writeFileSync(image, randomBytes(3 * 1024 * 1024));
+    let touched = false;
+    const r = await createBundleParts(options(), {
+      ...quietTask(),
+      progress: () => {
+        if (touched) return;
+        touched = true;
+        utimesSync(image, new Date(), new Date(Date.now() + 60_000));
+      },
+    });
+    expect(r.ok ? 'ok' : describeBundleFailure(r.error)).toBe(
+      `the image ${image} was modified while it was being bundled`,
+    );
     expect(readdirSync(dir)).toEqual(['vmlinuz-test']);
   });
 
