@@ -1,7 +1,14 @@
 // Every euca2ools golden bundle unbundles to the original bytes, with the user key and with
 // the cloud key; tampered copies are refused with the part or field named, leaving nothing.
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { readFileSync, rmSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { describeBundleFailure } from '../../../src/bundle/bundle-failure.js';
@@ -20,6 +27,11 @@ beforeAll(() => {
 afterAll(() => {
   removeDir(work);
 });
+
+/** A new empty directory inside this file's temp dir (all removed after the tests). */
+function scratch(label: string): string {
+  return mkdtempSync(join(work, `${label}-`));
+}
 
 const byName = (name: string): GoldenCase => GOLDEN_CASES.find((c) => c.name === name)!;
 const sha1 = (path: string): string => createHash('sha1').update(readFileSync(path)).digest('hex');
@@ -204,31 +216,28 @@ describe('tampered golden bundles are refused', () => {
 
   test.each(cases)('$name', async ({ golden, tamper, options, message }) => {
     const c = byName(golden);
-    const dir = copyGoldenBundle(c, tempDir('tamper'));
+    const dir = copyGoldenBundle(c, scratch('tamper'));
     tamper(dir);
     const { r, dest, message: actual } = await run(c, dir, options);
     expect(r.ok).toBe(false);
     expect(actual).toContain(message);
     expect(() => listDir(dest)).toThrow(); // never created, or …
-    removeDir(dir);
   });
 
   test('nothing is left behind in an existing destination directory', async () => {
     const c = byName('multipart');
-    const dir = copyGoldenBundle(c, tempDir('tamper'));
+    const dir = copyGoldenBundle(c, scratch('tamper'));
     flip(join(dir, 'multipart-golden.img.part.02'), 10);
-    const dest = tempDir('dest');
+    const dest = scratch('dest');
     writeFileSync(join(dest, 'keep.txt'), 'mine');
     const { message } = await run(c, dir, { destDir: dest });
     expect(message).toContain('part 2 (multipart-golden.img.part.02): SHA-1 mismatch');
     expect(listDir(dest)).toEqual(['keep.txt']);
-    removeDir(dir);
-    removeDir(dest);
   });
 
   test('an UNSIGNED manifest is refused unless allowed', async () => {
     const c = byName('kernel');
-    const dir = copyGoldenBundle(c, tempDir('unsigned'));
+    const dir = copyGoldenBundle(c, scratch('unsigned'));
     const path = join(dir, c.manifest);
     writeFileSync(
       path,
@@ -241,7 +250,6 @@ describe('tampered golden bundles are refused', () => {
     expect((await run(c, dir)).message).toContain('is UNSIGNED');
     const allowed = await run(c, dir, { allowUnsigned: true });
     expect(allowed.r.ok && allowed.r.value.signature).toBe('unsigned');
-    removeDir(dir);
   });
 });
 
