@@ -13,6 +13,8 @@ import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import { processTerminal, type Terminal } from './output/terminal.js';
 import type { ApplyDeps } from './commands/apply.js';
 import { registerPublishCommands } from './commands/publish.js';
+import { registerBundleImageCommand } from './commands/bundle-image.js';
+import { registerUnbundleCommand } from './commands/unbundle.js';
 
 /** What main needs from the outside world; tests pass their own. */
 export interface CliDeps {
@@ -286,6 +288,8 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
       result.code = await runDoctor(options, terminal, { exec, env, signal: deps.signal });
     });
 
+  registerBundleImageCommand(program, deps, result);
+  registerUnbundleCommand(program, deps, result);
   return program;
 }
 

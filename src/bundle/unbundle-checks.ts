@@ -1,0 +1,118 @@
+// The checks an unbundle makes before reading any part: the manifest's syntax, the private
+// key, unwrapping the AES key and IV (user copy, then cloud copy, as euca2ools), and the
+// signature. Returns the key material for the stream; never logs it.
+import { createPublicKey } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { err, ok, type Result } from '../core/result.js';
+import type { BundleFailure } from './bundle-failure.js';
+import { checkCertificate, checkPrivateKey } from './bundle-options.js';
+import { codeOf } from './fs-errors.js';
+import { parseManifest, verifyManifestSignature, type ParsedManifest } from './manifest.js';
+import { decryptWithPrivateKey } from './rsa.js';
+import type { UnbundleOptions, UnbundleResult } from './unbundle.js';
+
+/** Eucalyptus reads at most 5 MiB of manifest (spec §6.1). */
+const MANIFEST_MAX = 5 * 1024 * 1024;
+const HEX32 = /^[0-9a-fA-F]{32}$/;
+
+export interface PreparedUnbundle {
+  readonly manifest: ParsedManifest;
+  readonly key: Buffer;
+  readonly iv: Buffer;
+  readonly keySource: 'user' | 'cloud';
+  readonly signature: UnbundleResult['signature'];
+}
+
+/** Manifest, key unwrapping and signature: everything checked before any part is read. */
+export async function prepareUnbundle(
+  options: UnbundleOptions,
+): Promise<Result<PreparedUnbundle, BundleFailure>> {
+  const privateKey = checkPrivateKey(options.privateKeyPem);
+  if (!privateKey.ok) return privateKey;
+  let text: string;
+  try {
+    const info = await stat(options.manifestPath);
+    if (info.size > MANIFEST_MAX)
+      return err({
+        reason: 'manifest-invalid',
+        field: '(document)',
+        problem: `larger than ${MANIFEST_MAX} bytes`,
+      });
+    text = await readFile(options.manifestPath, 'latin1');
+  } catch (error) {
+    return err({ reason: 'manifest-unreadable', path: options.manifestPath, code: codeOf(error) });
+  }
+  const parsed = parseManifest(text);
+  if (!parsed.ok) return parsed;
+  const manifest = parsed.value;
+  const name = manifest.image.name;
+  if (name === '' || name === '.' || name === '..' || /[/\0]/.test(name))
+    return err({
+      reason: 'manifest-invalid',
+      field: 'image/name',
+      problem: `not a plain file name: '${name}'`,
+    });
+
+  const tried: ('user' | 'cloud')[] = [];
+  let unwrapped: { key: string; iv: string; source: 'user' | 'cloud' } | undefined;
+  const copies = [
+    {
+      source: 'user' as const,
+      key: manifest.image.userEncryptedKey,
+      iv: manifest.image.userEncryptedIv,
+    },
+    {
+      source: 'cloud' as const,
+      key: manifest.image.ec2EncryptedKey,
+      iv: manifest.image.ec2EncryptedIv,
+    },
+  ];
+  for (const copy of copies) {
+    if (copy.key === '' || copy.iv === '') continue;
+    tried.push(copy.source);
+    const k = decryptWithPrivateKey(copy.key.trim(), options.privateKeyPem);
+    const i = decryptWithPrivateKey(copy.iv.trim(), options.privateKeyPem);
+    if (k.ok && i.ok && HEX32.test(k.value) && HEX32.test(i.value)) {
+      unwrapped = { key: k.value, iv: i.value, source: copy.source };
+      break;
+    }
+  }
+  if (unwrapped === undefined) return err({ reason: 'key-undecryptable', tried });
+
+  let signature: UnbundleResult['signature'];
+  if (manifest.signature === 'UNSIGNED') {
+    if (options.allowUnsigned !== true)
+      return err({ reason: 'manifest-unsigned', path: options.manifestPath });
+    signature = 'unsigned';
+  } else if (options.certPem !== undefined) {
+    const cert = checkCertificate('verify', options.certPem);
+    if (!cert.ok) return cert;
+    if (!verifyManifestSignature(manifest, options.certPem))
+      return err({
+        reason: 'signature-invalid',
+        against: options.certName ?? 'the given certificate',
+      });
+    signature = 'verified';
+  } else if (unwrapped.source === 'user') {
+    // The user key opened its own copy of the key, so it is the bundler's key: its public
+    // half must verify the signature.
+    const publicPem = createPublicKey(privateKey.value)
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
+    if (!verifyManifestSignature(manifest, publicPem))
+      return err({
+        reason: 'signature-invalid',
+        against: `the public key of ${options.privateKeyName ?? 'the private key'}`,
+      });
+    signature = 'verified';
+  } else {
+    signature = 'not-checked';
+  }
+  return ok({
+    manifest,
+    key: Buffer.from(unwrapped.key, 'hex'),
+    iv: Buffer.from(unwrapped.iv, 'hex'),
+    keySource: unwrapped.source,
+    signature,
+  });
+}
