@@ -4,6 +4,9 @@
 import type { Recipe } from '../recipe/model.js';
 import type { StepKind } from '../plan/step.js';
 import { bootTest } from './boot-test.js';
+import { bundleImageKind } from './bundle-image.js';
+import { bundleManifestKind } from './bundle-manifest.js';
+import { bundlePartsKind } from './bundle-parts.js';
 import { BUILD_KINDS } from './build-kinds.js';
 import { CloudSession } from './cloud-session.js';
 import { publishPreflight, type PreflightReport } from './preflight.js';
@@ -33,6 +36,9 @@ export function createStepKinds(
   const kinds = [
     ...BUILD_KINDS,
     bootTest,
+    bundleImageKind(session),
+    bundlePartsKind(session),
+    bundleManifestKind(session),
     uploadBundleKind(session),
     registerImageKind(session),
   ] as unknown as StepKind[];

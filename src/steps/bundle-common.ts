@@ -1,0 +1,108 @@
+// Shared by the bundle step kinds (bundle-image, bundle-parts, bundle-manifest): which
+// image to bundle, the parts, the artifacts and values a bundle step records, its build id.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { err, ok, type Result } from '../core/result.js';
+import { createBundleParts, type BundleParts } from '../bundle/bundle-parts.js';
+import { describeBundleFailure, describeBundleWarning } from '../bundle/bundle-failure.js';
+import type { JsonValue, StepFailure, StepKind, StepRunContext } from '../plan/step.js';
+import type { BundleParams } from '../plan/step-params.js';
+import { formatSize } from '../recipe/units.js';
+import { targetLabel, type BundleIdentity } from './cloud-session.js';
+
+/** Name of the JSON record of a machine bundle's parts (read by bundle-manifest). */
+export const PARTS_RECORD = 'bundle-parts.json';
+
+/** The first 12 hex digits of the manifest's SHA-256: unique per bundle (random key and IV). */
+export async function buildIdOf(manifestPath: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(manifestPath))
+    .digest('hex')
+    .slice(0, 12);
+}
+
+/** The upstream artifact to bundle: the first one of the extract step this step needs. */
+function imageToBundle(ctx: StepRunContext<BundleParams>): string | undefined {
+  for (const need of ctx.needs.values()) {
+    for (const name of ['kernel', 'ramdisk', 'rootfs']) {
+      const file = need.artifacts[name];
+      if (file !== undefined) return join(need.dir, file);
+    }
+  }
+  return undefined;
+}
+
+/** Artifacts of a bundle: the manifest (when written) and each part, by stable names. */
+export function bundleArtifacts(parts: BundleParts, manifest?: string): Record<string, string> {
+  const artifacts: Record<string, string> = {};
+  if (manifest !== undefined) artifacts.manifest = manifest;
+  parts.parts.forEach((part, i) => {
+    artifacts[`part-${String(i).padStart(2, '0')}`] = part.filename;
+  });
+  return artifacts;
+}
+
+export function bundleValues(parts: BundleParts): Record<string, JsonValue> {
+  return {
+    imageType: parts.imageType,
+    prefix: parts.prefix,
+    digest: parts.digest,
+    imageSize: parts.imageSize,
+    bundledSize: parts.bundledSize,
+    parts: parts.parts.length,
+  };
+}
+
+export async function makeParts(
+  ctx: StepRunContext<BundleParams>,
+  identity: BundleIdentity,
+): Promise<Result<BundleParts, StepFailure>> {
+  const p = ctx.step.params;
+  const image = imageToBundle(ctx);
+  if (image === undefined)
+    return err({
+      reason: 'no-image',
+      message: `step ${ctx.step.id} found no image to bundle among its needs: this is a bug`,
+    });
+  ctx.log(
+    `bundling ${image} as ${p.prefix} (${p.imageType}, ${p.arch}, parts of ${formatSize(p.partSizeBytes)})`,
+  );
+  const parts = await createBundleParts(
+    {
+      imagePath: image,
+      destDir: ctx.outDir,
+      prefix: p.prefix,
+      imageType: p.imageType,
+      arch: p.arch,
+      account: p.account ?? identity.account,
+      userCertPem: identity.userCertPem,
+      cloudCertPem: identity.cloudCertPem,
+      partSize: p.partSizeBytes,
+      exec: ctx.exec,
+    },
+    ctx,
+  );
+  if (!parts.ok)
+    return err({ reason: 'bundle-failed', message: describeBundleFailure(parts.error) });
+  for (const warning of parts.value.warnings) ctx.log(`warning: ${describeBundleWarning(warning)}`);
+  ctx.log(
+    `${parts.value.parts.length} part(s), ${formatSize(parts.value.bundledSize)} from ${formatSize(parts.value.imageSize)}`,
+  );
+  return ok(parts.value);
+}
+
+export function describeBundle(
+  step: { params: BundleParams },
+  what: string,
+): ReturnType<StepKind['describe']> {
+  const p = step.params;
+  return {
+    summary: `${what} ${p.prefix} (${p.imageType}, ${p.arch}): tar, gzip, AES-128-CBC, parts of ${formatSize(p.partSizeBytes)}`,
+    commands: [],
+    effects: [],
+    notes: [
+      `image key encrypted for the ${p.target.cloud === 'local' ? "local cloud's" : "cloud's"} certificate and yours; manifest signed with your key (${targetLabel(p.target, 's3')})`,
+    ],
+  };
+}

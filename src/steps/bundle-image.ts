@@ -1,0 +1,51 @@
+// bundle-image: a kernel or ramdisk bundle, parts and signed manifest in one step, as
+// `euca-bundle-image --kernel true` / `--ramdisk true`. Its build id (a digest of the
+// manifest) keeps its upload location unique.
+import { err, ok } from '../core/result.js';
+import { writeBundleManifest } from '../bundle/write-manifest.js';
+import { describeBundleFailure } from '../bundle/bundle-failure.js';
+import type { StepKind, StepOutputs } from '../plan/step.js';
+import type { BundleParams } from '../plan/step-params.js';
+import type { CloudSession } from './cloud-session.js';
+import {
+  bundleArtifacts,
+  bundleValues,
+  buildIdOf,
+  describeBundle,
+  makeParts,
+} from './bundle-common.js';
+
+export function bundleImageKind(session: CloudSession): StepKind<BundleParams> {
+  return {
+    kind: 'bundle-image',
+    tools: [],
+    describe: (step) => describeBundle(step, 'bundle'),
+    run: async (ctx) => {
+      const identity = await session.identity(ctx.signal);
+      if (!identity.ok) return identity;
+      const parts = await makeParts(ctx, identity.value);
+      if (!parts.ok) return parts;
+      const type = ctx.step.params.imageType;
+      // As `euca-bundle-image --kernel true` / `--ramdisk true` writes it.
+      const settings =
+        type === 'kernel' ? { kernelId: 'true' } : type === 'ramdisk' ? { ramdiskId: 'true' } : {};
+      const written = await writeBundleManifest(
+        parts.value,
+        { architecture: ctx.step.params.arch, ...settings },
+        identity.value.userKeyPem,
+        ctx.outDir,
+      );
+      if (!written.ok)
+        return err({ reason: 'manifest-failed', message: describeBundleFailure(written.error) });
+      const manifest = written.value.manifestPath.slice(ctx.outDir.length + 1);
+      const outputs: StepOutputs = {
+        artifacts: bundleArtifacts(parts.value, manifest),
+        values: {
+          ...bundleValues(parts.value),
+          buildId: await buildIdOf(written.value.manifestPath),
+        },
+      };
+      return ok(outputs);
+    },
+  };
+}
