@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
-import { connectCloud, type CloudConnection } from '../cloud/connect.js';
+import type { CloudConnection } from '../cloud/connect.js';
 import { endpointLabel, resolveCloudTarget } from '../cloud/target.js';
 import {
   describeLocalCloudFailure,
@@ -75,6 +75,8 @@ export class CloudSession {
   /** SDK clients for the target; no request is made here. */
   connection(signal: AbortSignal): Promise<Result<CloudConnection, StepFailure>> {
     this.#connection ??= (async (): Promise<Result<CloudConnection, StepFailure>> => {
+      // The AWS SDK takes ~0.4 s to load: only runs that publish pay for it.
+      const { connectCloud } = await import('../cloud/connect.js');
       if (this.isLocal) {
         const local = await this.#openLocal(signal);
         return local.ok ? ok(connectCloud(localCloudTarget(local.value))) : local;
