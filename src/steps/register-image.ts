@@ -6,7 +6,12 @@
 // refuses two available images with one name.
 import { err, ok, type Result } from '../core/result.js';
 import { describeCloudFailure } from '../cloud/aws-errors.js';
-import { deregisterImage, describeImages, registerImage } from '../cloud/ec2-register.js';
+import {
+  deregisterImage,
+  describeImages,
+  findImageByLocation,
+  registerImage,
+} from '../cloud/ec2-register.js';
 import { deleteBundle } from '../cloud/s3-upload.js';
 import type { CloudConnection } from '../cloud/connect.js';
 import type { JsonValue, StepFailure, StepKind } from '../plan/step.js';
@@ -35,6 +40,27 @@ async function replacePrevious(
   if (!found.ok)
     return err({ reason: 'describe-failed', message: describeCloudFailure(found.error) });
   const replaced: string[] = [];
+  // The same bundle registered under another name (publish.names changed): register it anew.
+  const sameBundle = await findImageByLocation(
+    connection.registry,
+    options.location,
+    options.signal,
+  );
+  if (!sameBundle.ok)
+    return err({ reason: 'describe-failed', message: describeCloudFailure(sameBundle.error) });
+  if (sameBundle.value && sameBundle.value.name !== options.name) {
+    options.log(
+      `deregistering ${sameBundle.value.imageId}: the same bundle registered as '${sameBundle.value.name}', now named '${options.name}'`,
+    );
+    const gone = await deregisterImage({
+      registry: connection.registry,
+      imageId: sameBundle.value.imageId,
+      signal: options.signal,
+    });
+    if (!gone.ok)
+      return err({ reason: 'deregister-failed', message: describeCloudFailure(gone.error) });
+    replaced.push(sameBundle.value.imageId);
+  }
   for (const image of found.value) {
     if (image.name !== options.name || image.state === 'deregistered') continue;
     const location = image.imageLocation.replace(/^\/+/, '');
