@@ -23,13 +23,13 @@ export function scrubbedEnv(extra: Record<string, string> = {}): Record<string, 
 /** Runs `emi-recipe ...args` synchronously and returns its exit code and output. */
 export function runBuiltCli(
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
 ): CliRun {
   const result = spawnSync(process.execPath, [repoPath('bin', 'emi-recipe.js'), ...args], {
     cwd: options.cwd ?? repoPath(),
     env: options.env ?? scrubbedEnv(),
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: options.timeoutMs ?? 60_000,
   });
   return {
     code: result.status,
