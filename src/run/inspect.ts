@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Exec } from '../tools/exec.js';
-import { findOnPath, readToolVersion, TOOL_PACKAGES } from '../tools/tool-version.js';
+import { findOnPath, packageOf, readToolVersion } from '../tools/tool-version.js';
 import type { StepGraph } from '../plan/graph.js';
 import type { PlanFacts } from '../plan/plan.js';
 import type { HostFacts, StepKind } from '../plan/step.js';
@@ -116,7 +116,7 @@ export async function inspect(options: InspectOptions): Promise<Inspection> {
       interrupted,
       kinds: options.kinds,
       host: options.host,
-      packageOf: (tool) => TOOL_PACKAGES[tool],
+      packageOf,
       ...(options.forced ? { forced: options.forced } : {}),
     },
     files,

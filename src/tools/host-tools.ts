@@ -108,6 +108,34 @@ export const HOST_TOOLS: readonly HostTool[] = [
     required: false,
     versionArgs: ['--version'],
   },
+  {
+    program: 'ssh',
+    package: 'openssh-client',
+    usedFor: 'boot test (log in with the metadata key)',
+    required: true,
+    versionArgs: ['-V'],
+  },
+  {
+    program: 'ssh-keygen',
+    package: 'openssh-client',
+    usedFor: "boot test (the test's key pair)",
+    required: true,
+    versionArgs: ['-V'],
+  },
+  {
+    program: 'openssl',
+    package: 'openssl',
+    usedFor: "the local cloud's keys and certificates",
+    required: true,
+    versionArgs: ['version'],
+  },
+  {
+    program: 'perl',
+    package: 'perl-base',
+    usedFor: 'finding holes in sparse images while bundling (else every byte is read)',
+    required: false,
+    versionArgs: ['-e', 'print "perl $^V\\n"'],
+  },
 ];
 
 /** Directories searched besides $PATH: sbin is often missing from a user's PATH but holds e2fsprogs. */
