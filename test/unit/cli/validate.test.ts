@@ -1,8 +1,8 @@
 // The CLI in-process: usage, help, version, validate output and exit codes.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { runCli } from '../../../src/cli/main.js';
 import { memoryTerminal } from '../../../src/cli/output/terminal.js';
 import { repoPath } from '../../helpers/paths.js';
@@ -13,8 +13,14 @@ async function cli(args: string[], env: Record<string, string> = {}) {
   return { code, stdout: terminal.stdout(), stderr: terminal.stderr() };
 }
 
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 function tempRecipe(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'emi-cli-'));
+  made.push(dir);
   const file = join(dir, 'recipe.yaml');
   writeFileSync(file, text);
   return file;
