@@ -5,7 +5,8 @@
 import { err, ok, type Result } from '../core/result.js';
 import type { CloudFailure } from './aws-errors.js';
 import type { ImageInfo, ImageRegistryPort } from './image-registry.js';
-import { sleep, withRetries, type RetryPolicy } from './retry.js';
+import { sleep } from '../core/sleep.js';
+import { withRetries, type RetryPolicy } from './retry.js';
 
 export interface RegisterImageOptions {
   readonly registry: ImageRegistryPort;

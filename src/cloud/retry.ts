@@ -1,6 +1,7 @@
 // Our own retry loop around one logical cloud request, on top of the SDK's: for failures
 // the SDK gave up on (a connection dropped mid-body, a long 503 SlowDown spell, a corrupted
 // upload). Exponential backoff with full jitter; sleeps end at once on abort.
+import { sleep } from '../core/sleep.js';
 import type { Result } from '../core/result.js';
 import type { CloudFailure } from './aws-errors.js';
 
@@ -39,25 +40,6 @@ export function isTransientFailure(failure: CloudFailure): boolean {
   }
 }
 
-/** Resolves after `ms`, or early (without error) when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
  * Runs `attempt` until it succeeds, fails permanently, attempts run out or `signal`
  * aborts. The last failure is returned with `attempts` set where the variant has it.
@@ -88,3 +70,4 @@ export async function withRetries<T>(
     n += 1;
   }
 }
+

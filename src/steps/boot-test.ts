@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeToolFailure } from '../core/failure.js';
+import { sleep } from '../core/sleep.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { StepFailure, StepKind, StepRunContext } from '../plan/step.js';
 import type { BootTestParams } from '../plan/step-params.js';
@@ -56,19 +57,6 @@ async function freePort(): Promise<number> {
     });
   });
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 
 function artifactOf(ctx: StepRunContext<BootTestParams>, name: string): string | undefined {
   for (const need of ctx.needs.values()) {
