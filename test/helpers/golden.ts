@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { repoPath } from './paths.js';
 
-export const GOLDEN_DIR = repoPath('..', 'shared', 'fixtures', 'euca2ools-golden');
+/** A copy of ../shared/fixtures/euca2ools-golden (kept in the repo so that a fresh clone tests alone). */
+export const GOLDEN_DIR = repoPath('test', 'fixtures', 'euca2ools-golden');
 
 /** Facts from the golden README's table of expected values. */
 export const GOLDEN_CASES = [
