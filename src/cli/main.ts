@@ -123,7 +123,7 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
     .option('--no-commands', 'do not list the commands of steps that run')
     .option(
       '--refresh',
-      'also check the publishing target read-only: endpoint, credentials, bucket, certificates',
+      'also ask the cloud (read-only): are the endpoint, credentials, bucket and certificates usable, and do the recorded images and bundles still exist?',
       false,
     )
     .addHelpText(
@@ -179,6 +179,11 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
       'run these steps even if up to date (and what depends on them, if their outputs change)',
       [],
     )
+    .option(
+      '--refresh',
+      'also ask the cloud whether the images and bundles recorded as done still exist; re-run the steps whose effects are gone',
+      false,
+    )
     .option('--no-progress', 'plain timestamped lines instead of the progress display')
     .option('-v, --verbose', 'show the output of the tools as they run', false)
     .addHelpText(
@@ -193,6 +198,7 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
           jobs: number;
           onFailure: 'stop' | 'continue' | 'kill';
           force: string[];
+          refresh: boolean;
           progress: boolean;
           verbose: boolean;
         },

@@ -70,4 +70,3 @@ export async function withRetries<T>(
     n += 1;
   }
 }
-

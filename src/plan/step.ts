@@ -132,6 +132,16 @@ export interface StepKind<P = JsonValue> {
    * timeout): left out of the fingerprint, so changing them does not re-run the step.
    */
   readonly volatileParams?: readonly string[];
+  /**
+   * Checks, with `--refresh`, that a completed step's effects outside the work directory
+   * still hold (an image still registered, a bundle still uploaded). Returns what is
+   * wrong (the step then runs again), or undefined. May make network calls.
+   */
+  verify?(
+    step: StepSpec<P>,
+    values: Readonly<Record<string, JsonValue>>,
+    signal: AbortSignal,
+  ): Promise<string | undefined>;
   /** For the plan: what it would do. Pure. */
   describe(step: StepSpec<P>, facts: HostFacts): StepDescription;
   /** Does the work; resolves (never rejects) with its outputs or a failure. */

@@ -22,6 +22,8 @@ export interface InspectOptions {
   readonly host: HostFacts;
   readonly forced?: ReadonlySet<string>;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Also ask each completed step's kind whether its remote effects still hold (network). */
+  readonly refresh?: boolean;
 }
 
 export interface Inspection {
@@ -100,7 +102,11 @@ export async function inspect(options: InspectOptions): Promise<Inspection> {
   for (const step of graph.steps) {
     const record = state.steps[step.id];
     if (record) {
-      const problem = await checkArtifacts(workDir, step.id, record);
+      let problem = await checkArtifacts(workDir, step.id, record);
+      const kind = options.kinds.get(step.kind);
+      if (problem === undefined && options.refresh === true && kind?.verify) {
+        problem = await kind.verify(step, record.values, options.signal);
+      }
       if (problem !== undefined) artifactProblems.set(step.id, problem);
     } else if (existsSync(partialDir(workDir, step.id))) {
       interrupted.add(step.id);

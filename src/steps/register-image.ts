@@ -121,6 +121,26 @@ export function registerImageKind(session: CloudSession): StepKind<RegisterParam
         ],
       };
     },
+    verify: async (_step, values, signal) => {
+      const imageId = values.imageId;
+      if (typeof imageId !== 'string') return undefined;
+      const connection = await session.connection(signal);
+      if (!connection.ok) return undefined;
+      const found = await describeImages({
+        registry: connection.value.registry,
+        imageIds: [imageId],
+        signal,
+      });
+      if (!found.ok)
+        return found.error.code === 'InvalidAMIID.NotFound'
+          ? `${imageId} is no longer registered`
+          : undefined;
+      const image = found.value.find((i) => i.imageId === imageId);
+      if (!image || image.state === 'deregistered') return `${imageId} is no longer registered`;
+      if (image.state !== 'available' && image.state !== 'pending')
+        return `${imageId} is ${image.state}`;
+      return undefined;
+    },
     run: async (ctx) => {
       const upload = [...ctx.needs.values()].find(
         (n) => typeof n.values.imageLocation === 'string',

@@ -39,6 +39,18 @@ export function uploadBundleKind(session: CloudSession): StepKind<UploadParams> 
         ],
       };
     },
+    verify: async (_step, values, signal) => {
+      const bucket = values.bucket;
+      const key = values.manifestKey;
+      if (typeof bucket !== 'string' || typeof key !== 'string') return undefined;
+      const connection = await session.connection(signal);
+      if (!connection.ok) return undefined;
+      const listed = await connection.value.store.listObjects(bucket, key, signal);
+      if (!listed.ok) return undefined;
+      return listed.value.has(key)
+        ? undefined
+        : `the manifest ${bucket}/${key} is no longer in the bucket`;
+    },
     run: async (ctx) => {
       const bundle = bundleUpstream(ctx.needs);
       const manifest = bundle?.artifacts.manifest;

@@ -111,6 +111,21 @@ function fakeKind(kind: string, config: FakeConfig): StepKind {
           : [],
       notes: [],
     }),
+    ...(kind === 'register-image'
+      ? {
+          // Like the real one: is the image still in the (fake) cloud?
+          verify: (_step: unknown, values: Readonly<Record<string, unknown>>) => {
+            const registered =
+              existsSync(config.registry) &&
+              readFileSync(config.registry, 'utf8').includes(
+                `"imageId":"${String(values.imageId)}"`,
+              );
+            return Promise.resolve(
+              registered ? undefined : `${String(values.imageId)} is no longer registered`,
+            );
+          },
+        }
+      : {}),
     run: async (ctx) => {
       const id = ctx.step.id;
       journal(config, `start ${id}`);

@@ -26,6 +26,8 @@ export interface ApplyOptions {
   readonly progress: boolean;
   readonly verbose: boolean;
   readonly force: readonly string[];
+  /** Ask the cloud whether recorded images and bundles still exist (re-run the steps whose effects are gone). */
+  readonly refresh: boolean;
 }
 
 export interface ApplyDeps extends EngineDeps {
@@ -113,7 +115,10 @@ async function planAndRun(
   deps: ApplyDeps,
 ): Promise<ExitCode> {
   const { terminal } = deps;
-  const { doc, inspection } = await computePlan(session, deps, set.kinds, new Set(options.force));
+  const { doc, inspection } = await computePlan(session, deps, set.kinds, {
+    forced: new Set(options.force),
+    refresh: options.refresh,
+  });
   if (args.saved) {
     const stale = stalePlanReasons(args.saved, doc);
     if (stale.length > 0) {

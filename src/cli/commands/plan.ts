@@ -39,7 +39,7 @@ export async function computePlan(
   session: Session,
   deps: EngineDeps,
   kinds: ReadonlyMap<string, StepKind>,
-  forced?: ReadonlySet<string>,
+  options: { forced?: ReadonlySet<string>; refresh?: boolean } = {},
 ) {
   const host = await deps.hostFacts();
   const inspection = await inspect({
@@ -51,7 +51,8 @@ export async function computePlan(
     signal: deps.signal,
     host,
     env: deps.env,
-    ...(forced ? { forced } : {}),
+    ...(options.forced ? { forced: options.forced } : {}),
+    refresh: options.refresh === true,
   });
   const plan = planSteps(inspection.facts);
   const doc: PlanDocument = planDocument({
@@ -94,7 +95,7 @@ async function printPlan(
   deps: EngineDeps,
   set: StepKindSet,
 ): Promise<ExitCode> {
-  const { doc } = await computePlan(session, deps, set.kinds);
+  const { doc } = await computePlan(session, deps, set.kinds, { refresh: options.refresh });
   if (options.out !== undefined)
     await writeFileAtomic(options.out, `${JSON.stringify(doc, null, 2)}\n`);
   if (options.json) deps.terminal.out(`${JSON.stringify(doc, null, 2)}\n`);

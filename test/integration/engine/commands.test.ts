@@ -1,5 +1,5 @@
 // status, graph and clean on a real work directory (test-only steps).
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { makeEngineRig, runFakeCli } from '../../helpers/engine-rig.js';
@@ -40,5 +40,21 @@ describe('status, graph, clean', () => {
     expect(clean.code).toBe(0);
     expect(existsSync(rig.workDir)).toBe(false);
     expect(runFakeCli(rig, ['plan', rig.recipe]).stdout).toContain('Plan: 17 to run, 0 up to date');
+  });
+
+  test('--refresh finds images deleted outside emi-recipe and registers them again', () => {
+    const rig = makeEngineRig();
+    expect(runFakeCli(rig, ['apply', rig.recipe, '--no-progress']).code).toBe(0);
+    writeFileSync(join(rig.dir, 'registry.jsonl'), '');
+    // Without --refresh nothing asks the cloud: everything looks up to date.
+    expect(runFakeCli(rig, ['plan', rig.recipe]).stdout).toContain('Plan: 0 to run, 17 up to date');
+    const plan = runFakeCli(rig, ['plan', '--refresh', rig.recipe]).stdout;
+    expect(plan).toMatch(/~ register-kernel\s+run\s+eki-[0-9a-f]{8} is no longer registered/);
+    expect(plan).toContain('Plan: 5 to run, 12 up to date; will register: eki, eri, emi');
+    expect(runFakeCli(rig, ['apply', '--refresh', rig.recipe, '--no-progress']).code).toBe(0);
+    expect(rig.registry()).toHaveLength(3);
+    expect(runFakeCli(rig, ['plan', '--refresh', rig.recipe]).stdout).toContain(
+      'Plan: 0 to run, 17 up to date',
+    );
   });
 });
