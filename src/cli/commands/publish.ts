@@ -171,6 +171,10 @@ export function registerPublishCommands(
   program
     .command('cloud')
     .description('the embedded local cloud (S3 store + EC2 image registry on 127.0.0.1)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ emi-recipe cloud serve --port 8773 --data-dir .emi-recipe/local-cloud\n  $ emi-recipe cloud serve --help\n',
+    )
     .command('serve')
     .description(
       'serve the local cloud until interrupted; writes a eucarc for euca2ools/awscli into its data dir',
