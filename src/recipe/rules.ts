@@ -6,7 +6,7 @@ import type { Diagnostic, Severity } from '../core/diagnostic.js';
 import { formatPath, type ParsedRecipe, type ValuePath } from './load.js';
 import type { PrunedRecipe } from './raw.js';
 import { closest } from './suggest.js';
-import { formatSize, parseDuration, parseSize } from './units.js';
+import { checkSizes } from './rules-sizes.js';
 
 /**
  * What a check may look at besides the recipe. `strictInputs` is true for plan and
@@ -24,8 +24,6 @@ export interface RuleContext {
   readonly fileExists: (path: string) => boolean;
 }
 
-const MiB = 2 ** 20;
-const GiB = 2 ** 30;
 /** Debian policy §5.6.1 (package names), with an optional =version or /release. */
 const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+|\/[a-z0-9-]+)?$/;
 const ISO_ONLY_KEYS = ['answers', 'answerFile', 'swap', 'kernelArgs', 'vm'] as const;
@@ -56,7 +54,7 @@ export function checkRules(context: RuleContext): Diagnostic[] {
   return out;
 }
 
-type Report = (
+export type Report = (
   severity: Severity,
   path: ValuePath,
   message: string,
@@ -190,71 +188,6 @@ function checkCustomize(context: RuleContext, report: Report): void {
   customize.remove?.forEach((path, i) => {
     if (path !== undefined) checkGuestPath(report, ['customize', 'remove', i], path);
   });
-}
-
-function checkSizes(context: RuleContext, report: Report): void {
-  const raw = context.raw;
-  const size = (
-    path: ValuePath,
-    value: string | number | undefined,
-    min: number,
-    max: number,
-  ): number | undefined => {
-    if (value === undefined) return undefined;
-    const bytes = parseSize(value);
-    if (bytes === undefined) {
-      report('error', path, `expected a whole number of bytes, got '${String(value)}'`);
-      return undefined;
-    }
-    if (bytes < min || bytes > max) {
-      report(
-        'error',
-        path,
-        `expected a size between ${formatSize(min)} and ${formatSize(max)}, got ${formatSize(bytes)}`,
-      );
-      return undefined;
-    }
-    return bytes;
-  };
-  const duration = (path: ValuePath, value: string | number | undefined): void => {
-    if (value === undefined) return;
-    const ms = parseDuration(value);
-    if (ms === undefined || ms < 1000)
-      report('error', path, `expected a duration of at least 1s, got '${String(value)}'`);
-  };
-  const disk = size(['disk', 'size'], raw.disk?.size, 64 * MiB, 2 * 2 ** 40);
-  const swap = size(['install', 'swap'], raw.install?.swap, 0, 64 * GiB);
-  if (disk !== undefined && swap !== undefined && swap > disk - 64 * MiB) {
-    report(
-      'error',
-      ['install', 'swap'],
-      `leaves less than 64 MiB of the ${formatSize(disk)} disk for the root file system`,
-    );
-  }
-  size(['install', 'vm', 'memory'], raw.install?.vm?.memory, 128 * MiB, 1024 * GiB);
-  duration(['install', 'vm', 'timeout'], raw.install?.vm?.timeout);
-  const rootfs =
-    size(['extract', 'rootfsSize'], raw.extract?.rootfsSize, 64 * MiB, 2 * 2 ** 40) ?? disk;
-  if (rootfs !== undefined && rootfs > 30 * GiB) {
-    report(
-      'warning',
-      raw.extract?.rootfsSize !== undefined ? ['extract', 'rootfsSize'] : ['disk', 'size'],
-      `the root file system image will be ${formatSize(rootfs)}: Eucalyptus refuses instance-store images above 30 GiB by default (max_image_size_gb)`,
-    );
-  } else if (rootfs !== undefined && rootfs > 10 * GiB) {
-    report(
-      'warning',
-      raw.extract?.rootfsSize !== undefined ? ['extract', 'rootfsSize'] : ['disk', 'size'],
-      `the root file system image will be ${formatSize(rootfs)}: bundles above 10 GiB are incompatible with EC2 and may be refused`,
-    );
-  }
-  size(['bundle', 'partSize'], raw.bundle?.partSize, 1024, 5 * GiB);
-  size(['test', 'memory'], raw.test?.memory, 128 * MiB, 1024 * GiB);
-  duration(['test', 'timeout'], raw.test?.timeout);
-  duration(
-    ['customize', 'rcLocal', 'metadataSshKey', 'timeout'],
-    raw.customize?.rcLocal?.metadataSshKey?.timeout,
-  );
 }
 
 function checkPublishAndBundle(context: RuleContext, report: Report): void {
