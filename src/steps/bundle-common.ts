@@ -9,7 +9,7 @@ import { describeBundleFailure, describeBundleWarning } from '../bundle/bundle-f
 import type { JsonValue, StepFailure, StepKind, StepRunContext } from '../plan/step.js';
 import type { BundleParams } from '../plan/step-params.js';
 import { formatSize } from '../recipe/units.js';
-import { targetLabel, type BundleIdentity } from './cloud-session.js';
+import { targetLabel, type BundleIdentity, type CloudSession } from './cloud-session.js';
 
 /** Name of the JSON record of a machine bundle's parts (read by bundle-manifest). */
 export const PARTS_RECORD = 'bundle-parts.json';
@@ -105,4 +105,27 @@ export function describeBundle(
       `image key encrypted for the ${p.target.cloud === 'local' ? "local cloud's" : "cloud's"} certificate and yours; manifest signed with your key (${targetLabel(p.target, 's3')})`,
     ],
   };
+}
+
+/** A short digest of the cloud certificate a bundle's key is encrypted for (recorded in its values). */
+export function certDigest(pem: string): string {
+  return createHash('sha256').update(pem.trim()).digest('hex').slice(0, 16);
+}
+
+/**
+ * With --refresh: a bundle made for the embedded cloud is only good for that cloud's
+ * certificate; a re-created local cloud (new keys) cannot decrypt it. Real clouds' certificates
+ * are input files, already part of the fingerprint.
+ */
+export async function verifyCloudCert(
+  session: CloudSession,
+  values: Readonly<Record<string, JsonValue>>,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  if (!session.isLocal || typeof values.cloudCert !== 'string') return undefined;
+  const identity = await session.identity(signal);
+  if (!identity.ok) return undefined;
+  return certDigest(identity.value.cloudCertPem) === values.cloudCert
+    ? undefined
+    : "the bundle was made for another local cloud certificate (the local cloud's data was re-created)";
 }

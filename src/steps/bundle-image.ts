@@ -10,6 +10,8 @@ import type { CloudSession } from './cloud-session.js';
 import {
   bundleArtifacts,
   bundleValues,
+  certDigest,
+  verifyCloudCert,
   buildIdOf,
   describeBundle,
   makeParts,
@@ -20,6 +22,7 @@ export function bundleImageKind(session: CloudSession): StepKind<BundleParams> {
     kind: 'bundle-image',
     tools: [],
     describe: (step) => describeBundle(step, 'bundle'),
+    verify: (_step, values, signal) => verifyCloudCert(session, values, signal),
     run: async (ctx) => {
       const identity = await session.identity(ctx.signal);
       if (!identity.ok) return identity;
@@ -43,6 +46,7 @@ export function bundleImageKind(session: CloudSession): StepKind<BundleParams> {
         values: {
           ...bundleValues(parts.value),
           buildId: await buildIdOf(written.value.manifestPath),
+          cloudCert: certDigest(identity.value.cloudCertPem),
         },
       };
       return ok(outputs);

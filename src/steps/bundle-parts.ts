@@ -11,6 +11,8 @@ import {
   PARTS_RECORD,
   bundleArtifacts,
   bundleValues,
+  certDigest,
+  verifyCloudCert,
   describeBundle,
   makeParts,
 } from './bundle-common.js';
@@ -20,6 +22,7 @@ export function bundlePartsKind(session: CloudSession): StepKind<BundleParams> {
     kind: 'bundle-parts',
     tools: [],
     describe: (step) => describeBundle(step, 'bundle the parts of'),
+    verify: (_step, values, signal) => verifyCloudCert(session, values, signal),
     run: async (ctx) => {
       const identity = await session.identity(ctx.signal);
       if (!identity.ok) return identity;
@@ -28,7 +31,10 @@ export function bundlePartsKind(session: CloudSession): StepKind<BundleParams> {
       await writeFile(join(ctx.outDir, PARTS_RECORD), `${JSON.stringify(parts.value, null, 1)}\n`);
       return ok({
         artifacts: { ...bundleArtifacts(parts.value), record: PARTS_RECORD },
-        values: bundleValues(parts.value),
+        values: {
+          ...bundleValues(parts.value),
+          cloudCert: certDigest(identity.value.cloudCertPem),
+        },
       });
     },
   };

@@ -194,4 +194,24 @@ describe('publish step kinds on the local cloud', () => {
     );
     expect((await images()).some((i) => i.imageId === foreign.value.imageId)).toBe(true);
   });
+
+  test('--refresh: a bundle made for another local cloud certificate must be made again', async () => {
+    const signal = new AbortController().signal;
+    const bundled = harness.outputs.get('bundle-kernel' as StepId)!;
+    expect(bundled.values.cloudCert).toMatch(/^[0-9a-f]{16}$/);
+    expect(
+      await kinds.bundleImage.verify?.(spec('bundle-kernel'), bundled.values, signal),
+    ).toBeUndefined();
+    const other = { ...bundled.values, cloudCert: '0000000000000000' };
+    expect(await kinds.bundleImage.verify?.(spec('bundle-kernel'), other, signal)).toBe(
+      "the bundle was made for another local cloud certificate (the local cloud's data was re-created)",
+    );
+    const registered = harness.outputs.get('register-kernel' as StepId)!;
+    expect(
+      await kinds.register.verify?.(spec('register-kernel'), registered.values, signal),
+    ).toBeUndefined();
+    expect(
+      await kinds.register.verify?.(spec('register-kernel'), { imageId: 'eki-00000000' }, signal),
+    ).toBe('eki-00000000 is no longer registered');
+  });
 });
