@@ -341,6 +341,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `emi-recipe status … | head`: the reader went away; stop quietly instead of crashing.
+  const onPipeError = (error: NodeJS.ErrnoException): void => {
+    if (error.code === 'EPIPE') process.exit(EXIT.ok);
+    throw error;
+  };
+  process.stdout.on('error', onPipeError);
   try {
     const code = await runCli(argv, {
       terminal: processTerminal(process.env),

@@ -6,6 +6,8 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Terminal } from '../output/terminal.js';
 import { openSession } from './session.js';
 
+const SHOWN_VALUES = ['imageId', 'kernelVersion', 'buildId', 'loginSeconds', 'accel'];
+
 export interface StatusOptions {
   readonly json: boolean;
   readonly workDir?: string;
@@ -65,9 +67,12 @@ export async function runStatus(
       row.finishedAt !== null
         ? `  ${row.finishedAt.replace('T', ' ').slice(0, 19)}  (${formatDuration(row.durationMs ?? 0)})`
         : '';
+    // The outputs people look for; --json has them all.
     const values = Object.entries(row.values)
       .flatMap(([k, v]) =>
-        typeof v === 'string' || typeof v === 'number' ? [`${k}=${shorten(String(v))}`] : [],
+        SHOWN_VALUES.includes(k) && (typeof v === 'string' || typeof v === 'number')
+          ? [`${k}=${shorten(String(v))}`]
+          : [],
       )
       .join(' ');
     t.out(
