@@ -108,6 +108,17 @@ export async function handleEc2(
   const reply = (children: XmlNode[]): void => {
     send(res, 200, xmlDocument(`${action}Response`, ns, [['requestId', requestId], ...children]));
   };
+  /** The caller's image, or undefined after answering InvalidAMIID.NotFound (as Eucalyptus does for others' images too). */
+  const ownImage = (imageId: string): ReturnType<typeof ctx.images.get> => {
+    const image = ctx.images.get(imageId);
+    if (image !== undefined && image.ownerId === account) return image;
+    sendError(
+      res,
+      { code: 'InvalidAMIID.NotFound', message: `The image ID '${imageId}' does not exist` },
+      requestId,
+    );
+    return undefined;
+  };
   switch (action) {
     case 'DescribeImages': {
       const items = describe(params, ctx, account);
@@ -181,30 +192,16 @@ export async function handleEc2(
     }
     case 'DeregisterImage': {
       const imageId = params.get('ImageId') ?? '';
-      const image = ctx.images.get(imageId);
-      if (image === undefined || image.ownerId !== account) {
-        sendError(
-          res,
-          { code: 'InvalidAMIID.NotFound', message: `The image ID '${imageId}' does not exist` },
-          requestId,
-        );
-        return;
-      }
+      const image = ownImage(imageId);
+      if (image === undefined) return;
       await ctx.images.remove(imageId);
       reply([['return', true]]);
       return;
     }
     case 'ModifyImageAttribute': {
       const imageId = params.get('ImageId') ?? '';
-      const image = ctx.images.get(imageId);
-      if (image === undefined || image.ownerId !== account) {
-        sendError(
-          res,
-          { code: 'InvalidAMIID.NotFound', message: `The image ID '${imageId}' does not exist` },
-          requestId,
-        );
-        return;
-      }
+      const image = ownImage(imageId);
+      if (image === undefined) return;
       const adds = listParam(params, 'LaunchPermission.Add').concat(
         [...params]
           .filter(([k, v]) => /^LaunchPermission\.Add\.\d+\.Group$/.test(k) && v === 'all')
