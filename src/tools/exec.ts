@@ -1,6 +1,7 @@
 // The only module that starts processes (STYLE.md §6): argv arrays, never a shell;
 // cancellation, timeouts and grace periods; output streamed by line, tails kept.
 import { execa } from 'execa';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { ToolFailure } from '../core/failure.js';
@@ -26,6 +27,13 @@ export interface ExecOptions {
   readonly group?: boolean;
   /** Keep the complete stdout in the result (default true; false keeps only the tail). */
   readonly keepStdout?: boolean;
+  /**
+   * Kill the program when emi-recipe dies, even by SIGKILL (PR_SET_PDEATHSIG through
+   * util-linux's setpriv), for long-lived programs such as QEMU that would otherwise run
+   * on after a `kill -9` of the CLI. Only for programs known to be installed: a missing
+   * one is then reported as an exit code (127), not as a spawn error.
+   */
+  readonly dieWithParent?: boolean;
 }
 
 export interface ExecResult {
@@ -42,6 +50,8 @@ export type Exec = (
 ) => Promise<Result<ExecResult, ToolFailure>>;
 
 const TAIL = 20;
+/** util-linux (always installed on Debian/Ubuntu): sets the parent-death signal, then execs. */
+const SETPRIV = '/usr/bin/setpriv';
 
 /** Quotes an argument for display so that the command can be pasted into a shell. */
 export function shellQuote(arg: string): string {
@@ -71,7 +81,11 @@ export const exec: Exec = async (file, args, options) => {
   let stdoutAll = '';
   let stderrAll = '';
   const grace = options.killGraceMs ?? 5000;
-  const subprocess = execa(file, [...args], {
+  const [spawnFile, spawnArgs] =
+    options.dieWithParent === true && existsSync(SETPRIV)
+      ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', file, ...args]]
+      : [file, [...args]];
+  const subprocess = execa(spawnFile, spawnArgs, {
     cwd: options.cwd,
     env: { ...options.env, LC_ALL: 'C' },
     extendEnv: true,

@@ -80,3 +80,35 @@ describe('exec', () => {
     expect(r).toMatchObject({ ok: true, value: { stdout: 'hello\nC\n' } });
   });
 });
+
+describe('exec dieWithParent', () => {
+  test('a program started with dieWithParent dies when emi-recipe is SIGKILLed', async () => {
+    const { spawn } = await import('node:child_process');
+    const { repoPath } = await import('../../helpers/paths.js');
+    const pidFile = `/tmp/emi-exec-orphan-${process.pid}`;
+    // A parent process that starts `sleep 120` the way steps start QEMU, then waits.
+    const script = `
+      import { exec } from ${JSON.stringify(repoPath('dist', 'tools', 'exec.js'))};
+      import { writeFileSync } from 'node:fs';
+      const run = exec('sh', ['-c', 'echo $$ > ${pidFile}; exec sleep 120'], { signal: new AbortController().signal, dieWithParent: true });
+      setInterval(() => {}, 1000);
+      await run;`;
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: 'ignore',
+    });
+    const started = Date.now();
+    while (Date.now() - started < 10_000) {
+      try {
+        if (readFileSync(pidFile, 'utf8').trim() !== '') break;
+      } catch {
+        // not yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const child = Number(readFileSync(pidFile, 'utf8'));
+    expect(isRunning(child)).toBe(true);
+    parent.kill('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(isRunning(child)).toBe(false);
+  });
+});
