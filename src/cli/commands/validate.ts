@@ -1,5 +1,7 @@
 // `emi-recipe validate`: check recipes (syntax, schema, rules) and print every problem.
 import { loadRecipe } from '../../recipe/load-recipe.js';
+import { defaultGraphInput } from '../../plan/default-graph.js';
+import { buildGraph } from '../../plan/graph.js';
 import type { Diagnostic } from '../../core/diagnostic.js';
 import { formatDiagnostics } from '../output/diagnostic-printer.js';
 import type { Terminal } from '../output/terminal.js';
@@ -52,7 +54,10 @@ export async function runValidate(
       else terminal.err(`error: ${message}\n`);
       continue;
     }
-    const { diagnostics, text } = loaded.value;
+    const { text, recipe } = loaded.value;
+    // A valid recipe must also give a sound step graph (${steps.…} placeholders can add cycles).
+    const graphProblems = recipe ? buildGraph(defaultGraphInput(recipe)).diagnostics : [];
+    const diagnostics = [...loaded.value.diagnostics, ...graphProblems];
     const errors = diagnostics.filter((d) => d.severity === 'error').length;
     const warnings = diagnostics.length - errors;
     if (errors > 0) failed = true;

@@ -102,4 +102,17 @@ describe('emi-recipe', () => {
       },
     ]);
   });
+
+  test('a dependency cycle made with ${steps…} placeholders is reported by validate', async () => {
+    const file = tempRecipe(
+      'name: demo-image\ndisk: { size: 2G }\ninstall: { debootstrap: { suite: bookworm } }\n' +
+        'customize:\n  users: [{ name: demo }]\n  rcLocal: { metadataSshKey: { user: demo } }\n' +
+        'test:\n  boot: true\n  commands: ["echo ${steps.register-machine.imageId}"]\n',
+    );
+    const r = await cli(['validate', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `${file}:9:20: error: dependency cycle: boot-test -> register-machine -> boot-test`,
+    );
+  });
 });
