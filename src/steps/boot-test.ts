@@ -201,7 +201,6 @@ async function boot(
   const hasExited = (): boolean => vmState.exited;
   const running = ctx
     .exec(QEMU_SYSTEM, args, {
-      dieWithParent: true,
       signal: vm.signal,
       timeoutMs: p.timeoutMs + 10 * 60_000,
       killGraceMs: 3000,

@@ -55,7 +55,6 @@ export async function bootInstaller(
   const tail: string[] = [];
   try {
     const r = await ctx.exec(QEMU_SYSTEM, args, {
-      dieWithParent: true,
       signal: ctx.signal,
       timeoutMs: p.timeoutMs,
       killGraceMs: 5000,

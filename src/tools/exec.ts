@@ -29,9 +29,8 @@ export interface ExecOptions {
   readonly keepStdout?: boolean;
   /**
    * Kill the program when emi-recipe dies, even by SIGKILL (PR_SET_PDEATHSIG through
-   * util-linux's setpriv), for long-lived programs such as QEMU that would otherwise run
-   * on after a `kill -9` of the CLI. Only for programs known to be installed: a missing
-   * one is then reported as an exit code (127), not as a spawn error.
+   * util-linux's setpriv), so that a QEMU or a debootstrap does not run on after a
+   * `kill -9` of the CLI. Default true; false for programs meant to outlive it.
    */
   readonly dieWithParent?: boolean;
 }
@@ -52,6 +51,8 @@ export type Exec = (
 const TAIL = 20;
 /** util-linux (always installed on Debian/Ubuntu): sets the parent-death signal, then execs. */
 const SETPRIV = '/usr/bin/setpriv';
+let setpriv: boolean | undefined;
+const hasSetpriv = (): boolean => (setpriv ??= existsSync(SETPRIV));
 
 /** Quotes an argument for display so that the command can be pasted into a shell. */
 export function shellQuote(arg: string): string {
@@ -82,7 +83,7 @@ export const exec: Exec = async (file, args, options) => {
   let stderrAll = '';
   const grace = options.killGraceMs ?? 5000;
   const [spawnFile, spawnArgs] =
-    options.dieWithParent === true && existsSync(SETPRIV)
+    options.dieWithParent !== false && hasSetpriv()
       ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', file, ...args]]
       : [file, [...args]];
   const subprocess = execa(spawnFile, spawnArgs, {
@@ -147,6 +148,19 @@ export const exec: Exec = async (file, args, options) => {
     return err({ ...base, reason: 'spawn-error', code: cause?.code ?? 'UNKNOWN' });
   }
   if (result.signal !== undefined) return err({ ...base, reason: 'signal', signal: result.signal });
+  // Through setpriv, a program that cannot be started is setpriv's exit 127/126 and message.
+  const setprivFailure =
+    spawnFile === SETPRIV
+      ? /^setpriv: failed to execute .*: (.*)$/.exec(stderrTail.at(-1) ?? '')
+      : null;
+  if (setprivFailure && (result.exitCode === 127 || result.exitCode === 126)) {
+    return err({
+      ...base,
+      stderrTail: stderrTail.slice(0, -1),
+      reason: 'spawn-error',
+      code: result.exitCode === 127 ? 'ENOENT' : 'EACCES',
+    });
+  }
   if (result.exitCode !== 0)
     return err({ ...base, reason: 'exit-non-zero', exitCode: result.exitCode ?? -1 });
   return ok({ stdout: stdoutAll, stderr: stderrAll, durationMs: Date.now() - started });

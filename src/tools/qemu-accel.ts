@@ -245,7 +245,6 @@ async function runProbe(
     const image = join(dir, 'probe.img');
     await writeFile(image, probeBootSector());
     const sector = await exec(QEMU_SYSTEM, bootSectorProbeArgs('kvm', image), {
-      dieWithParent: true,
       signal: ctx.signal,
       timeoutMs: 10_000,
       killGraceMs: 1000,
@@ -267,7 +266,6 @@ async function runProbe(
     if (kernel === null)
       return { accel: 'kvm', detail: 'KVM probe passed (boot sector; no host kernel to boot)' };
     const boot = await exec(QEMU_SYSTEM, kernelProbeArgs('kvm', kernel), {
-      dieWithParent: true,
       signal: ctx.signal,
       timeoutMs: 20_000,
       killGraceMs: 1000,

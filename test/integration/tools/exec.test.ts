@@ -82,7 +82,7 @@ describe('exec', () => {
 });
 
 describe('exec dieWithParent', () => {
-  test('a program started with dieWithParent dies when emi-recipe is SIGKILLed', async () => {
+  test('a program dies when emi-recipe is SIGKILLed (the default)', async () => {
     const { spawn } = await import('node:child_process');
     const { repoPath } = await import('../../helpers/paths.js');
     const pidFile = `/tmp/emi-exec-orphan-${process.pid}`;
@@ -90,7 +90,7 @@ describe('exec dieWithParent', () => {
     const script = `
       import { exec } from ${JSON.stringify(repoPath('dist', 'tools', 'exec.js'))};
       import { writeFileSync } from 'node:fs';
-      const run = exec('sh', ['-c', 'echo $$ > ${pidFile}; exec sleep 120'], { signal: new AbortController().signal, dieWithParent: true });
+      const run = exec('sh', ['-c', 'echo $$ > ${pidFile}; exec sleep 120'], { signal: new AbortController().signal });
       setInterval(() => {}, 1000);
       await run;`;
     const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
