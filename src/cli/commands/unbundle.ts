@@ -127,6 +127,8 @@ const HINTS: Partial<Record<Reason, string>> = {
   'private-key-invalid': PEM,
   'certificate-invalid': PEM,
   'part-missing': 'Point -s at the directory holding all the parts.',
+  'part-not-regular':
+    'Parts must be plain files: copy the part files themselves into the directory (not links, devices or pipes).',
   'part-digest-mismatch': DAMAGED,
   'image-digest-mismatch': DAMAGED,
   'image-size-mismatch': DAMAGED,
