@@ -61,7 +61,12 @@ interface Ended {
  * Runs `emi-recipe unbundle` on `dir`; SIGTERM after `graceMs` if it is still running,
  * SIGKILL 10 s later, so that a hang fails the test instead of blocking it.
  */
-function runUnbundle(dir: string, dest: string, graceMs: number): Promise<Ended> {
+function runUnbundle(
+  dir: string,
+  dest: string,
+  graceMs: number,
+  manifest = join(dir, multipart.manifest),
+): Promise<Ended> {
   const started = Date.now();
   const child = spawn(
     process.execPath,
@@ -69,7 +74,7 @@ function runUnbundle(dir: string, dest: string, graceMs: number): Promise<Ended>
       repoPath('bin', 'emi-recipe.js'),
       'unbundle',
       '-m',
-      join(dir, multipart.manifest),
+      manifest,
       '-k',
       join(GOLDEN_DIR, 'keys', 'user-key.pem'),
       '-d',
@@ -118,6 +123,18 @@ describe('unbundle refuses parts that are not regular files, at once', () => {
     const r = await runUnbundle(dir, join(work, 'fifo-out'), 5_000);
     expect(r).toMatchObject({ code: 1, signal: null, neededSigterm: false });
     expect(r.stderr).toContain('is a named pipe (FIFO), not a regular file');
+  });
+
+  test('a manifest that is a FIFO: refused, never waited on', async () => {
+    const dir = mkdtempSync(join(work, 'fifo-manifest-'));
+    const manifest = join(dir, 'x.manifest.xml');
+    const made = spawnSync('mkfifo', [manifest]);
+    if (made.status !== 0) throw new Error(`mkfifo failed: ${made.stderr.toString()}`);
+    const r = await runUnbundle(dir, join(work, 'fifo-manifest-out'), 5_000, manifest);
+    expect(r).toMatchObject({ code: 1, signal: null, neededSigterm: false });
+    expect(r.stderr).toContain(
+      `cannot read the manifest ${manifest} (a named pipe (FIFO), not a regular file)`,
+    );
   });
 
   test('a last part of 1 TiB (sparse): reading stops at the bundled size', async () => {

@@ -18,10 +18,12 @@ import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globa
 import { openExclusive, writeFileAtomic } from '../../../src/core/atomic-write.js';
 import type { ManifestPart } from '../../../src/bundle/manifest.js';
 import { readParts } from '../../../src/bundle/part-reader.js';
+import { prepareUnbundle } from '../../../src/bundle/unbundle-checks.js';
 import { PartWriter } from '../../../src/bundle/part-writer.js';
 import { SparseFileWriter } from '../../../src/bundle/sparse-file-writer.js';
 import { TarExtractor, TAIL_LIMIT, UnbundleStop } from '../../../src/bundle/tar-extractor.js';
 import { padding, tarHeaderBlocks } from '../../../src/bundle/tar-format.js';
+import { goldenKey } from '../../helpers/golden.js';
 
 let dir: string;
 let victim: string;
@@ -181,4 +183,23 @@ describe('the tar extractor reads a bounded stream', () => {
       failure: { reason: 'stream-corrupt', stage: 'tar' },
     });
   });
+});
+
+describe('reading the manifest', () => {
+  test('a manifest path leading to /dev/zero is refused, not read without end', async () => {
+    symlinkSync('/dev/zero', join(dir, 'img.manifest.xml'));
+    const r = await prepareUnbundle({
+      manifestPath: join(dir, 'img.manifest.xml'),
+      privateKeyPem: goldenKey('user-key'),
+      destDir: join(dir, 'out'),
+    });
+    expect(r).toEqual({
+      ok: false,
+      error: {
+        reason: 'manifest-unreadable',
+        path: join(dir, 'img.manifest.xml'),
+        code: 'a character device, not a regular file',
+      },
+    });
+  }, 10_000);
 });
