@@ -210,6 +210,11 @@ class Reader {
         const text = this.#s.slice(this.#at, end);
         const bad = text.indexOf(']]>');
         if (bad >= 0) throw new Refused(this.#at + bad, ']]> is not allowed in text');
+        // XML readers turn CR LF into LF in text: a value holding a raw CR would read
+        // differently elsewhere. (Between elements, where it is only white space, it is harmless.)
+        const cr = text.indexOf('\r');
+        if (cr >= 0 && text.trim() !== '')
+          throw new Refused(this.#at + cr, 'a raw carriage return in text (write &#13;)');
         current.text += text;
         this.#at = end;
       }

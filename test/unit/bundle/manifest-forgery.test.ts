@@ -113,6 +113,7 @@ describe('the signed text is exactly the elements the values come from', () => {
       [`${kernelXml}<manifest/>`, /after the end of the root/],
       [`${kernelXml}<!-- trailing -->`, /comments/],
       [kernelXml.replace('<name>euca2ools</name>', '<name>eucaé</name>'), /ASCII/],
+      [kernelXml.replace('<name>vmlinuz-golden</name>', '<name>vmlinuz\r\n</name>'), /carriage/],
     ];
     for (const [xml, problem] of cases) {
       const r = parseManifest(xml);
@@ -135,5 +136,34 @@ describe('the signed text is exactly the elements the values come from', () => {
           ),
         ),
       ).toMatchObject({ ok: false, error: { field: 'image/parts/part[0]/filename' } });
+  });
+});
+
+describe('the strict reader never throws', () => {
+  test('on 2000 random edits of a golden manifest it returns a result', () => {
+    let seed = 42;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = '<>/&;#x=\'"![]?-CDATA \n\rmanifestimage\u00e9\u0000';
+    let accepted = 0;
+    for (let i = 0; i < 2000; i += 1) {
+      const at = random(kernelXml.length);
+      const insert = Array.from(
+        { length: 1 + random(6) },
+        () => alphabet[random(alphabet.length)],
+      ).join('');
+      const edited = kernelXml.slice(0, at) + insert + kernelXml.slice(at + random(4));
+      const r = parseManifest(edited);
+      if (r.ok) {
+        accepted += 1;
+        // Whatever is accepted, the signature covers exactly what was read.
+        expect(r.value.signedText).toBe(
+          signedElements(edited).config + signedElements(edited).image,
+        );
+      }
+    }
+    expect(accepted).toBeGreaterThan(0);
   });
 });
