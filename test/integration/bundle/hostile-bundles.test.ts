@@ -25,7 +25,7 @@ import { copyGoldenBundle, removeDir, tempDir } from '../../helpers/bundle-input
 import { signedElements, wrapSignedElements } from '../../helpers/forged-manifests.js';
 import { GOLDEN_CASES, GOLDEN_DIR, goldenKey, type GoldenCase } from '../../helpers/golden.js';
 import { repoPath } from '../../helpers/paths.js';
-import { scrubbedEnv } from '../../helpers/run-cli.js';
+import { runBuiltCli, scrubbedEnv } from '../../helpers/run-cli.js';
 
 jest.setTimeout(120_000);
 
@@ -194,6 +194,17 @@ describe('a signed manifest wrapping another bundle is refused', () => {
     );
     expect(r.ok ? `accepted, signature ${r.value.signature}` : describeBundleFailure(r.error)).toBe(
       'manifest field (document): comments are not accepted in a manifest (line 2, column 125)',
+    );
+    expect(existsSync(dest)).toBe(false);
+    const cli = runBuiltCli(
+      ['unbundle', '-m', forged, '-k', join(GOLDEN_DIR, 'keys', 'user-key.pem'), '-d', dest],
+      { env: scrubbedEnv() },
+    );
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toBe('');
+    expect(cli.stderr).toBe(
+      'error: manifest field (document): comments are not accepted in a manifest (line 2, column 125)\n' +
+        'The manifest is malformed or was altered after signing (euca2ools writes none of the refused constructs): do not trust this bundle.\n',
     );
     expect(existsSync(dest)).toBe(false);
   });
