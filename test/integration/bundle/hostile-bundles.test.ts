@@ -18,7 +18,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import { describeBundleFailure } from '../../../src/bundle/bundle-failure.js';
+import { bundleImage } from '../../../src/bundle/bundle-image.js';
 import { unbundle } from '../../../src/bundle/unbundle.js';
 import { quietTask } from '../../../src/core/task.js';
 import { copyGoldenBundle, removeDir, tempDir } from '../../helpers/bundle-inputs.js';
@@ -207,5 +209,61 @@ describe('a signed manifest wrapping another bundle is refused', () => {
         'The manifest is malformed or was altered after signing (euca2ools writes none of the refused constructs): do not trust this bundle.\n',
     );
     expect(existsSync(dest)).toBe(false);
+  });
+});
+
+describe('unbundle stops on SIGTERM while reading', () => {
+  test('SIGTERM in the middle of a 192 MiB unbundle: exit 130 within seconds, nothing left', async () => {
+    const dir = mkdtempSync(join(work, 'sigterm-'));
+    const image = join(dir, 'big.img');
+    writeFileSync(image, randomBytes(192 * 2 ** 20));
+    const bundled = await bundleImage(
+      {
+        imagePath: image,
+        destDir: dir,
+        imageType: 'machine',
+        arch: 'x86_64',
+        account: '123456789012',
+        userCertPem: goldenKey('user-cert'),
+        userKeyPem: goldenKey('user-key'),
+        cloudCertPem: goldenKey('cloud-cert'),
+        durable: false,
+      },
+      quietTask(),
+    );
+    if (!bundled.ok) throw new Error(describeBundleFailure(bundled.error));
+    const dest = join(work, 'sigterm-out');
+    const started = Date.now();
+    const child = spawn(
+      process.execPath,
+      [
+        repoPath('bin', 'emi-recipe.js'),
+        'unbundle',
+        '-m',
+        bundled.value.manifestPath,
+        '-k',
+        join(GOLDEN_DIR, 'keys', 'user-key.pem'),
+        '-d',
+        dest,
+      ],
+      { env: scrubbedEnv() },
+    );
+    let stderr = '';
+    let termAt = 0;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (termAt === 0 && stderr.includes('unbundling')) {
+        termAt = Date.now();
+        child.kill('SIGTERM');
+      }
+    });
+    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(kill);
+    expect(termAt).toBeGreaterThan(started);
+    expect(code).toBe(130);
+    expect(Date.now() - termAt).toBeLessThan(5_000);
+    expect(stderr).toContain('interrupted; no output was left behind');
+    expect(existsSync(dest) ? readdirSync(dest) : []).toEqual([]);
   });
 });
