@@ -49,6 +49,14 @@ export type BundleFailure =
       readonly filename: string;
       readonly code: string;
     }
+  /** A part is a symlink, device, FIFO, directory…: only regular files are read. */
+  | {
+      readonly reason: 'part-not-regular';
+      readonly index: number;
+      readonly filename: string;
+      /** 'symbolic link', 'character device', 'named pipe (FIFO)'… */
+      readonly kind: string;
+    }
   | {
       readonly reason: 'part-digest-mismatch';
       readonly index: number;
@@ -59,7 +67,10 @@ export type BundleFailure =
   | {
       readonly reason: 'bundled-size-mismatch';
       readonly expected: number;
+      /** Bytes read; with `stoppedAt`, reading stopped there (the parts hold at least this). */
       readonly actual: number;
+      /** The part in which the parts went past the expected size. */
+      readonly stoppedAt?: { readonly index: number; readonly filename: string };
     }
   /** The decrypted, decompressed or tar data is not what a bundle holds. */
   | {
@@ -123,8 +134,12 @@ export function describeBundleFailure(failure: BundleFailure): string {
       return `part ${failure.index} (${failure.filename}): cannot read it (${failure.code})`;
     case 'part-digest-mismatch':
       return `part ${failure.index} (${failure.filename}): SHA-1 mismatch (manifest ${failure.expected}, file ${failure.actual})`;
+    case 'part-not-regular':
+      return `part ${failure.index} (${failure.filename}) is a ${failure.kind}, not a regular file: it was not read`;
     case 'bundled-size-mismatch':
-      return `bundled size mismatch: the manifest says ${failure.expected} bytes, the parts hold ${failure.actual}`;
+      return failure.stoppedAt === undefined
+        ? `bundled size mismatch: the manifest says ${failure.expected} bytes, the parts hold ${failure.actual}`
+        : `bundled size mismatch: the manifest says ${failure.expected} bytes, the parts hold more (reading stopped in part ${failure.stoppedAt.index}, ${failure.stoppedAt.filename})`;
     case 'stream-corrupt':
       return `the bundle data is corrupt at the ${failure.stage} stage: ${failure.detail}`;
     case 'tar-member-unsupported':

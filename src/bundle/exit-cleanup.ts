@@ -1,6 +1,7 @@
 // Temporary files to delete if the process exits before they are renamed or removed (a
 // second Ctrl-C makes the CLI exit at once). One 'exit' listener for all; SIGKILL and power
-// cuts still leave them, which is why they carry a `.tmp-PID` name.
+// cuts still leave them, which is why they carry a `.tmp-PID-RANDOM` name. Only files this
+// process created may be tracked: never a name that was already there.
 import { unlinkSync } from 'node:fs';
 
 const pending = new Set<string>();

@@ -1,8 +1,10 @@
 // The bundle manifest (PREFIX.manifest.xml): written byte for byte as euca2ools 3.4.1
-// writes it, signed, and read back with fast-xml-parser. The one contract shared by the
-// bundler, the unbundler and the cloud side. Facts: spec/ec2-bundle-format.md §2.9, §2.10, §6.2.
-import { XMLParser } from 'fast-xml-parser';
+// writes it, signed, and read back strictly, with the signature checked over the exact
+// elements the values come from. The one contract shared by the bundler, the unbundler
+// and the cloud side. Facts: spec/ec2-bundle-format.md §2.9, §2.10, §6.2.
 import { err, ok, type Result } from '../core/result.js';
+import { checkManifestShape } from './manifest-shape.js';
+import { parseStrictXml, type XmlElement } from './manifest-xml.js';
 import { signSha1, verifySha1 } from './rsa.js';
 
 export const IMAGE_TYPES = ['machine', 'kernel', 'ramdisk'] as const;
@@ -150,9 +152,11 @@ export interface ParsedManifest extends ManifestData {
   readonly version: string;
   readonly signature: string;
   /**
-   * The raw text from the first `<machine_configuration>` to its end tag followed by
-   * the raw text of the first `<image>` element, as Eucalyptus verifiers cut them
-   * (spec §2.10); undefined when either is missing.
+   * The source text of the `<machine_configuration>` element followed by that of the
+   * `<image>` element — exactly the elements every value above was read from (spec
+   * §2.10); undefined when either is missing. The parser refuses every document in which
+   * another reader (Eucalyptus cuts the first literal tags out of the raw text) could
+   * find other bytes: comments, CDATA, processing instructions, DOCTYPE, duplicates.
    */
   readonly signedText?: string;
 }
@@ -165,82 +169,74 @@ export interface ManifestInvalid {
   readonly problem: string;
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  processEntities: true,
-  isArray: (name) => ['part', 'mapping', 'product_code'].includes(name),
-});
+const IMAGE_FIELDS = [
+  'name',
+  'user',
+  'type',
+  'digest',
+  'size',
+  'bundled_size',
+  'ec2_encrypted_key',
+  'user_encrypted_key',
+  'ec2_encrypted_iv',
+  'user_encrypted_iv',
+] as const;
+const REQUIRED_IMAGE_FIELDS = new Set<string>([
+  'name',
+  'user',
+  'type',
+  'digest',
+  'size',
+  'bundled_size',
+  'ec2_encrypted_key',
+  'ec2_encrypted_iv',
+]);
 
-type Node = Record<string, unknown>;
+const child = (parent: XmlElement | undefined, name: string): XmlElement | undefined =>
+  parent?.children.find((c) => c.name === name);
+const children = (parent: XmlElement | undefined, name: string): XmlElement[] =>
+  parent?.children.filter((c) => c.name === name) ?? [];
 
-/** Parses manifest text; every missing or malformed field is named in the failure. */
+/** A part file name must name a file in the parts directory, nothing else. */
+function isPlainFileName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+
+/**
+ * Parses manifest text (read as latin1, one character per byte); every missing, malformed
+ * or ambiguous element is named in the failure. The text is parsed once, strictly (see
+ * manifest-xml.ts, manifest-shape.ts), and the signed text is cut from the source spans
+ * of the very elements the values come from.
+ */
 export function parseManifest(xml: string): Result<ParsedManifest, ManifestInvalid> {
-  let doc: Node;
-  try {
-    doc = parser.parse(xml) as Node;
-  } catch (error) {
-    return err({
-      reason: 'manifest-invalid',
-      field: '(document)',
-      problem: `not well-formed XML: ${(error as Error).message}`,
-    });
-  }
-  const manifest = doc.manifest;
-  if (manifest === undefined || typeof manifest !== 'object' || manifest === null) {
-    return err({
-      reason: 'manifest-invalid',
-      field: 'manifest',
-      problem: 'no <manifest> root element',
-    });
-  }
   const fail = (field: string, problem: string): Result<ParsedManifest, ManifestInvalid> =>
-    err({ reason: 'manifest-invalid', field, problem });
-  const m = manifest as Node;
-  const text = (node: unknown): string | undefined => {
-    if (typeof node === 'string') return node;
-    if (node !== null && typeof node === 'object' && '#text' in node)
-      return String((node as Node)['#text']);
+    err({ reason: 'manifest-invalid', field: field.replace(/^manifest\//, ''), problem });
+  const tree = parseStrictXml(xml);
+  if (!tree.ok) return fail('(document)', `${tree.error.problem} (${tree.error.where})`);
+  const m = tree.value;
+  const shape = checkManifestShape(m);
+  if (!shape.ok) return fail(shape.error.field, shape.error.problem);
+  const config = child(m, 'machine_configuration');
+  const image = child(m, 'image');
+  if (image === undefined) return fail('image', 'missing');
+  for (const signed of [config, image]) {
+    if (signed === undefined) continue;
+    const name = signed.name;
     if (
-      node !== null &&
-      typeof node === 'object' &&
-      Object.keys(node).every((k) => k.startsWith('@'))
+      xml.slice(signed.start, signed.startTagEnd) !== `<${name}>` ||
+      xml.slice(signed.endTagStart, signed.end) !== `</${name}>`
     )
-      return '';
-    return undefined;
-  };
-  const config = (m.machine_configuration ?? {}) as Node;
-  const image = m.image as Node | undefined;
-  if (image === undefined || typeof image !== 'object') return fail('image', 'missing');
-  const fields: Record<string, string | undefined> = {};
-  for (const name of [
-    'name',
-    'user',
-    'type',
-    'digest',
-    'size',
-    'bundled_size',
-    'ec2_encrypted_key',
-    'user_encrypted_key',
-    'ec2_encrypted_iv',
-    'user_encrypted_iv',
-  ]) {
-    fields[name] = text(image[name]);
+      return fail(
+        name,
+        `a signed element must be written <${name}>…</${name}>, without attributes or spaces in its tags (spec §2.10)`,
+      );
   }
-  for (const name of [
-    'name',
-    'user',
-    'type',
-    'digest',
-    'size',
-    'bundled_size',
-    'ec2_encrypted_key',
-    'ec2_encrypted_iv',
-  ]) {
-    if (fields[name] === undefined) return fail(`image/${name}`, 'missing');
+  const fields: Record<string, string | undefined> = {};
+  for (const name of IMAGE_FIELDS) {
+    const value = child(image, name)?.text;
+    if (value === undefined && REQUIRED_IMAGE_FIELDS.has(name))
+      return fail(`image/${name}`, 'missing');
+    fields[name] = value;
   }
   const type = fields.type ?? '';
   if (!(IMAGE_TYPES as readonly string[]).includes(type))
@@ -255,63 +251,55 @@ export function parseManifest(xml: string): Result<ParsedManifest, ManifestInval
   if (!/^\d+$/.test(fields.bundled_size ?? '') || !Number.isSafeInteger(bundledSize)) {
     return fail('image/bundled_size', `expected a byte count, got '${fields.bundled_size ?? ''}'`);
   }
-  const partsNode = image.parts as Node | undefined;
-  if (partsNode === undefined || typeof partsNode !== 'object')
-    return fail('image/parts', 'missing');
-  const partList = (partsNode.part ?? []) as Node[];
-  const count = Number(partsNode['@count']);
-  if (partsNode['@count'] !== undefined && count !== partList.length) {
-    return fail(
-      'image/parts',
-      `count="${text(partsNode['@count']) ?? ''}" but ${partList.length} <part> elements`,
-    );
+  const partsNode = child(image, 'parts');
+  if (partsNode === undefined) return fail('image/parts', 'missing');
+  const partList = children(partsNode, 'part');
+  const countText = partsNode.attributes.get('count');
+  if (countText !== undefined && countText !== String(partList.length)) {
+    return fail('image/parts', `count="${countText}" but ${partList.length} <part> elements`);
   }
   const parts: ManifestPart[] = [];
   for (const [i, part] of partList.entries()) {
-    if (Number(part['@index']) !== i)
-      return fail(`image/parts/part[${i}]`, `index="${String(part['@index'])}", expected ${i}`);
-    const filename = text(part.filename);
-    const partDigest = text(part.digest);
-    if (!filename || filename.includes('/') || filename === '..')
-      return fail(`image/parts/part[${i}]/filename`, `not a plain file name: '${filename ?? ''}'`);
-    if (!partDigest || !/^[0-9a-f]{40}$/i.test(partDigest))
+    const index = part.attributes.get('index');
+    if (index !== String(i))
+      return fail(`image/parts/part[${i}]`, `index="${index ?? ''}", expected ${i}`);
+    const filename = child(part, 'filename')?.text;
+    const partDigest = child(part, 'digest')?.text;
+    if (filename === undefined || !isPlainFileName(filename))
+      return fail(
+        `image/parts/part[${i}]/filename`,
+        `not a plain file name: '${filename ?? ''}' (a part is a file beside the manifest)`,
+      );
+    if (partDigest === undefined || !/^[0-9a-f]{40}$/i.test(partDigest))
       return fail(
         `image/parts/part[${i}]/digest`,
         `expected 40 hex digits (SHA-1), got '${partDigest ?? ''}'`,
       );
     parts.push({ filename, digest: partDigest.toLowerCase() });
   }
-  const mappings = ((config.block_device_mapping as Node | undefined)?.mapping ?? []) as Node[];
-  const codes = ((config.product_codes as Node | undefined)?.product_code ?? []) as unknown[];
-  const bundler = (m.bundler ?? {}) as Node;
-  const kernelId = text(config.kernel_id);
-  const ramdiskId = text(config.ramdisk_id);
-  const architecture = text(config.architecture);
-  const signatureText = text(m.signature);
-  if (signatureText === undefined) return fail('signature', 'missing');
-  const mcStart = xml.indexOf('<machine_configuration>');
-  const mcEnd = xml.indexOf('</machine_configuration>');
-  const imStart = xml.indexOf('<image>');
-  const imEnd = xml.indexOf('</image>');
+  const signature = child(m, 'signature')?.text;
+  if (signature === undefined) return fail('signature', 'missing');
+  const bundler = child(m, 'bundler');
+  const kernelId = child(config, 'kernel_id')?.text;
+  const ramdiskId = child(config, 'ramdisk_id')?.text;
   const signedText =
-    mcStart >= 0 && mcEnd > mcStart && imStart >= 0 && imEnd > imStart
-      ? xml.slice(mcStart, mcEnd + '</machine_configuration>'.length) +
-        xml.slice(imStart, imEnd + '</image>'.length)
-      : undefined;
+    config === undefined
+      ? undefined
+      : xml.slice(config.start, config.end) + xml.slice(image.start, image.end);
   return ok({
-    version: text(m.version) ?? '',
+    version: child(m, 'version')?.text ?? '',
     bundler: {
-      name: text(bundler.name) ?? '',
-      version: text(bundler.version) ?? '',
-      release: text(bundler.release) ?? '',
+      name: child(bundler, 'name')?.text ?? '',
+      version: child(bundler, 'version')?.text ?? '',
+      release: child(bundler, 'release')?.text ?? '',
     },
     machineConfiguration: {
-      architecture: architecture ?? '',
-      blockDeviceMapping: mappings.map((x) => ({
-        virtual: text(x.virtual) ?? '',
-        device: text(x.device) ?? '',
+      architecture: child(config, 'architecture')?.text ?? '',
+      blockDeviceMapping: children(child(config, 'block_device_mapping'), 'mapping').map((x) => ({
+        virtual: child(x, 'virtual')?.text ?? '',
+        device: child(x, 'device')?.text ?? '',
       })),
-      productCodes: codes.map((c) => text(c) ?? ''),
+      productCodes: children(child(config, 'product_codes'), 'product_code').map((c) => c.text),
       ...(kernelId !== undefined ? { kernelId } : {}),
       ...(ramdiskId !== undefined ? { ramdiskId } : {}),
     },
@@ -328,12 +316,16 @@ export function parseManifest(xml: string): Result<ParsedManifest, ManifestInval
       userEncryptedIv: fields.user_encrypted_iv ?? '',
       parts,
     },
-    signature: signatureText.trim(),
+    signature: signature.trim(),
     ...(signedText !== undefined ? { signedText } : {}),
   });
 }
 
-/** True when the manifest's signature was made by the key of `certPem` over its raw signed slices. */
+/**
+ * True when the manifest's signature was made by the key of `certPem` over its signed
+ * text (see ParsedManifest.signedText). The one signature check of the project: unbundle
+ * and the local cloud's RegisterImage both call it on a parseManifest() result.
+ */
 export function verifyManifestSignature(manifest: ParsedManifest, certPem: string): boolean {
   if (manifest.signedText === undefined || manifest.signature === 'UNSIGNED') return false;
   return verifySha1(Buffer.from(manifest.signedText, 'latin1'), manifest.signature, certPem);

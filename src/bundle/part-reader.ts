@@ -1,8 +1,10 @@
 // Reading a bundle's parts back in index order, checking each one's SHA-1 at its end (the
 // failure names the part). Also used to find which part is damaged after a decryption or
-// gzip error.
+// gzip error. Reads only regular files (a symlink to /dev/zero or a FIFO is refused, never
+// read or waited on), never more than the manifest's bundled size, and stops on abort.
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BundleFailure } from './bundle-failure.js';
 import { codeOf } from './fs-errors.js';
@@ -11,42 +13,104 @@ import { UnbundleStop } from './tar-extractor.js';
 
 const READ_SIZE = 1024 * 1024;
 
-/** Reads the parts in order, checking each one's SHA-1 at its end. */
+/**
+ * O_NOFOLLOW: a part that is a symlink fails with ELOOP instead of being followed.
+ * O_NONBLOCK: opening a FIFO returns at once (then fstat refuses it) instead of waiting
+ * for a writer forever; it changes nothing for regular files.
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** What a non-regular file is, in words for messages ('symbolic link', 'character device'…). */
+export function fileKind(stats: Stats): string | undefined {
+  if (stats.isFile()) return undefined;
+  if (stats.isSymbolicLink()) return 'symbolic link';
+  if (stats.isDirectory()) return 'directory';
+  if (stats.isCharacterDevice()) return 'character device';
+  if (stats.isBlockDevice()) return 'block device';
+  if (stats.isFIFO()) return 'named pipe (FIFO)';
+  if (stats.isSocket()) return 'socket';
+  return 'special file';
+}
+
+export interface ReadPartsOptions {
+  /** The manifest's bundled size: reading more than this many bytes in all stops with a failure. */
+  readonly limit: number;
+  readonly signal: AbortSignal;
+  /** Told the size of every chunk read. */
+  readonly count?: (bytes: number) => void;
+}
+
+/** Opens part `index` for reading if it is a regular file; throws UnbundleStop otherwise. */
+async function openPart(dir: string, index: number, part: ManifestPart): Promise<FileHandle> {
+  const unreadable = (code: string): UnbundleStop =>
+    new UnbundleStop({ reason: 'part-unreadable', index, filename: part.filename, code });
+  const notRegular = (kind: string): UnbundleStop =>
+    new UnbundleStop({ reason: 'part-not-regular', index, filename: part.filename, kind });
+  let file: FileHandle;
+  try {
+    file = await open(join(dir, part.filename), READ_FLAGS);
+  } catch (error) {
+    throw codeOf(error) === 'ELOOP' ? notRegular('symbolic link') : unreadable(codeOf(error));
+  }
+  let kind: string | undefined;
+  try {
+    kind = fileKind(await file.stat());
+  } catch (error) {
+    await file.close();
+    throw unreadable(codeOf(error));
+  }
+  if (kind !== undefined) {
+    await file.close();
+    throw notRegular(kind);
+  }
+  return file;
+}
+
+/**
+ * Reads the parts in order, checking each one's SHA-1 at its end. Throws UnbundleStop:
+ * part-unreadable, part-not-regular, part-digest-mismatch, bundled-size-mismatch (more
+ * than `limit` bytes; reading stops there) or canceled.
+ */
 export async function* readParts(
   dir: string,
   parts: readonly ManifestPart[],
-  count: (bytes: number) => void,
+  options: ReadPartsOptions,
 ): AsyncGenerator<Buffer> {
+  const { limit, signal } = options;
+  const stopIfAborted = (): void => {
+    if (signal.aborted) throw new UnbundleStop({ reason: 'canceled' });
+  };
+  let total = 0;
   for (const [index, part] of parts.entries()) {
+    stopIfAborted();
     const hash = createHash('sha1');
-    let file;
-    try {
-      file = await open(join(dir, part.filename), 'r');
-    } catch (error) {
-      throw new UnbundleStop({
-        reason: 'part-unreadable',
-        index,
-        filename: part.filename,
-        code: codeOf(error),
-      });
-    }
+    const file = await openPart(dir, index, part);
     try {
       for (;;) {
-        const buffer = Buffer.allocUnsafe(READ_SIZE);
-        const { bytesRead } = await file
-          .read(buffer, 0, READ_SIZE, null)
-          .catch((error: unknown) => {
-            throw new UnbundleStop({
-              reason: 'part-unreadable',
-              index,
-              filename: part.filename,
-              code: codeOf(error),
-            });
+        stopIfAborted();
+        // One byte beyond the limit is enough to know the parts are too long.
+        const want = Math.min(READ_SIZE, limit - total + 1);
+        const buffer = Buffer.allocUnsafe(want);
+        const { bytesRead } = await file.read(buffer, 0, want, null).catch((error: unknown) => {
+          throw new UnbundleStop({
+            reason: 'part-unreadable',
+            index,
+            filename: part.filename,
+            code: codeOf(error),
           });
+        });
         if (bytesRead === 0) break;
+        total += bytesRead;
+        if (total > limit)
+          throw new UnbundleStop({
+            reason: 'bundled-size-mismatch',
+            expected: limit,
+            actual: total,
+            stoppedAt: { index, filename: part.filename },
+          });
         const data = buffer.subarray(0, bytesRead);
         hash.update(data);
-        count(bytesRead);
+        options.count?.(bytesRead);
         yield data;
       }
     } finally {
@@ -68,9 +132,10 @@ export async function* readParts(
 export async function firstPartMismatch(
   dir: string,
   parts: readonly ManifestPart[],
+  options: ReadPartsOptions,
 ): Promise<BundleFailure | undefined> {
   try {
-    for await (const _ of readParts(dir, parts, () => undefined)) {
+    for await (const _ of readParts(dir, parts, options)) {
       // Only the digests matter here.
     }
   } catch (error) {

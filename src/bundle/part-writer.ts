@@ -3,9 +3,9 @@
 // multiple of the part size. Parts are written under temporary names and renamed only by
 // commit(); abort() removes them. Knows nothing of the manifest.
 import { createHash, type Hash } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDirectory } from '../core/atomic-write.js';
+import { fsyncDirectory, openExclusive, temporaryPath } from '../core/atomic-write.js';
 import { forgetTemporary, trackTemporary } from './exit-cleanup.js';
 
 /** A part file: its name in the bundle directory, size in bytes, lower-case hex SHA-1. */
@@ -115,10 +115,12 @@ export class PartWriter {
 
   async #startPart(): Promise<OpenPart> {
     const filename = partFileName(this.#options.prefix, this.#done.length);
-    const tempPath = join(this.#options.dir, `.${filename}.tmp-${process.pid}`);
+    // A new file under a fresh name: never one that is already there (a planted symlink
+    // would otherwise be followed); it is ours to remove only once it was created.
+    const tempPath = temporaryPath(join(this.#options.dir, filename));
+    const file = await openExclusive(tempPath);
     this.#temps.add(tempPath);
     trackTemporary(tempPath);
-    const file = await open(tempPath, 'w', 0o644);
     const part: OpenPart = {
       filename,
       tempPath,

@@ -1,7 +1,8 @@
 // Writes a stream of bytes to a file, skipping (seeking over) 64 KiB blocks that are all
 // zero, so that an unbundled sparse disk image stays sparse and costs no disk writes for
 // its empty space. The file is truncated to the full length at the end.
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { openExclusive } from '../core/atomic-write.js';
 import { isAllZero } from './parallel-gzip.js';
 
 const GROUP = 1024 * 1024;
@@ -18,9 +19,12 @@ export class SparseFileWriter {
     this.#file = file;
   }
 
-  /** Creates (or truncates) `path`. Throws the fs error. */
+  /**
+   * Creates `path` as a new file (O_EXCL|O_NOFOLLOW: whatever is already there, a planted
+   * symlink included, is neither followed nor truncated). Throws the fs error (EEXIST…).
+   */
   static async create(path: string): Promise<SparseFileWriter> {
-    return new SparseFileWriter(await open(path, 'w', 0o644));
+    return new SparseFileWriter(await openExclusive(path));
   }
 
   /** Bytes accepted so far. */

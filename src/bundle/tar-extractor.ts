@@ -1,6 +1,8 @@
 // The unbundler's end of the pipe: hashes the whole tar stream (the manifest's <digest>)
 // and writes the data of its first regular member, as euca2ools' unbundle does (spec §5).
-// Accepts GNU long names and skips pax headers; refuses other member types.
+// Accepts GNU long names and skips pax headers; refuses other member types. Every length
+// is bounded: a header cannot make it consume an endless stream, nor can data after the
+// member (a gzip bomb padded after the image).
 import { createHash } from 'node:crypto';
 import { unreachable } from '../core/unreachable.js';
 import type { BundleFailure } from './bundle-failure.js';
@@ -23,9 +25,18 @@ type State =
   | { readonly kind: 'skip'; remaining: number; readonly then: 'header' }
   | { readonly kind: 'long-name'; remaining: number; readonly pad: number }
   | { readonly kind: 'data'; remaining: number }
-  | { readonly kind: 'tail' };
+  | { readonly kind: 'tail'; seen: number };
 
 const LONG_NAME_MAX = 4096;
+/** A GNU long name longer than this is not a file name: the stream is refused. */
+const LONG_NAME_LIMIT = 64 * 1024;
+/** pax extended headers larger than this are refused (they hold a few attributes). */
+const PAX_LIMIT = 1024 * 1024;
+/**
+ * What may follow the member's data: padding to 512 bytes, two zero blocks, padding to
+ * the 10240-byte record (Python's tarfile and GNU tar) — well under this.
+ */
+export const TAIL_LIMIT = 64 * 1024;
 
 export class TarExtractor {
   readonly #hash = createHash('sha1');
@@ -51,6 +62,13 @@ export class TarExtractor {
       const state = this.#state;
       switch (state.kind) {
         case 'tail':
+          state.seen += chunk.length - at;
+          if (state.seen > TAIL_LIMIT)
+            throw new UnbundleStop({
+              reason: 'stream-corrupt',
+              stage: 'tar',
+              detail: `more than ${TAIL_LIMIT} bytes follow the image in the tar stream`,
+            });
           return;
         case 'header': {
           const take = Math.min(TAR_BLOCK - this.#headerFill, chunk.length - at);
@@ -85,7 +103,7 @@ export class TarExtractor {
           if (take > 0) await this.#sink.write(chunk.subarray(at, at + take));
           state.remaining -= take;
           at += take;
-          if (state.remaining === 0) this.#state = { kind: 'tail' };
+          if (state.remaining === 0) this.#state = { kind: 'tail', seen: 0 };
           break;
         }
         default:
@@ -126,6 +144,15 @@ export class TarExtractor {
       });
     }
     const { type, size, name } = header.value;
+    if (
+      (type === 'L' && size > LONG_NAME_LIMIT) ||
+      ((type === 'x' || type === 'g') && size > PAX_LIMIT)
+    )
+      throw new UnbundleStop({
+        reason: 'stream-corrupt',
+        stage: 'tar',
+        detail: `a '${type}' header of ${size} bytes (at most ${type === 'L' ? LONG_NAME_LIMIT : PAX_LIMIT} are accepted)`,
+      });
     if (type === 'L') {
       this.#longName = [];
       this.#state =
@@ -155,6 +182,6 @@ export class TarExtractor {
     }
     const longName = Buffer.concat(this.#longName).toString('utf8').replace(/\0.*$/s, '');
     this.#memberName = longName !== '' ? longName : name;
-    this.#state = size === 0 ? { kind: 'tail' } : { kind: 'data', remaining: size };
+    this.#state = size === 0 ? { kind: 'tail', seen: 0 } : { kind: 'data', remaining: size };
   }
 }

@@ -2,6 +2,7 @@
 // the image bytes, padding and end blocks, cut into fixed-size chunks. Holes of a sparse
 // image (known from its data extents) are never read, and chunks that hold only zeros are
 // reported as such without a buffer, so the gzip stage can reuse their compressed form.
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { DataExtent } from '../tools/seek-data.js';
 import { isAllZero } from './parallel-gzip.js';
@@ -61,9 +62,24 @@ export class TarSource {
     this.chunkCount = Math.ceil(this.streamLength / options.chunkSize);
   }
 
-  /** Opens the image for reading. Throws the fs error when it cannot be opened. */
+  /**
+   * Opens the image for reading. Throws the fs error when it cannot be opened, and an
+   * error with code `not a regular file` when what was opened is not a regular file (the path was
+   * swapped for a FIFO or a device after the caller's stat; O_NONBLOCK keeps a FIFO
+   * from blocking the open until a writer comes).
+   */
   static async open(options: TarSourceOptions): Promise<TarSource> {
-    const file = await open(options.imagePath, 'r');
+    const file = await open(options.imagePath, constants.O_RDONLY | constants.O_NONBLOCK);
+    const info = await file.stat().catch(async (error: unknown) => {
+      await file.close();
+      throw error;
+    });
+    if (!info.isFile()) {
+      await file.close();
+      throw Object.assign(new Error(`${options.imagePath} is not a regular file`), {
+        code: 'not a regular file',
+      });
+    }
     return new TarSource(options, file);
   }
 

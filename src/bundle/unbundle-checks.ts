@@ -2,12 +2,14 @@
 // key, unwrapping the AES key and IV (user copy, then cloud copy, as euca2ools), and the
 // signature. Returns the key material for the stream; never logs it.
 import { createPublicKey } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { err, ok, type Result } from '../core/result.js';
 import type { BundleFailure } from './bundle-failure.js';
 import { checkCertificate, checkPrivateKey } from './bundle-options.js';
 import { codeOf } from './fs-errors.js';
 import { parseManifest, verifyManifestSignature, type ParsedManifest } from './manifest.js';
+import { fileKind } from './part-reader.js';
 import { decryptWithPrivateKey } from './rsa.js';
 import type { UnbundleOptions, UnbundleResult } from './unbundle.js';
 
@@ -29,20 +31,9 @@ export async function prepareUnbundle(
 ): Promise<Result<PreparedUnbundle, BundleFailure>> {
   const privateKey = checkPrivateKey(options.privateKeyPem);
   if (!privateKey.ok) return privateKey;
-  let text: string;
-  try {
-    const info = await stat(options.manifestPath);
-    if (info.size > MANIFEST_MAX)
-      return err({
-        reason: 'manifest-invalid',
-        field: '(document)',
-        problem: `larger than ${MANIFEST_MAX} bytes`,
-      });
-    text = await readFile(options.manifestPath, 'latin1');
-  } catch (error) {
-    return err({ reason: 'manifest-unreadable', path: options.manifestPath, code: codeOf(error) });
-  }
-  const parsed = parseManifest(text);
+  const text = await readManifestText(options.manifestPath);
+  if (!text.ok) return text;
+  const parsed = parseManifest(text.value);
   if (!parsed.ok) return parsed;
   const manifest = parsed.value;
   const name = manifest.image.name;
@@ -115,4 +106,40 @@ export async function prepareUnbundle(
     keySource: unwrapped.source,
     signature,
   });
+}
+
+/**
+ * The manifest's text (latin1), read from a regular file only and never more than
+ * MANIFEST_MAX bytes: a manifest path that leads to /dev/zero or a FIFO would otherwise
+ * be read (or waited on) forever. O_NONBLOCK makes opening a FIFO return at once.
+ */
+async function readManifestText(path: string): Promise<Result<string, BundleFailure>> {
+  const tooLarge = err({
+    reason: 'manifest-invalid' as const,
+    field: '(document)',
+    problem: `larger than ${MANIFEST_MAX} bytes`,
+  });
+  try {
+    const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await file.stat();
+      const kind = fileKind(info);
+      if (kind !== undefined)
+        return err({ reason: 'manifest-unreadable', path, code: `a ${kind}, not a regular file` });
+      if (info.size > MANIFEST_MAX) return tooLarge;
+      const buffer = Buffer.alloc(MANIFEST_MAX + 1);
+      let length = 0;
+      for (;;) {
+        const { bytesRead } = await file.read(buffer, length, buffer.length - length, null);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+        if (length > MANIFEST_MAX) return tooLarge;
+      }
+      return ok(buffer.toString('latin1', 0, length));
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    return err({ reason: 'manifest-unreadable', path, code: codeOf(error) });
+  }
 }

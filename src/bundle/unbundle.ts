@@ -3,18 +3,18 @@
 // written to a temporary file and renamed only when all checks pass; a refused bundle
 // leaves nothing behind.
 import { createDecipheriv } from 'node:crypto';
-import { mkdir, rename, rmdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { fsyncDirectory } from '../core/atomic-write.js';
+import { fsyncDirectory, temporaryPath } from '../core/atomic-write.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { TaskContext } from '../core/task.js';
 import type { BundleFailure } from './bundle-failure.js';
 import { forgetTemporary, trackTemporary } from './exit-cleanup.js';
-import { firstPartMismatch, readParts } from './part-reader.js';
+import { fileKind, firstPartMismatch, readParts } from './part-reader.js';
 import { prepareUnbundle } from './unbundle-checks.js';
-import { codeOf, statResult } from './fs-errors.js';
+import { codeOf } from './fs-errors.js';
 import type { ManifestPart, ParsedManifest } from './manifest.js';
 import { SparseFileWriter } from './sparse-file-writer.js';
 import { TarExtractor, UnbundleStop } from './tar-extractor.js';
@@ -71,16 +71,18 @@ export async function unbundle(
   const partsDir = options.partsDir ?? dirname(options.manifestPath);
   const parts = manifest.image.parts;
   for (const [index, part] of parts.entries()) {
-    const found = await statResult(join(partsDir, part.filename));
-    if (!found.ok && found.error === 'ENOENT')
+    // lstat: a part must be a regular file itself, not a link to one (or to /dev/zero).
+    // readParts checks again on the open file, so a swap after this check is caught too.
+    const found = await lstat(join(partsDir, part.filename)).catch((error: unknown) =>
+      codeOf(error),
+    );
+    if (found === 'ENOENT')
       return err({ reason: 'part-missing', index, filename: part.filename, dir: partsDir });
-    if (!found.ok)
-      return err({
-        reason: 'part-unreadable',
-        index,
-        filename: part.filename,
-        code: found.error,
-      });
+    if (typeof found === 'string')
+      return err({ reason: 'part-unreadable', index, filename: part.filename, code: found });
+    const kind = fileKind(found);
+    if (kind !== undefined)
+      return err({ reason: 'part-not-regular', index, filename: part.filename, kind });
   }
   let created: string | undefined;
   try {
@@ -89,13 +91,17 @@ export async function unbundle(
     return err({ reason: 'output-error', path: options.destDir, code: codeOf(error) });
   }
   const imagePath = join(options.destDir, manifest.image.name);
-  const tempPath = join(options.destDir, `.${manifest.image.name}.tmp-${process.pid}`);
+  // A fresh name, created new (never a file or symlink already there); only once it was
+  // created is it ours to remove.
+  const tempPath = temporaryPath(imagePath);
   let writer: SparseFileWriter | undefined;
+  let tempCreated = false;
   let failure: BundleFailure | undefined;
   let bundledSize = 0;
   try {
-    trackTemporary(tempPath);
     writer = await SparseFileWriter.create(tempPath);
+    tempCreated = true;
+    trackTemporary(tempPath);
     const out = writer;
     let lastProgress = 0;
     const size = manifest.image.size;
@@ -114,7 +120,11 @@ export async function unbundle(
     );
     const decipher = createDecipheriv('aes-128-cbc', key, iv);
     await pipeline(
-      readParts(partsDir, parts, (n) => (bundledSize += n)),
+      readParts(partsDir, parts, {
+        limit: manifest.image.bundledSize,
+        signal: task.signal,
+        count: (n) => (bundledSize += n),
+      }),
       async function* decrypt(source: AsyncIterable<Buffer>) {
         for await (const chunk of source) {
           const plain = decipher.update(chunk);
@@ -134,7 +144,10 @@ export async function unbundle(
       },
       createGunzip({ chunkSize: READ_SIZE }),
       async (source: AsyncIterable<Buffer>) => {
-        for await (const chunk of source) await extractor.push(chunk);
+        for await (const chunk of source) {
+          if (task.signal.aborted) throw new UnbundleStop({ reason: 'canceled' });
+          await extractor.push(chunk);
+        }
       },
       { signal: task.signal },
     );
@@ -161,12 +174,20 @@ export async function unbundle(
       return ok({ imagePath, size, keySource, signature, manifest });
     }
   } catch (error) {
-    failure = await explain(error, { partsDir, parts, tempPath, signal: task.signal });
+    failure = await explain(error, {
+      partsDir,
+      parts,
+      limit: manifest.image.bundledSize,
+      tempPath,
+      signal: task.signal,
+    });
   } finally {
     await writer?.abort();
   }
-  await unlink(tempPath).catch(() => undefined);
-  forgetTemporary(tempPath);
+  if (tempCreated) {
+    await unlink(tempPath).catch(() => undefined);
+    forgetTemporary(tempPath);
+  }
   if (created !== undefined) await removeCreatedDirs(options.destDir, created);
   return err(failure);
 }
@@ -195,6 +216,7 @@ async function explain(
   context: {
     partsDir: string;
     parts: readonly ManifestPart[];
+    limit: number;
     tempPath: string;
     signal: AbortSignal;
   },
@@ -212,7 +234,7 @@ async function explain(
     failure.reason === 'tar-member-unsupported' ||
     failure.reason === 'image-size-mismatch'
   ) {
-    const mismatch = await firstPartMismatch(context.partsDir, context.parts);
+    const mismatch = await firstPartMismatch(context.partsDir, context.parts, context);
     if (mismatch !== undefined) return mismatch;
   }
   return failure;

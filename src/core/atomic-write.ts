@@ -1,16 +1,45 @@
 // Crash-safe file replacement: write a temp file beside the target, fsync, rename.
 // A reader (or a re-run after SIGKILL) sees the old file or the new one, never half.
-import { open, rename, unlink } from 'node:fs/promises';
+// Temp files are always new files: a name that already exists (a planted symlink, another
+// process's file) is never followed, opened or overwritten.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
 /**
+ * open(2) flags for a file that must not exist yet: O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW.
+ * O_EXCL fails with EEXIST on anything already there, a symlink included (even a dangling
+ * one); O_NOFOLLOW is belt and braces for the same.
+ */
+export const CREATE_EXCLUSIVE =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** Creates `path` as a new empty file and opens it for writing; EEXIST if anything is there. */
+export function openExclusive(path: string, mode = 0o644): Promise<FileHandle> {
+  return open(path, CREATE_EXCLUSIVE, mode);
+}
+
+/**
+ * A fresh temp name beside `path`: `.NAME.tmp-PID-RANDOM` (16 random hex digits, so that
+ * nobody can plant a file at it in advance; the PID says whose it was after a crash).
+ */
+export function temporaryPath(path: string): string {
+  return join(
+    dirname(path),
+    `.${basename(path)}.tmp-${process.pid}-${randomBytes(8).toString('hex')}`,
+  );
+}
+
+/**
  * Replaces `path` with `data` atomically. The temp file lives in the same directory
- * (rename is only atomic within one file system) and is removed if writing fails.
- * The directory is fsynced too, so the rename itself survives a power cut.
+ * (rename is only atomic within one file system), is created new (see openExclusive) and
+ * is removed if writing fails. The directory is fsynced too, so the rename itself
+ * survives a power cut.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
-  const handle = await open(tmp, 'w', 0o644);
+  const tmp = temporaryPath(path);
+  const handle = await openExclusive(tmp);
   try {
     await handle.writeFile(data);
     await handle.sync();

@@ -124,9 +124,13 @@ const HINTS: Partial<Record<Reason, string>> = {
   'signature-invalid':
     'The manifest was changed after signing, or signed by someone else: do not trust this bundle.',
   'manifest-unsigned': 'Add --allow-unsigned to unpack it anyway.',
+  'manifest-invalid':
+    'The manifest is malformed or was altered after signing (euca2ools writes none of the refused constructs): do not trust this bundle.',
   'private-key-invalid': PEM,
   'certificate-invalid': PEM,
   'part-missing': 'Point -s at the directory holding all the parts.',
+  'part-not-regular':
+    'Parts must be plain files: copy the part files themselves into the directory (not links, devices or pipes).',
   'part-digest-mismatch': DAMAGED,
   'image-digest-mismatch': DAMAGED,
   'image-size-mismatch': DAMAGED,

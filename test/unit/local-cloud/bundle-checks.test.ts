@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { checkRegistration, type CheckContext } from '../../../src/local-cloud/bundle-checks.js';
 import type { ImageRecord } from '../../../src/local-cloud/image-store.js';
+import { signedElements, wrapSignedElements, WRAPPINGS } from '../../helpers/forged-manifests.js';
 import {
   GOLDEN_CASES,
   goldenBundlePath,
@@ -129,4 +130,35 @@ describe('checkRegistration', () => {
     );
     expect(!other.ok && other.error.message).toMatch(/^Invalid signature/);
   });
+
+  test.each(WRAPPINGS)(
+    'a forged manifest (signed elements of another bundle hidden as %s) is refused',
+    async (how) => {
+      // The kernel's signed elements are kept where a naive verifier finds them first;
+      // the values are the ramdisk's, whose parts are all there with their SHA-1s.
+      const kernel = golden('kernel');
+      const ramdisk = golden('ramdisk');
+      const signedXml = readFileSync(goldenBundlePath(kernel, kernel.manifest), 'latin1');
+      const ramdiskXml = readFileSync(goldenBundlePath(ramdisk, ramdisk.manifest), 'latin1');
+      const forged = wrapSignedElements(signedXml, signedElements(ramdiskXml), how);
+      const r = await checkRegistration(
+        { imageLocation: `bkt/${ramdisk.manifest}`, name: 'forged-1' },
+        {
+          ...context(ramdisk, ramdisk.manifest),
+          readObject: (bucket, key) =>
+            Promise.resolve(
+              bucket === 'bkt' && key === ramdisk.manifest
+                ? Buffer.from(forged, 'latin1')
+                : undefined,
+            ),
+        },
+      );
+      expect(!r.ok && r.error).toMatchObject({
+        code: 'InvalidManifest',
+        message: expect.stringMatching(
+          /^Failed to read manifest file: bkt\/initrd-golden/,
+        ) as unknown,
+      });
+    },
+  );
 });
