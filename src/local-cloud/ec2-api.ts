@@ -17,6 +17,8 @@ export interface Ec2ApiContext {
   readonly checks: (accountId: string) => Omit<CheckContext, 'images'>;
   /** Images stay `pending` this long after registration (default 0: available at once). */
   readonly pendingMs?: number;
+  /** The clock signatures are checked against (ms since the epoch). */
+  readonly now: () => number;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -91,6 +93,7 @@ export async function handleEc2(
       bodySha256: createHash('sha256').update(body).digest('hex'),
     },
     ctx.secretFor,
+    ctx.now(),
   );
   if (!auth.ok) {
     sendError(
@@ -185,7 +188,7 @@ export async function handleEc2(
         state: pendingMs > 0 ? 'pending' : 'available',
         ...(pendingMs > 0 ? { pendingUntil: Date.now() + pendingMs } : {}),
         isPublic: false,
-        registeredAt: new Date().toISOString(),
+        registeredAt: new Date(ctx.now()).toISOString(),
       });
       reply([['imageId', imageId]]);
       return;
