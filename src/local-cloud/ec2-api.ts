@@ -3,7 +3,12 @@
 // SigV4-checked, answered in the EC2 XML the SDK parses. Bundle checks: bundle-checks.ts.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkRegistration, type CheckContext, type Ec2Error } from './bundle-checks.js';
+import {
+  checkRegistration,
+  type CheckContext,
+  type Ec2Error,
+  type RegisterRequest,
+} from './bundle-checks.js';
 import type { ImageStore } from './image-store.js';
 import { describe, listParam } from './ec2-describe.js';
 import { parseQuery, verifySigV4 } from './sigv4.js';
@@ -19,6 +24,13 @@ export interface Ec2ApiContext {
   readonly pendingMs?: number;
   /** The clock signatures are checked against (ms since the epoch). */
   readonly now: () => number;
+  /**
+   * The kernel and ramdisk a machine image gets when neither RegisterImage nor its
+   * manifest names one, as Eucalyptus' `cloud.images.defaultkernel`/`defaultramdisk`
+   * (unset: such a registration is refused with MissingParameter).
+   */
+  readonly defaultKernelId?: string;
+  readonly defaultRamdiskId?: string;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -62,6 +74,31 @@ function sendError(res: ServerResponse, error: Ec2Error, requestId: string): voi
       ['RequestID', requestId],
     ]),
   );
+}
+
+/**
+ * checkRegistration with Eucalyptus' order for a machine image's kernel and ramdisk:
+ * the request's, else the manifest's, else the cloud's default. Only bundle-checks.ts
+ * reads the manifest, so a default is put in the request once the check has said that
+ * neither named one.
+ */
+async function checkWithDefaults(
+  request: RegisterRequest,
+  context: CheckContext,
+  defaults: Pick<Ec2ApiContext, 'defaultKernelId' | 'defaultRamdiskId'>,
+): ReturnType<typeof checkRegistration> {
+  let attempt = request;
+  for (;;) {
+    const checked = await checkRegistration(attempt, context);
+    if (checked.ok || checked.error.code !== 'MissingParameter') return checked;
+    if (/^Kernel ID/.test(checked.error.message) && attempt.kernelId === undefined) {
+      if (defaults.defaultKernelId === undefined) return checked;
+      attempt = { ...attempt, kernelId: defaults.defaultKernelId };
+    } else if (/^Ramdisk ID/.test(checked.error.message) && attempt.ramdiskId === undefined) {
+      if (defaults.defaultRamdiskId === undefined) return checked;
+      attempt = { ...attempt, ramdiskId: defaults.defaultRamdiskId };
+    } else return checked;
+  }
 }
 
 export async function handleEc2(
@@ -148,7 +185,7 @@ export async function handleEc2(
         const value = params.get(key);
         return value !== undefined && value !== '' ? { [key]: value } : {};
       };
-      const checked = await checkRegistration(
+      const checked = await checkWithDefaults(
         {
           imageLocation: location,
           name:
@@ -173,6 +210,7 @@ export async function handleEc2(
             : {}),
         },
         { ...ctx.checks(account), images: ctx.images.list() },
+        ctx,
       );
       if (!checked.ok) {
         sendError(res, checked.error, requestId);

@@ -81,6 +81,9 @@ export interface StartLocalCloudOptions {
   readonly maxObjectSize?: number;
   /** Issues image ids (tests: the ids a recorded session used). Default: random, never reused. */
   readonly newImageId?: NewImageId;
+  /** Eucalyptus' cloud.images.defaultkernel/defaultramdisk: for machine images that name none. Default: unset. */
+  readonly defaultKernelId?: string;
+  readonly defaultRamdiskId?: string;
   readonly exec?: Exec;
   readonly signal?: AbortSignal;
 }
@@ -221,6 +224,12 @@ export async function startLocalCloud(
           secretFor,
           accountFor,
           now,
+          ...(options.defaultKernelId !== undefined
+            ? { defaultKernelId: options.defaultKernelId }
+            : {}),
+          ...(options.defaultRamdiskId !== undefined
+            ? { defaultRamdiskId: options.defaultRamdiskId }
+            : {}),
           ...(options.pendingMs !== undefined ? { pendingMs: options.pendingMs } : {}),
           checks: () => ({
             accountId: id.accountId,
