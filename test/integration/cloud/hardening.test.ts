@@ -152,6 +152,38 @@ describe('object size limit', () => {
   });
 });
 
+describe('signatures', () => {
+  test('a repeated x-amz-* header is signed as its values joined with "," (no space)', async () => {
+    expect((await send('PUT', '/repeated')).status).toBe(200);
+    const date = new Date().toUTCString();
+    const toSign = `PUT\n\n\n${date}\nx-amz-meta-who:ann,bob\n/repeated/k`;
+    const { accessKeyId, secretAccessKey } = t.cloud.credentials;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: t.cloud.port,
+          method: 'PUT',
+          path: '/repeated/k',
+          headers: {
+            date,
+            'content-length': '2',
+            'x-amz-meta-who': ['ann', 'bob'],
+            authorization: `AWS ${accessKeyId}:${signV2(secretAccessKey, toSign)}`,
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end('hi');
+    });
+    expect(status).toBe(200);
+  });
+});
+
 describe('bucket names as S3 names them', () => {
   test.each([
     ['a..b', /two adjacent periods/],
