@@ -1,6 +1,7 @@
 // The local cloud's EC2 Query API subset: RegisterImage, DescribeImages (ids, owners,
 // executable-by, filters), DeregisterImage, ModifyImageAttribute (launch permission),
-// SigV4-checked, answered in the EC2 XML the SDK parses. Bundle checks: bundle-checks.ts.
+// SigV4- or SigV2-checked (ec2-sigv2.ts), answered in the EC2 XML the SDK parses.
+// Bundle checks: bundle-checks.ts.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -11,6 +12,7 @@ import {
 } from './bundle-checks.js';
 import type { ImageStore } from './image-store.js';
 import { describe, listParam } from './ec2-describe.js';
+import { isEc2SigV2, verifyEc2SigV2 } from './ec2-sigv2.js';
 import { parseQuery, verifySigV4 } from './sigv4.js';
 import { xmlDocument, type XmlNode } from './xml.js';
 
@@ -120,18 +122,26 @@ export async function handleEc2(
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(req.headers))
     headers[name] = Array.isArray(value) ? value.join(',') : value;
-  const auth = verifySigV4(
-    {
-      method: req.method ?? 'POST',
-      rawPath: request.rawPath,
-      rawQuery: request.rawQuery,
-      headers,
-      service: 'ec2',
-      bodySha256: createHash('sha256').update(body).digest('hex'),
-    },
-    ctx.secretFor,
-    ctx.now(),
-  );
+  const pairs = [...parseQuery(request.rawQuery), ...parseQuery(body.toString('utf8'))];
+  const method = req.method ?? 'POST';
+  const auth = isEc2SigV2(pairs)
+    ? verifyEc2SigV2(
+        { method, host: headers.host ?? '', rawPath: request.rawPath, params: pairs },
+        ctx.secretFor,
+        ctx.now(),
+      )
+    : verifySigV4(
+        {
+          method,
+          rawPath: request.rawPath,
+          rawQuery: request.rawQuery,
+          headers,
+          service: 'ec2',
+          bodySha256: createHash('sha256').update(body).digest('hex'),
+        },
+        ctx.secretFor,
+        ctx.now(),
+      );
   if (!auth.ok) {
     sendError(
       res,
@@ -140,7 +150,7 @@ export async function handleEc2(
     );
     return;
   }
-  const params = new Map([...parseQuery(request.rawQuery), ...parseQuery(body.toString('utf8'))]);
+  const params = new Map(pairs);
   const account = ctx.accountFor(auth.value.accessKeyId);
   const version = params.get('Version') ?? '2016-11-15';
   const ns = `http://ec2.amazonaws.com/doc/${version}/`;
