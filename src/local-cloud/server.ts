@@ -6,8 +6,7 @@
 //   /services/objectstorage/...  S3 (path-style); also served at / for clients such as
 //                                s3cmd that cannot put a path in their endpoint
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { readFile, unlink } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import { exec as realExec, type Exec } from '../tools/exec.js';
@@ -22,6 +21,7 @@ import {
   type LocalIdentity,
 } from './identity.js';
 import { ImageStore, type NewImageId } from './image-store.js';
+import { runningServer, type ServerFile } from './server-file.js';
 import { handleS3 } from './s3-api.js';
 
 export const LOCAL_REGION = 'local';
@@ -88,61 +88,11 @@ export interface StartLocalCloudOptions {
   readonly signal?: AbortSignal;
 }
 
-interface ServerFile {
-  readonly pid: number;
-  readonly port: number;
-  readonly host: string;
-}
-
 /** The body size a request announces (x-amz-decoded-content-length, else Content-Length), 0 if none. */
 function announcedSize(req: IncomingMessage): number {
   const decoded = req.headers['x-amz-decoded-content-length'];
   const size = Number(typeof decoded === 'string' ? decoded : (req.headers['content-length'] ?? 0));
   return Number.isFinite(size) ? size : 0;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** True when something accepts TCP connections on host:port (within 1 s). */
-function isListening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (answer: boolean): void => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.setTimeout(1000, () => {
-      done(false);
-    });
-    socket.once('connect', () => {
-      done(true);
-    });
-    socket.once('error', () => {
-      done(false);
-    });
-  });
-}
-
-/**
- * The server recorded in the data dir, if it is still there: its process alive and its
- * port answering (a server.json left by a killed process, or a reused pid, is ignored).
- */
-async function runningServer(dataDir: string): Promise<ServerFile | undefined> {
-  let info: ServerFile;
-  try {
-    info = JSON.parse(await readFile(join(dataDir, 'server.json'), 'utf8')) as ServerFile;
-  } catch {
-    return undefined;
-  }
-  if (!isAlive(info.pid)) return undefined;
-  return (await isListening(info.host, info.port)) ? info : undefined;
 }
 
 function describeFromIdentity(
