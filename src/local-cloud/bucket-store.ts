@@ -1,6 +1,8 @@
 // The local cloud's object storage on disk: buckets, objects (data + metadata), canned
 // ACLs. Crash-safe: data goes to a temp file, is renamed to a unique name, then the
 // metadata naming it is replaced atomically; an object exists iff its metadata does.
+// Private to the user running the cloud: directories 0700, files 0600. Keys never
+// become paths (files are named by the key's SHA-256), bucket names only valid ones.
 //
 //   <root>/<bucket>/bucket.json
 //   <root>/<bucket>/objects/<sha256(key)>.json           {key, etag, size, sha1, acl, dataFile…}
@@ -8,12 +10,13 @@
 //   <root>/<bucket>/tmp/                                  uploads in progress
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { finished, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { err, ok, type Result } from '../core/result.js';
+import { bucketNameProblem } from './bucket-name.js';
 
 export interface ObjectMeta {
   readonly key: string;
@@ -40,6 +43,8 @@ export type StoreError =
   | { readonly code: 'BadDigest'; readonly expected: string; readonly got: string }
   | { readonly code: 'XAmzContentSHA256Mismatch'; readonly expected: string; readonly got: string }
   | { readonly code: 'IncompleteBody'; readonly expected: number; readonly got: number }
+  | { readonly code: 'EntityTooLarge'; readonly limit: number }
+  | { readonly code: 'InvalidBucketName'; readonly problem: string }
   | { readonly code: 'Stream'; readonly cause: unknown };
 
 export interface PutOptions {
@@ -52,7 +57,26 @@ export interface PutOptions {
   readonly expectedSha256?: string;
   /** Content-Length (or x-amz-decoded-content-length), checked after writing. */
   readonly expectedLength?: number;
+  /** The most bytes the body may have: writing stops (EntityTooLarge) as soon as it has more. */
+  readonly maxSize?: number;
 }
+
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+
+/** Creates `dir` (and parents) private to this user; tightens it if it already exists. */
+export async function makePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: DIR_MODE });
+  await chmod(dir, DIR_MODE);
+}
+
+/** writeFileAtomic, then 0600 (inside 0700 directories, so the temp file is never exposed). */
+export async function writePrivateFile(path: string, text: string): Promise<void> {
+  await writeFileAtomic(path, text);
+  await chmod(path, FILE_MODE);
+}
+
+class TooLarge extends Error {}
 
 const keyId = (key: string): string => createHash('sha256').update(key).digest('hex');
 
@@ -67,7 +91,7 @@ export class BucketStore {
 
   /** Opens (creating) the store at `root` and loads every bucket's index into memory. */
   static async open(root: string): Promise<BucketStore> {
-    await mkdir(root, { recursive: true });
+    await makePrivateDir(root);
     const store = new BucketStore(root);
     for (const name of await readdir(root)) {
       let meta: BucketMeta;
@@ -113,11 +137,14 @@ export class BucketStore {
     owner: string,
     acl: string,
   ): Promise<Result<BucketMeta, StoreError>> {
+    const problem = bucketNameProblem(name);
+    if (problem !== undefined) return err({ code: 'InvalidBucketName', problem });
     const existing = this.#buckets.get(name);
     if (existing) return err({ code: 'BucketAlreadyOwnedByYou' });
     const meta: BucketMeta = { name, owner, acl, created: new Date().toISOString() };
-    await mkdir(join(this.#root, name, 'objects'), { recursive: true });
-    await writeFileAtomic(join(this.#root, name, 'bucket.json'), JSON.stringify(meta));
+    await makePrivateDir(join(this.#root, name));
+    await makePrivateDir(join(this.#root, name, 'objects'));
+    await writePrivateFile(join(this.#root, name, 'bucket.json'), JSON.stringify(meta));
     this.#buckets.set(name, { meta, objects: new Map() });
     return ok(meta);
   }
@@ -182,23 +209,40 @@ export class BucketStore {
     if (!b) return err({ code: 'NoSuchBucket' });
     const id = keyId(key);
     const tmpDir = join(this.#root, bucket, 'tmp');
-    await mkdir(tmpDir, { recursive: true });
+    await mkdir(tmpDir, { recursive: true, mode: DIR_MODE });
     const unique = randomBytes(8).toString('hex');
     const tmp = join(tmpDir, `${id}.${unique}`);
     const md5 = createHash('md5');
     const sha1 = createHash('sha1');
     const sha256 = options.expectedSha256 !== undefined ? createHash('sha256') : undefined;
     let size = 0;
-    body.on('data', (chunk: Buffer) => {
-      md5.update(chunk);
-      sha1.update(chunk);
-      sha256?.update(chunk);
-      size += chunk.length;
+    const limit = options.maxSize;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        size += chunk.length;
+        if (limit !== undefined && size > limit) {
+          callback(new TooLarge());
+          return;
+        }
+        md5.update(chunk);
+        sha1.update(chunk);
+        sha256?.update(chunk);
+        callback(null, chunk);
+      },
     });
+    // Not pipeline(body, …): a refused body must not destroy the request (and with it the
+    // connection the answer goes out on); it is only unpiped.
+    finished(body, { writable: false }, (error) => {
+      if (error) counter.destroy(error);
+    });
+    body.pipe(counter);
     try {
-      await pipeline(body, createWriteStream(tmp));
+      await pipeline(counter, createWriteStream(tmp, { mode: FILE_MODE }));
     } catch (cause) {
+      body.unpipe(counter);
       await unlink(tmp).catch(() => undefined);
+      if (cause instanceof TooLarge && limit !== undefined)
+        return err({ code: 'EntityTooLarge', limit });
       return err({ code: 'Stream', cause });
     }
     const fail = async (error: StoreError): Promise<Result<ObjectMeta, StoreError>> => {
@@ -229,7 +273,7 @@ export class BucketStore {
       owner: options.owner,
       dataFile,
     };
-    await writeFileAtomic(join(objectsDir, `${id}.json`), JSON.stringify(meta));
+    await writePrivateFile(join(objectsDir, `${id}.json`), JSON.stringify(meta));
     const previous = b.objects.get(key);
     b.objects.set(key, meta);
     if (previous && previous.dataFile !== dataFile)
@@ -241,7 +285,7 @@ export class BucketStore {
     const found = this.head(bucket, key);
     if (!found.ok) return found;
     const meta = { ...found.value, acl };
-    await writeFileAtomic(
+    await writePrivateFile(
       join(this.#root, bucket, 'objects', `${keyId(key)}.json`),
       JSON.stringify(meta),
     );

@@ -1,11 +1,18 @@
 // The local cloud's EC2 Query API subset: RegisterImage, DescribeImages (ids, owners,
 // executable-by, filters), DeregisterImage, ModifyImageAttribute (launch permission),
-// SigV4-checked, answered in the EC2 XML the SDK parses. Bundle checks: bundle-checks.ts.
+// SigV4- or SigV2-checked (ec2-sigv2.ts), answered in the EC2 XML the SDK parses.
+// Bundle checks: bundle-checks.ts.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkRegistration, type CheckContext, type Ec2Error } from './bundle-checks.js';
+import {
+  checkRegistration,
+  type CheckContext,
+  type Ec2Error,
+  type RegisterRequest,
+} from './bundle-checks.js';
 import type { ImageStore } from './image-store.js';
 import { describe, listParam } from './ec2-describe.js';
+import { isEc2SigV2, verifyEc2SigV2 } from './ec2-sigv2.js';
 import { parseQuery, verifySigV4 } from './sigv4.js';
 import { xmlDocument, type XmlNode } from './xml.js';
 
@@ -17,6 +24,15 @@ export interface Ec2ApiContext {
   readonly checks: (accountId: string) => Omit<CheckContext, 'images'>;
   /** Images stay `pending` this long after registration (default 0: available at once). */
   readonly pendingMs?: number;
+  /** The clock signatures are checked against (ms since the epoch). */
+  readonly now: () => number;
+  /**
+   * The kernel and ramdisk a machine image gets when neither RegisterImage nor its
+   * manifest names one, as Eucalyptus' `cloud.images.defaultkernel`/`defaultramdisk`
+   * (unset: such a registration is refused with MissingParameter).
+   */
+  readonly defaultKernelId?: string;
+  readonly defaultRamdiskId?: string;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -62,6 +78,31 @@ function sendError(res: ServerResponse, error: Ec2Error, requestId: string): voi
   );
 }
 
+/**
+ * checkRegistration with Eucalyptus' order for a machine image's kernel and ramdisk:
+ * the request's, else the manifest's, else the cloud's default. Only bundle-checks.ts
+ * reads the manifest, so a default is put in the request once the check has said that
+ * neither named one.
+ */
+async function checkWithDefaults(
+  request: RegisterRequest,
+  context: CheckContext,
+  defaults: Pick<Ec2ApiContext, 'defaultKernelId' | 'defaultRamdiskId'>,
+): ReturnType<typeof checkRegistration> {
+  let attempt = request;
+  for (;;) {
+    const checked = await checkRegistration(attempt, context);
+    if (checked.ok || checked.error.code !== 'MissingParameter') return checked;
+    if (/^Kernel ID/.test(checked.error.message) && attempt.kernelId === undefined) {
+      if (defaults.defaultKernelId === undefined) return checked;
+      attempt = { ...attempt, kernelId: defaults.defaultKernelId };
+    } else if (/^Ramdisk ID/.test(checked.error.message) && attempt.ramdiskId === undefined) {
+      if (defaults.defaultRamdiskId === undefined) return checked;
+      attempt = { ...attempt, ramdiskId: defaults.defaultRamdiskId };
+    } else return checked;
+  }
+}
+
 export async function handleEc2(
   req: IncomingMessage,
   res: ServerResponse,
@@ -81,17 +122,26 @@ export async function handleEc2(
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(req.headers))
     headers[name] = Array.isArray(value) ? value.join(',') : value;
-  const auth = verifySigV4(
-    {
-      method: req.method ?? 'POST',
-      rawPath: request.rawPath,
-      rawQuery: request.rawQuery,
-      headers,
-      service: 'ec2',
-      bodySha256: createHash('sha256').update(body).digest('hex'),
-    },
-    ctx.secretFor,
-  );
+  const pairs = [...parseQuery(request.rawQuery), ...parseQuery(body.toString('utf8'))];
+  const method = req.method ?? 'POST';
+  const auth = isEc2SigV2(pairs)
+    ? verifyEc2SigV2(
+        { method, host: headers.host ?? '', rawPath: request.rawPath, params: pairs },
+        ctx.secretFor,
+        ctx.now(),
+      )
+    : verifySigV4(
+        {
+          method,
+          rawPath: request.rawPath,
+          rawQuery: request.rawQuery,
+          headers,
+          service: 'ec2',
+          bodySha256: createHash('sha256').update(body).digest('hex'),
+        },
+        ctx.secretFor,
+        ctx.now(),
+      );
   if (!auth.ok) {
     sendError(
       res,
@@ -100,7 +150,7 @@ export async function handleEc2(
     );
     return;
   }
-  const params = new Map([...parseQuery(request.rawQuery), ...parseQuery(body.toString('utf8'))]);
+  const params = new Map(pairs);
   const account = ctx.accountFor(auth.value.accessKeyId);
   const version = params.get('Version') ?? '2016-11-15';
   const ns = `http://ec2.amazonaws.com/doc/${version}/`;
@@ -145,7 +195,7 @@ export async function handleEc2(
         const value = params.get(key);
         return value !== undefined && value !== '' ? { [key]: value } : {};
       };
-      const checked = await checkRegistration(
+      const checked = await checkWithDefaults(
         {
           imageLocation: location,
           name:
@@ -170,6 +220,7 @@ export async function handleEc2(
             : {}),
         },
         { ...ctx.checks(account), images: ctx.images.list() },
+        ctx,
       );
       if (!checked.ok) {
         sendError(res, checked.error, requestId);
@@ -185,7 +236,7 @@ export async function handleEc2(
         state: pendingMs > 0 ? 'pending' : 'available',
         ...(pendingMs > 0 ? { pendingUntil: Date.now() + pendingMs } : {}),
         isPublic: false,
-        registeredAt: new Date().toISOString(),
+        registeredAt: new Date(ctx.now()).toISOString(),
       });
       reply([['imageId', imageId]]);
       return;

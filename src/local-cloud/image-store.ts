@@ -1,9 +1,9 @@
 // The local cloud's image registry on disk: one JSON file replaced atomically on every
-// change. Ids are eki-/eri-/emi- + 8 lower-case hex digits and never reused.
+// change (mode 0600). Ids are eki-/eri-/emi- + 8 lower-case hex digits and never reused.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../core/atomic-write.js';
 import type { ImageType } from '../bundle/manifest.js';
+import { writePrivateFile } from './bucket-store.js';
 
 export interface ImageRecord {
   readonly imageId: string;
@@ -35,26 +35,40 @@ interface ImageFile {
   readonly issued: string[];
 }
 
-const ID_PREFIX: Record<ImageType, string> = { kernel: 'eki', ramdisk: 'eri', machine: 'emi' };
+export const ID_PREFIX: Record<ImageType, string> = {
+  kernel: 'eki',
+  ramdisk: 'eri',
+  machine: 'emi',
+};
+
+/**
+ * Proposes an id for a new image of `type` (`eki-`/`eri-`/`emi-` + 8 hex digits); an id
+ * already issued is refused and asked for again.
+ */
+export type NewImageId = (type: ImageType) => string;
+
+const randomImageId: NewImageId = (type) => `${ID_PREFIX[type]}-${randomBytes(4).toString('hex')}`;
 
 /** Registered images of one local cloud; one instance per file per process. */
 export class ImageStore {
   readonly #path: string;
   #data: ImageFile;
   #writing: Promise<void> = Promise.resolve();
+  readonly #newId: NewImageId;
 
-  private constructor(path: string, data: ImageFile) {
+  private constructor(path: string, data: ImageFile, newId: NewImageId) {
     this.#path = path;
     this.#data = data;
+    this.#newId = newId;
   }
 
-  static async open(path: string): Promise<ImageStore> {
+  static async open(path: string, newId: NewImageId = randomImageId): Promise<ImageStore> {
     try {
       const data = JSON.parse(await readFile(path, 'utf8')) as ImageFile;
-      return new ImageStore(path, data);
+      return new ImageStore(path, data, newId);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      return new ImageStore(path, { version: 1, images: [], issued: [] });
+      return new ImageStore(path, { version: 1, images: [], issued: [] }, newId);
     }
   }
 
@@ -73,10 +87,11 @@ export class ImageStore {
 
   /** A fresh id for `type`, never issued before. */
   newId(type: ImageType): string {
-    for (;;) {
-      const id = `${ID_PREFIX[type]}-${randomBytes(4).toString('hex')}`;
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const id = this.#newId(type);
       if (!this.#data.issued.includes(id)) return id;
     }
+    throw new Error(`the image id generator keeps proposing ids already issued (${type})`);
   }
 
   async add(image: ImageRecord): Promise<void> {
@@ -112,7 +127,7 @@ export class ImageStore {
   /** Writes are serialised so that the file always holds the latest state. */
   #save(): Promise<void> {
     const text = JSON.stringify(this.#data, null, 2);
-    this.#writing = this.#writing.then(() => writeFileAtomic(this.#path, text));
+    this.#writing = this.#writing.then(() => writePrivateFile(this.#path, text));
     return this.#writing;
   }
 }

@@ -1,7 +1,7 @@
 // The local cloud's S3 REST subset: buckets (list, create, head, delete, location, list
 // objects v1/v2), objects (put incl. aws-chunked, get with ranges, head, delete, ACL),
-// SigV4 on every request. Enough for @aws-sdk/client-s3, awscli and s3cmd; multipart
-// uploads are answered NotImplemented. Routing and buckets here; objects in s3-objects.ts,
+// SigV4 or SigV2 on every request (s3-auth.ts). Enough for @aws-sdk/client-s3, awscli,
+// s3cmd and euca2ools; multipart uploads are answered NotImplemented. Routing and buckets here; objects in s3-objects.ts,
 // listings in s3-list.ts, responses in s3-responses.ts, storage in bucket-store.ts.
 import { getObject, putObject } from './s3-objects.js';
 import { listObjects } from './s3-list.js';
@@ -9,7 +9,6 @@ import {
   S3_NS,
   grantsFor,
   header,
-  headerMap,
   requestId,
   sendError,
   sendStoreError,
@@ -17,7 +16,9 @@ import {
   type S3ApiContext,
   type S3Request,
 } from './s3-responses.js';
-import { parseQuery, verifySigV4 } from './sigv4.js';
+import { bucketNameProblem } from './bucket-name.js';
+import { authenticateS3, isAnonymous } from './s3-auth.js';
+import { parseQuery } from './sigv4.js';
 import { xmlDocument, type XmlNode } from './xml.js';
 
 export type { S3ApiContext, S3Request } from './s3-responses.js';
@@ -46,8 +47,14 @@ const UNSUPPORTED_SUBRESOURCES = [
   'ownershipControls',
   'publicAccessBlock',
 ];
-/** Bucket names this server keeps for itself (the Eucalyptus-style service paths). */
-const RESERVED_BUCKETS = new Set(['services']);
+/** The bucket and key decoded from the path, or undefined when a `%` escape is malformed. */
+function decodePath(parts: [string, string]): [string, string] | undefined {
+  try {
+    return [decodeURIComponent(parts[0]), decodeURIComponent(parts[1])];
+  } catch {
+    return undefined;
+  }
+}
 
 /** Serves one S3 request. Never throws: every problem is an S3 error response. */
 export async function handleS3(s: S3Request, ctx: S3ApiContext): Promise<void> {
@@ -57,15 +64,24 @@ export async function handleS3(s: S3Request, ctx: S3ApiContext): Promise<void> {
   const query = new Map(pairs);
   const segments = s.routePath.replace(/^\/+/, '');
   const slash = segments.indexOf('/');
-  const bucket = decodeURIComponent(slash < 0 ? segments : segments.slice(0, slash));
-  const key = slash < 0 ? '' : decodeURIComponent(segments.slice(slash + 1));
-  const auth = verifySigV4(
-    { method, rawPath: s.rawPath, rawQuery: s.rawQuery, headers: headerMap(s.req), service: 's3' },
-    ctx.secretFor,
+  const path = decodePath(
+    slash < 0 ? [segments, ''] : [segments.slice(0, slash), segments.slice(slash + 1)],
   );
+  if (path === undefined) {
+    sendError(
+      s,
+      400,
+      'InvalidURI',
+      "Couldn't parse the specified URI: a '%' escape is malformed.",
+      id,
+    );
+    return;
+  }
+  const [bucket, key] = path;
+  const auth = authenticateS3(s, ctx);
   if (!auth.ok) {
     // Anonymous reads of public-read objects are allowed, as S3 does.
-    const anonymous = s.req.headers.authorization === undefined && !query.has('X-Amz-Signature');
+    const anonymous = isAnonymous(s);
     const object = bucket !== '' && key !== '' ? ctx.store.head(bucket, key) : undefined;
     if (
       anonymous &&
@@ -184,12 +200,13 @@ export async function handleS3(s: S3Request, ctx: S3ApiContext): Promise<void> {
           s.res.end();
           return;
         }
-        if (RESERVED_BUCKETS.has(bucket) || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+        const problem = bucketNameProblem(bucket);
+        if (problem !== undefined) {
           sendError(
             s,
             400,
             'InvalidBucketName',
-            `The specified bucket is not valid: '${bucket}'.`,
+            `The specified bucket is not valid: '${bucket}': ${problem}.`,
             id,
           );
           return;

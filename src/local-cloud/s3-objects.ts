@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import { AwsChunkedDecoder } from './aws-chunked.js';
 import type { ObjectMeta } from './bucket-store.js';
-import type { VerifiedAuth } from './sigv4.js';
+import type { S3Caller } from './s3-auth.js';
 import {
   header,
   sendError,
@@ -53,12 +53,12 @@ function objectHeaders(meta: ObjectMeta, id: string): Record<string, string> {
   };
 }
 
-function bodyStream(s: S3Request, auth: VerifiedAuth): Readable {
+function bodyStream(s: S3Request, auth: S3Caller): Readable {
   const encoding = header(s.req, 'content-encoding') ?? '';
   const streaming = auth.payloadHash.startsWith('STREAMING-');
   if (!streaming && !encoding.includes('aws-chunked')) return s.req;
   const signed = auth.payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD');
-  const decoder = new AwsChunkedDecoder(signed ? auth : undefined);
+  const decoder = new AwsChunkedDecoder(signed ? auth.sigv4 : undefined);
   s.req.on('error', (error) => decoder.destroy(error));
   return s.req.pipe(decoder);
 }
@@ -66,7 +66,7 @@ function bodyStream(s: S3Request, auth: VerifiedAuth): Readable {
 export async function putObject(
   s: S3Request,
   ctx: S3ApiContext,
-  auth: VerifiedAuth,
+  auth: S3Caller,
   bucket: string,
   key: string,
   id: string,
@@ -90,10 +90,22 @@ export async function putObject(
     ? header(s.req, 'x-amz-decoded-content-length')
     : header(s.req, 'content-length');
   const expectedLength = lengthHeader !== undefined ? Number(lengthHeader) : undefined;
+  // Refused from the announced size, before a byte of the body is read; a body without
+  // one (HTTP chunked) is cut off by the store as soon as it grows past the limit.
+  if (expectedLength !== undefined && expectedLength > ctx.maxObjectSize) {
+    sendStoreError(
+      s,
+      { code: 'EntityTooLarge', limit: ctx.maxObjectSize },
+      id,
+      `/${bucket}/${key}`,
+    );
+    return;
+  }
   const expectedSha256 = /^[0-9a-f]{64}$/.test(auth.payloadHash) ? auth.payloadHash : undefined;
   const stored = await ctx.store.put(bucket, key, bodyStream(s, auth), {
     owner: ctx.accountFor(auth.accessKeyId),
     acl,
+    maxSize: ctx.maxObjectSize,
     contentType: header(s.req, 'content-type') ?? 'binary/octet-stream',
     ...(expectedMd5 !== undefined ? { expectedMd5 } : {}),
     ...(expectedSha256 !== undefined ? { expectedSha256 } : {}),

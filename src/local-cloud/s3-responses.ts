@@ -15,6 +15,10 @@ export interface S3ApiContext {
   /** The account id owning an access key id. */
   readonly accountFor: (accessKeyId: string) => string;
   readonly region: string;
+  /** The clock signatures are checked against (ms since the epoch). */
+  readonly now: () => number;
+  /** The largest object a PUT may store, in bytes (S3: 5 GiB). */
+  readonly maxObjectSize: number;
 }
 
 export interface S3Request {
@@ -37,10 +41,14 @@ export function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
+/**
+ * Lower-case header names to values; a repeated header's values joined with ',' (no
+ * space), as both signature versions canonicalise them (req.headers would join with ', ').
+ */
 export function headerMap(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers))
-    out[name] = Array.isArray(value) ? value.join(',') : value;
+  for (const [name, values] of Object.entries(req.headersDistinct))
+    if (values !== undefined) out[name] = values.join(',');
   return out;
 }
 
@@ -67,9 +75,12 @@ export function sendError(
   message: string,
   id: string,
   resource?: string,
+  options: { readonly closeConnection?: boolean } = {},
 ): void {
-  // Drain what the client still sends so that keep-alive connections stay usable.
-  if (!s.req.complete) s.req.resume();
+  // Drain what the client still sends so that keep-alive connections stay usable; a body
+  // refused for its size is not read: the connection closes after the answer instead.
+  if (options.closeConnection === true) s.res.shouldKeepAlive = false;
+  else if (!s.req.complete) s.req.resume();
   const body = xmlDocument('Error', undefined, [
     ['Code', code],
     ['Message', message],
@@ -102,6 +113,8 @@ const STORE_STATUS: Record<StoreError['code'], [number, string]> = {
     'You did not provide the number of bytes specified by the Content-Length HTTP header.',
   ],
   Stream: [400, 'The request body could not be read.'],
+  InvalidBucketName: [400, 'The specified bucket is not valid.'],
+  EntityTooLarge: [400, 'Your proposed upload exceeds the maximum allowed object size.'],
 };
 
 export function sendStoreError(
@@ -125,6 +138,29 @@ export function sendStoreError(
       );
       return;
     }
+  }
+  if (error.code === 'InvalidBucketName') {
+    sendError(
+      s,
+      400,
+      error.code,
+      `The specified bucket is not valid: ${error.problem}.`,
+      id,
+      resource,
+    );
+    return;
+  }
+  if (error.code === 'EntityTooLarge') {
+    sendError(
+      s,
+      400,
+      error.code,
+      `Your proposed upload exceeds the maximum allowed object size of ${error.limit} bytes.`,
+      id,
+      resource,
+      { closeConnection: true },
+    );
+    return;
   }
   const [status, message] = STORE_STATUS[error.code];
   sendError(s, status, error.code, message, id, resource);

@@ -6,14 +6,12 @@
 //   /services/objectstorage/...  S3 (path-style); also served at / for clients such as
 //                                s3cmd that cannot put a path in their endpoint
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdir, readFile, unlink } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../core/atomic-write.js';
 import { err, ok, type Result } from '../core/result.js';
 import { exec as realExec, type Exec } from '../tools/exec.js';
 import { staticCredentials, type CloudTarget } from '../cloud/target.js';
-import { BucketStore } from './bucket-store.js';
+import { BucketStore, makePrivateDir, writePrivateFile } from './bucket-store.js';
 import { handleEc2 } from './ec2-api.js';
 import {
   loadOrCreateIdentity,
@@ -22,12 +20,15 @@ import {
   type IdentitySeed,
   type LocalIdentity,
 } from './identity.js';
-import { ImageStore } from './image-store.js';
+import { ImageStore, type NewImageId } from './image-store.js';
+import { runningServer, type ServerFile } from './server-file.js';
 import { handleS3 } from './s3-api.js';
 
 export const LOCAL_REGION = 'local';
 const EC2_PATH = '/services/compute';
 const S3_PATH = '/services/objectstorage';
+/** S3's limit for one PUT: 5 GiB. */
+export const DEFAULT_MAX_OBJECT_SIZE = 5 * 1024 ** 3;
 
 export interface LocalCloud {
   readonly endpoints: { readonly ec2: string; readonly s3: string };
@@ -74,58 +75,24 @@ export interface StartLocalCloudOptions {
   readonly seed?: IdentitySeed;
   /** New images stay `pending` this long (tests of the waiter). Default 0. */
   readonly pendingMs?: number;
+  /** The clock request signatures are checked against, ms since the epoch (tests: a recording's time). Default Date.now. */
+  readonly now?: () => number;
+  /** The largest object one PUT may store, in bytes; larger ones get EntityTooLarge. Default 5 GiB. */
+  readonly maxObjectSize?: number;
+  /** Issues image ids (tests: the ids a recorded session used). Default: random, never reused. */
+  readonly newImageId?: NewImageId;
+  /** Eucalyptus' cloud.images.defaultkernel/defaultramdisk: for machine images that name none. Default: unset. */
+  readonly defaultKernelId?: string;
+  readonly defaultRamdiskId?: string;
   readonly exec?: Exec;
   readonly signal?: AbortSignal;
 }
 
-interface ServerFile {
-  readonly pid: number;
-  readonly port: number;
-  readonly host: string;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** True when something accepts TCP connections on host:port (within 1 s). */
-function isListening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (answer: boolean): void => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.setTimeout(1000, () => {
-      done(false);
-    });
-    socket.once('connect', () => {
-      done(true);
-    });
-    socket.once('error', () => {
-      done(false);
-    });
-  });
-}
-
-/**
- * The server recorded in the data dir, if it is still there: its process alive and its
- * port answering (a server.json left by a killed process, or a reused pid, is ignored).
- */
-async function runningServer(dataDir: string): Promise<ServerFile | undefined> {
-  let info: ServerFile;
-  try {
-    info = JSON.parse(await readFile(join(dataDir, 'server.json'), 'utf8')) as ServerFile;
-  } catch {
-    return undefined;
-  }
-  if (!isAlive(info.pid)) return undefined;
-  return (await isListening(info.host, info.port)) ? info : undefined;
+/** The body size a request announces (x-amz-decoded-content-length, else Content-Length), 0 if none. */
+function announcedSize(req: IncomingMessage): number {
+  const decoded = req.headers['x-amz-decoded-content-length'];
+  const size = Number(typeof decoded === 'string' ? decoded : (req.headers['content-length'] ?? 0));
+  return Number.isFinite(size) ? size : 0;
 }
 
 function describeFromIdentity(
@@ -165,7 +132,8 @@ export async function startLocalCloud(
   const host = options.host ?? '127.0.0.1';
   const signal = options.signal ?? new AbortController().signal;
   try {
-    await mkdir(dataDir, { recursive: true });
+    // 0700: objects, images and the key pair are this user's (an older data dir is tightened).
+    await makePrivateDir(dataDir);
   } catch (error) {
     return err({
       reason: 'data-dir',
@@ -185,7 +153,9 @@ export async function startLocalCloud(
   if (!identity.ok) return identity;
   const id = identity.value;
   const store = await BucketStore.open(join(dataDir, 's3'));
-  const images = await ImageStore.open(join(dataDir, 'images.json'));
+  const images = await ImageStore.open(join(dataDir, 'images.json'), options.newImageId);
+  const now = options.now ?? Date.now;
+  const maxObjectSize = options.maxObjectSize ?? DEFAULT_MAX_OBJECT_SIZE;
   const secretFor = (key: string): string | undefined =>
     key === id.accessKeyId ? id.secretAccessKey : undefined;
   const accountFor = (): string => id.accountId;
@@ -203,6 +173,13 @@ export async function startLocalCloud(
           images,
           secretFor,
           accountFor,
+          now,
+          ...(options.defaultKernelId !== undefined
+            ? { defaultKernelId: options.defaultKernelId }
+            : {}),
+          ...(options.defaultRamdiskId !== undefined
+            ? { defaultRamdiskId: options.defaultRamdiskId }
+            : {}),
           ...(options.pendingMs !== undefined ? { pendingMs: options.pendingMs } : {}),
           checks: () => ({
             accountId: id.accountId,
@@ -231,22 +208,29 @@ export async function startLocalCloud(
         : rawPath;
     await handleS3(
       { req, res, rawPath, routePath, rawQuery },
-      { store, secretFor, accountFor, region: LOCAL_REGION },
+      { store, secretFor, accountFor, region: LOCAL_REGION, now, maxObjectSize },
     );
   };
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>${String(error instanceof Error ? error.message : error).replace(/[<&>]/g, '')}</Message></Error>`;
-      res.writeHead(500, {
-        'content-type': 'application/xml',
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(body);
+  const onError = (res: ServerResponse) => (error: unknown) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>${String(error instanceof Error ? error.message : error).replace(/[<&>]/g, '')}</Message></Error>`;
+    res.writeHead(500, {
+      'content-type': 'application/xml',
+      'content-length': Buffer.byteLength(body),
     });
+    res.end(body);
+  };
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(onError(res));
+  });
+  // `Expect: 100-continue`: a PUT announcing more than the limit is answered EntityTooLarge
+  // without inviting its body; anything else is invited at once (Node's default).
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!(req.method === 'PUT' && announcedSize(req) > maxObjectSize)) res.writeContinue();
+    handle(req, res).catch(onError(res));
   });
   server.keepAliveTimeout = 30_000;
   const port = await new Promise<number | NodeJS.ErrnoException>((resolve) => {
@@ -266,7 +250,7 @@ export async function startLocalCloud(
       code: port.code ?? 'UNKNOWN',
     });
   const serverFile = join(dataDir, 'server.json');
-  await writeFileAtomic(
+  await writePrivateFile(
     serverFile,
     JSON.stringify({ pid: process.pid, port, host } satisfies ServerFile),
   );

@@ -38,6 +38,8 @@ export interface VerifiedAuth {
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const MAX_SKEW_MS = 15 * 60_000;
+/** The longest a presigned URL may live, as on S3: 7 days. */
+export const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
 
 /** RFC 3986 encoding as SigV4 wants it (also !'()*). */
 export function uriEncode(text: string): string {
@@ -142,7 +144,7 @@ function fromHeader(request: SignedRequest, authorization: string): Result<AuthP
     return err({
       code: 'SignatureDoesNotMatch',
       message: authorization.startsWith('AWS ')
-        ? 'Signature version 2 is not supported here; use Signature Version 4 (AWS4-HMAC-SHA256).'
+        ? 'The Signature Version 2 header (AWS key:signature) is for S3 only; sign EC2 requests with Signature Version 4 (AWS4-HMAC-SHA256).'
         : 'Unsupported authorization type.',
     });
   }
@@ -188,15 +190,29 @@ function fromQuery(
   const signedHeaders = get('X-Amz-SignedHeaders');
   const signature = get('X-Amz-Signature');
   const amzDate = get('X-Amz-Date') ?? '';
+  const expires = get('X-Amz-Expires');
   if (
     get('X-Amz-Algorithm') !== ALGORITHM ||
     !credential ||
     signedHeaders === undefined ||
-    signature === undefined
+    signature === undefined ||
+    expires === undefined
   )
     return err({
       code: 'AuthorizationQueryParametersError',
-      message: 'The presigned URL is incomplete.',
+      message:
+        'The presigned URL is incomplete: it needs X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature.',
+    });
+  // As S3: a whole number of seconds, at most a week (a longer-lived URL needs a new signature).
+  if (!/^\d{1,10}$/.test(expires))
+    return err({
+      code: 'AuthorizationQueryParametersError',
+      message: `X-Amz-Expires should be a number of seconds, got '${expires}'.`,
+    });
+  if (Number(expires) > MAX_PRESIGNED_SECONDS)
+    return err({
+      code: 'AuthorizationQueryParametersError',
+      message: `X-Amz-Expires must be less than a week (in seconds) that is ${MAX_PRESIGNED_SECONDS}; got ${expires}.`,
     });
   return ok({
     accessKeyId: credential.id,
@@ -208,7 +224,7 @@ function fromQuery(
     amzDate,
     payloadHash: request.service === 's3' ? 'UNSIGNED-PAYLOAD' : (request.bodySha256 ?? sha256('')),
     queryPairs: pairs.filter(([k]) => k !== 'X-Amz-Signature'),
-    expiresSeconds: Number(get('X-Amz-Expires') ?? '604800'),
+    expiresSeconds: Number(expires),
   });
 }
 
@@ -246,6 +262,9 @@ export function verifySigV4(
       message: 'X-Amz-Date is missing or does not match the credential scope.',
     });
   if (a.expiresSeconds !== undefined) {
+    // A URL dated in the future would otherwise outlive the 7-day cap.
+    if (when - now > MAX_SKEW_MS)
+      return err({ code: 'AccessDenied', message: 'Request is not yet valid.' });
     if (now > when + a.expiresSeconds * 1000)
       return err({ code: 'AccessDenied', message: 'Request has expired.' });
   } else if (Math.abs(now - when) > MAX_SKEW_MS) {

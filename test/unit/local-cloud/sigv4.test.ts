@@ -64,6 +64,59 @@ describe('verifySigV4', () => {
     expect(!r.ok && r.error.code).toBe('RequestTimeTooSkewed');
   });
 
+  /** A correctly signed presigned GET with `expires` (absent when undefined) and X-Amz-Date `date`. */
+  function presigned(expires: string | undefined, date = '20150830T123600Z'): SignedRequest {
+    const scope = `${date.slice(0, 8)}/us-east-1/s3/aws4_request`;
+    const query = [
+      'X-Amz-Algorithm=AWS4-HMAC-SHA256',
+      `X-Amz-Credential=${encodeURIComponent(`AKIDEXAMPLE/${scope}`)}`,
+      `X-Amz-Date=${date}`,
+      ...(expires !== undefined ? [`X-Amz-Expires=${expires}`] : []),
+      'X-Amz-SignedHeaders=host',
+    ].join('&');
+    const canonical = ['GET', '/b/k', query, 'host:h:1\n', 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+    const toSign = [
+      'AWS4-HMAC-SHA256',
+      date,
+      scope,
+      createHash('sha256').update(canonical).digest('hex'),
+    ].join('\n');
+    const signature = createHmac('sha256', signingKey(SECRET, date.slice(0, 8), 'us-east-1', 's3'))
+      .update(toSign)
+      .digest('hex');
+    return {
+      method: 'GET',
+      rawPath: '/b/k',
+      rawQuery: `${query}&X-Amz-Signature=${signature}`,
+      service: 's3',
+      headers: { host: 'h:1' },
+    };
+  }
+
+  test('presigned query: at most 7 days, as S3', () => {
+    expect(verifySigV4(presigned('604800'), secretFor, NOW + 1000).ok).toBe(true);
+    const long = verifySigV4(presigned('604801'), secretFor, NOW + 1000);
+    expect(!long.ok && long.error.code).toBe('AuthorizationQueryParametersError');
+    expect(!long.ok && long.error.message).toMatch(/less than a week.*604800/);
+  });
+
+  test.each([
+    ['not a number', 'abc'],
+    ['negative', '-5'],
+    ['missing', undefined],
+  ])('presigned query: X-Amz-Expires %s is refused', (_what, expires) => {
+    const r = verifySigV4(presigned(expires), secretFor, NOW + 1000);
+    expect(!r.ok && r.error.code).toBe('AuthorizationQueryParametersError');
+  });
+
+  test('presigned query: a URL dated in the future is not yet valid (no way round the cap)', () => {
+    const r = verifySigV4(presigned('604800', '20150930T123600Z'), secretFor, NOW);
+    expect(!r.ok && r.error).toEqual({
+      code: 'AccessDenied',
+      message: 'Request is not yet valid.',
+    });
+  });
+
   test('presigned query: valid until X-Amz-Expires, not after', () => {
     const date = '20150830T123600Z';
     const scope = '20150830/us-east-1/s3/aws4_request';
