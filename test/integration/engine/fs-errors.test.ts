@@ -2,10 +2,22 @@
 // directory (a read-only bind mount, since root ignores mode bits) and a full one (a
 // small tmpfs, filled up) end with exit 1 and a message naming the path; no 0-byte lock
 // and no half-written state.json is left behind. Also: status tells a stale lock from a
-// live one, and a refused saved plan leaves no work directory. Mounts need root.
+// live one, a refused saved plan leaves no work directory, and an ISO download into a
+// read-only or full cache says so. Mounts need root.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import {
@@ -14,6 +26,8 @@ import {
   startFakeCli,
   type EngineRig,
 } from '../../helpers/engine-rig.js';
+import { quietTask } from '../../../src/core/task.js';
+import { downloadIso } from '../../../src/steps/iso-download.js';
 
 const isRoot = process.getuid?.() === 0;
 const mounted: string[] = [];
@@ -162,6 +176,48 @@ const waitFor = async (pred: () => boolean, ms = 20_000) => {
       .filter((e) => e.event === 'start')
       .map((e) => e.id);
     for (const id of Object.keys(state.steps)) expect(rerun).not.toContain(id);
+  });
+});
+
+(isRoot ? describe : describe.skip)('the cache directory on a bad disk (as root: mounts)', () => {
+  test('an ISO download into a read-only or full cache names the cache and EMI_RECIPE_CACHE_DIR', async () => {
+    const body = Buffer.alloc(1024 * 1024, 7);
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${String(port)}/x.iso`;
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'emi-cache-'));
+      const ro = join(dir, 'ro');
+      mountReadOnly(ro);
+      const readOnly = await downloadIso(quietTask(), {
+        url,
+        sha256,
+        env: { EMI_RECIPE_CACHE_DIR: join(ro, 'cache') },
+      });
+      expect(readOnly.ok ? undefined : readOnly.error).toEqual({
+        reason: 'cache-unwritable',
+        message: `cannot write the cache directory ${join(ro, 'cache', 'isos')}: the file system is read-only (EROFS). Remount it read-write, or point EMI_RECIPE_CACHE_DIR at a writable directory.`,
+      });
+      const small = join(dir, 'small');
+      mountTmpfs(small, '256k');
+      const full = await downloadIso(quietTask(), {
+        url,
+        sha256,
+        env: { EMI_RECIPE_CACHE_DIR: small },
+      });
+      expect(full.ok ? undefined : full.error).toEqual({
+        reason: 'cache-unwritable',
+        message: `cannot download ${url} into ${join(small, 'isos')}: no space left on the device (ENOSPC). Free some space there (df -h; also df -i for inodes), or point EMI_RECIPE_CACHE_DIR at a writable directory.`,
+      });
+      expect(readdirSync(join(small, 'isos'))).toEqual([]); // the .part file is gone
+    } finally {
+      server.close();
+    }
   });
 });
 
