@@ -1,11 +1,12 @@
 // File-system trouble is the user's to fix, never "internal error": a read-only work
-// directory (a read-only bind mount, since root ignores mode bits) and a full one (a
+// directory (a read-only bind mount, since root ignores mode bits; EACCES as nobody) and a full one (a
 // small tmpfs, filled up) end with exit 1 and a message naming the path; no 0-byte lock
 // and no half-written state.json is left behind. Also: status tells a stale lock from a
 // live one, a refused saved plan leaves no work directory, and an ISO download into a
 // read-only or full cache says so. Mounts need root.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -26,6 +27,7 @@ import {
   startFakeCli,
   type EngineRig,
 } from '../../helpers/engine-rig.js';
+import { repoPath } from '../../helpers/paths.js';
 import { quietTask } from '../../../src/core/task.js';
 import { downloadIso } from '../../../src/steps/iso-download.js';
 
@@ -119,6 +121,38 @@ const waitFor = async (pred: () => boolean, ms = 20_000) => {
     noBug(locked.stderr);
     // Reading still works.
     expect(runFakeCli(rig, ['status', rig.recipe]).code).toBe(0);
+  });
+
+  test('a work directory this user may not write (as nobody): EACCES, exit 1', () => {
+    const rig = makeEngineRig();
+    chmodSync(rig.dir, 0o755);
+    const workDir = join(rig.dir, 'w');
+    mkdirSync(workDir, { mode: 0o555 });
+    // Root ignores mode bits: run the CLI as nobody (setpriv, util-linux).
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        '--import',
+        repoPath('node_modules', 'tsx', 'dist', 'loader.mjs'),
+        repoPath('test', 'helpers', 'fake-cli.ts'),
+        'apply',
+        rig.recipe,
+        '--no-progress',
+        '--work-dir',
+        workDir,
+      ],
+      { cwd: rig.dir, env: { ...rig.env(), HOME: rig.dir }, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.stderr).toContain(
+      `error: cannot write the lock file ${join(workDir, 'lock')}: permission denied (EACCES). Check the owner and mode of ${join(workDir, 'lock')} and its directory (ls -ld), or use another work directory (--work-dir DIR).`,
+    );
+    expect(r.status).toBe(1);
+    noBug(r.stderr);
+    expect(readdirSync(workDir)).toEqual([]);
   });
 
   test('a full disk: the lock fails cleanly (no 0-byte lock), and the next apply works', () => {
