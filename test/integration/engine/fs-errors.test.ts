@@ -1,9 +1,9 @@
 // File-system trouble is the user's to fix, never "internal error": a read-only work
-// directory (a read-only bind mount, since root ignores mode bits; EACCES as nobody) and a full one (a
-// small tmpfs, filled up) end with exit 1 and a message naming the path; no 0-byte lock
-// and no half-written state.json is left behind. Also: status tells a stale lock from a
-// live one, a refused saved plan leaves no work directory, and an ISO download into a
-// read-only or full cache says so. Mounts need root.
+// directory (a read-only bind mount, since root ignores mode bits; EACCES as nobody) and
+// a full one (a small tmpfs, filled up) end with exit 1 and a message naming the path; no
+// 0-byte lock and no half-written state.json is left behind. Also: status tells a stale
+// lock from a live one, a refused saved plan leaves no work directory, and an ISO
+// download into a read-only or full cache says so. Mounts need root.
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
