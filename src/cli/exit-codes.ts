@@ -2,7 +2,7 @@
 
 export const EXIT = {
   ok: 0,
-  /** A step (or a cloud call) failed. */
+  /** A step (or a cloud call) failed, or the work directory cannot be written (read-only, full). */
   failure: 1,
   /** Bad usage or an invalid recipe. */
   usage: 2,
@@ -18,7 +18,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export const EXIT_CODES_HELP = `Exit codes:
   0    success
-  1    a step or a cloud request failed
+  1    a step or a cloud request failed, or a file cannot be written
+       (read-only or full file system, quota, permissions)
   2    bad usage or an invalid recipe
   3    the work directory is locked by another run
   70   internal error (please report it)

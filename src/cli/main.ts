@@ -8,6 +8,7 @@ import { exec as realExec, type Exec } from '../tools/exec.js';
 import type { HostFacts, StepKind } from '../plan/step.js';
 import { createStepKinds } from '../steps/registry.js';
 import { cachedProbe, probeAccel } from '../tools/qemu-accel.js';
+import { describeFsFailure, fsFailureOf } from '../core/fs-failure.js';
 import { quietTask } from '../core/task.js';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import { processTerminal, type Terminal } from './output/terminal.js';
@@ -301,7 +302,9 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
 
 /**
  * Runs the CLI with `argv` (without node and script). Returns the exit code; never
- * throws: an unexpected exception is reported as an internal error (exit 70).
+ * throws: an unexpected exception is reported as an internal error (exit 70), except
+ * a file-system error the user must fix (EROFS, EACCES, EPERM, ENOSPC, EDQUOT), which
+ * is reported with its path (exit 1).
  */
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<ExitCode> {
   const result: { code: ExitCode } = { code: EXIT.ok };
@@ -317,6 +320,13 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<Ex
         return EXIT.ok;
       deps.terminal.err(`Run 'emi-recipe --help' for usage.\n`);
       return EXIT.usage;
+    }
+    // A read-only, full or forbidden file system met where no command expected it is the
+    // machine's problem, not a bug: say which path and what to do (exit 1, not 70).
+    const failure = fsFailureOf(error);
+    if (failure) {
+      deps.terminal.err(`error: ${describeFsFailure(failure, { action: 'access' })}\n`);
+      return EXIT.failure;
     }
     const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
     deps.terminal.err(

@@ -2,11 +2,11 @@
 // step just before it would start (so a re-run upstream step that produced the same
 // outputs leaves its dependents up to date). Checkpoints each finished step in the state.
 // It knows nothing of what steps do: it calls their StepKind.
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256Hex } from '../core/hash.js';
 import { fsyncDirectory } from '../core/atomic-write.js';
+import { describeFsFailure, fsFailureOf, makeDirectories } from '../core/fs-failure.js';
 import type { Exec } from '../tools/exec.js';
 import { decideStep, type PlanFacts, type StepDecision } from '../plan/plan.js';
 import type { StepGraph } from '../plan/graph.js';
@@ -21,8 +21,15 @@ import type {
 import { resolveStepRefs } from '../plan/step-refs.js';
 import type { EventSink, RunOutcome, RunSummary } from './events.js';
 import { hashFile, statIdentity } from './file-identity.js';
+import { NO_LOG, openLog } from './step-log.js';
 import { artifactsRoot, logPath, logsDir, partialDir, stepDir } from './layout.js';
-import { withStep, type ArtifactRecord, type StateStore, type StepRecord } from './state.js';
+import {
+  statePath,
+  withStep,
+  type ArtifactRecord,
+  type StateStore,
+  type StepRecord,
+} from './state.js';
 
 /** What to do when a step fails: stop starting steps, continue with independent ones, or also stop running ones. */
 export type FailureMode = 'stop' | 'continue' | 'kill';
@@ -76,8 +83,8 @@ export async function runGraph(
   let accel: Promise<'kvm' | 'tcg'> | undefined;
   const accelOnce = (): Promise<'kvm' | 'tcg'> => (accel ??= options.probeAccel(options.signal));
   options.emit({ type: 'run-started', total: options.graph.steps.length, jobs: options.jobs });
-  await mkdir(logsDir(options.workDir), { recursive: true });
-  await mkdir(artifactsRoot(options.workDir), { recursive: true });
+  await makeDirectories(logsDir(options.workDir));
+  await makeDirectories(artifactsRoot(options.workDir));
 
   const onAbort = (): void => {
     stopping = true;
@@ -164,7 +171,8 @@ export async function runGraph(
 
   const executeStep = async (step: StepSpec, decision: StepDecision): Promise<Status> => {
     const kind = options.kinds.get(step.kind);
-    const log = openLog(logPath(options.workDir, step.id));
+    const opened = await openLog(logPath(options.workDir, step.id));
+    const log = opened.ok ? opened.value : NO_LOG;
     const t0 = clock();
     options.emit({
       type: 'step-started',
@@ -195,7 +203,24 @@ export async function runGraph(
       });
       return { state: 'failed' };
     };
+    /** A file-system failure (ENOSPC, EROFS…) of `path` as a step failure, or undefined. */
+    const failFs = (error: unknown, action: string, path?: string): Status | undefined => {
+      const failure = fsFailureOf(error, path);
+      if (!failure) return undefined;
+      return fail({
+        reason: 'io-error',
+        message: `step ${step.id}: ${describeFsFailure(failure, { action, elsewhere: 'use another work directory (--work-dir DIR)' })} Finished steps are kept; run the same command again to resume.`,
+      });
+    };
     try {
+      if (!opened.ok)
+        return (
+          failFs(opened.error, 'create its log', logPath(options.workDir, step.id)) ??
+          fail({
+            reason: 'io-error',
+            message: `step ${step.id}: cannot create its log ${logPath(options.workDir, step.id)}: ${String(opened.error)}`,
+          })
+        );
       if (!kind || decision.fingerprint === undefined || decision.components === undefined) {
         return fail({
           reason: 'not-runnable',
@@ -203,11 +228,18 @@ export async function runGraph(
         });
       }
       // The record goes before the step starts: a crash from here on leaves the step "not done".
-      if (options.store.current.steps[step.id])
-        await options.store.update((state) => withStep(state, step.id, undefined));
+      if (options.store.current.steps[step.id]) {
+        try {
+          await options.store.update((state) => withStep(state, step.id, undefined));
+        } catch (error) {
+          const failed = failFs(error, 'write', statePath(options.workDir));
+          if (failed) return failed;
+          throw error;
+        }
+      }
       const outDir = partialDir(options.workDir, step.id);
       await rm(outDir, { recursive: true, force: true });
-      await mkdir(outDir, { recursive: true });
+      await makeDirectories(outDir); // (not recursive mkdir: it hides EROFS/ENOSPC as ENOENT)
       const records = options.store.current.steps;
       const needs = new Map<StepId, StepOutputs & { dir: string }>();
       for (const need of step.needs) {
@@ -249,6 +281,9 @@ export async function runGraph(
           accel: accelOnce,
         });
       } catch (error) {
+        // A full or read-only disk met by a step that did not expect it is not a bug.
+        const failed = failFs(error, 'write');
+        if (failed) return failed;
         const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
         log.write(`# internal error: ${stack}\n`);
         return fail({
@@ -292,7 +327,13 @@ export async function runGraph(
         startedAt: new Date(t0).toISOString(),
         finishedAt: new Date(clock()).toISOString(),
       };
-      await options.store.update((state) => withStep(state, step.id, record));
+      try {
+        await options.store.update((state) => withStep(state, step.id, record));
+      } catch (error) {
+        const failed = failFs(error, 'record the step in', statePath(options.workDir));
+        if (failed) return failed;
+        throw error;
+      }
       log.write(`# done in ${clock() - t0} ms\n`);
       options.emit({
         type: 'step-succeeded',
@@ -310,6 +351,8 @@ export async function runGraph(
         });
         return { state: 'canceled' };
       }
+      const failed = failFs(error, 'write');
+      if (failed) return failed;
       const message = error instanceof Error ? error.message : String(error);
       return fail({
         reason: 'io-error',
@@ -349,23 +392,4 @@ export async function runGraph(
       : 'ok';
   options.emit({ type: 'run-finished', outcome, summary });
   return { outcome, summary };
-}
-
-interface StepLog {
-  write(text: string): void;
-  close(): Promise<void>;
-}
-
-function openLog(path: string): StepLog {
-  const stream: WriteStream = createWriteStream(path, { flags: 'w' });
-  stream.on('error', () => undefined);
-  return {
-    write: (text) => {
-      stream.write(text);
-    },
-    close: () =>
-      new Promise((resolve) => {
-        stream.end(resolve);
-      }),
-  };
 }

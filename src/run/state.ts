@@ -5,10 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { err, ok, type Result } from '../core/result.js';
+import { unreachable } from '../core/unreachable.js';
 import type { FingerprintComponents } from '../plan/fingerprint.js';
 import type { JsonValue } from '../plan/step.js';
 
-/** Bumped when the file's meaning changes; a different version is not read (steps re-run). */
+/** Bumped when the file's meaning changes; a file of another version is refused, not misread. */
 export const STATE_FORMAT_VERSION = 1;
 
 /** Identity of a file without reading it again: size, mtime and inode, plus its content digest. */
@@ -56,7 +57,9 @@ export interface State {
 
 export type StateLoadFailure =
   | { readonly reason: 'state-corrupt'; readonly path: string; readonly detail: string }
-  | { readonly reason: 'state-unreadable'; readonly path: string; readonly code: string };
+  | { readonly reason: 'state-unreadable'; readonly path: string; readonly code: string }
+  /** Written by another emi-recipe version (`found` as in the file: not always a number). */
+  | { readonly reason: 'state-version'; readonly path: string; readonly found: string };
 
 /** Path of the state file in a work directory. */
 export function statePath(workDir: string): string {
@@ -70,8 +73,8 @@ export function emptyState(recipe: { name: string; path: string }): State {
 
 /**
  * Reads the state; a missing file is an empty state. A file of another format version
- * is treated as empty (every step re-runs) rather than misread. A corrupt file is a
- * failure: the user decides (emi-recipe clean), nothing is overwritten silently.
+ * (a newer emi-recipe, say) and a corrupt file are failures: the user decides (the
+ * right version, or emi-recipe clean); nothing is discarded or overwritten silently.
  */
 export async function loadState(
   workDir: string,
@@ -96,8 +99,27 @@ export async function loadState(
     return err({ reason: 'state-corrupt', path, detail: 'not an emi-recipe state file' });
   }
   const state = data as State;
-  if (state.formatVersion !== STATE_FORMAT_VERSION) return ok(emptyState(recipe));
+  if (state.formatVersion !== STATE_FORMAT_VERSION)
+    return err({ reason: 'state-version', path, found: JSON.stringify(state.formatVersion) });
   return ok({ ...emptyState(recipe), ...state, recipe });
+}
+
+/**
+ * What a StateLoadFailure means and what to do, one paragraph; `recipeFile` for the
+ * clean command. Shared by every command that reads the state.
+ */
+export function describeStateLoadFailure(failure: StateLoadFailure, recipeFile: string): string {
+  const clean = `emi-recipe clean ${recipeFile}`;
+  switch (failure.reason) {
+    case 'state-corrupt':
+      return `the work directory's state is unreadable (${failure.path}: ${failure.detail}). Nothing was changed. Inspect the file, or start over with: ${clean}`;
+    case 'state-unreadable':
+      return `cannot read the work directory's state ${failure.path} (${failure.code}). Nothing was changed. Check its permissions, or start over with: ${clean}`;
+    case 'state-version':
+      return `${failure.path} has state format version ${failure.found}; this emi-recipe reads version ${String(STATE_FORMAT_VERSION)} only (it was written by another emi-recipe version). Nothing was changed. Use the emi-recipe that wrote it, or start over with: ${clean}`;
+    default:
+      return unreachable(failure);
+  }
 }
 
 /** Writes the state atomically. */
@@ -123,11 +145,16 @@ export class StateStore {
     return this.#state;
   }
 
-  /** Applies `change` and persists the result; resolves when written. */
+  /**
+   * Applies `change` and persists the result; resolves when written. If writing fails
+   * (ENOSPC…), the rejection carries the error and `current` stays what is on disk, so
+   * a later update never writes a change the caller was told had failed.
+   */
   update(change: (state: State) => State): Promise<void> {
     const next = this.#queue.then(async () => {
-      this.#state = change(this.#state);
-      await saveState(this.#workDir, this.#state);
+      const changed = change(this.#state);
+      await saveState(this.#workDir, changed);
+      this.#state = changed;
     });
     this.#queue = next.catch(() => undefined);
     return next;

@@ -28,7 +28,7 @@ import {
 } from '../tools/debootstrap.js';
 import { mke2fsArgs, runE2fs } from '../tools/e2fs.js';
 import { mountsBelow, runUmount } from '../tools/mount.js';
-import { cacheDir } from '../core/cache-dir.js';
+import { cacheDir, describeCacheFailure, makeCacheDir } from '../core/cache-dir.js';
 import { convertIntoOverlay } from './disk-write.js';
 import { bootPairs } from './boot-files.js';
 import { debootstrapTreeChanges, ROOT_LABEL, type TreeChange } from './debootstrap-config.js';
@@ -107,11 +107,18 @@ export async function installDebootstrap(
     ctx.log(`mirror: ${mirror ?? "debootstrap's default"}`);
     // Downloaded .debs are kept between builds (debootstrap checks them against the
     // signed Release file, so a stale cache never changes the result, only the time).
-    const debCache =
+    let debCache =
       process.env.EMI_RECIPE_DEBOOTSTRAP_CACHE === 'off'
         ? undefined
         : join(cacheDir(), 'debootstrap', `${p.suite}-${p.arch}`);
-    if (debCache) await mkdir(debCache, { recursive: true });
+    if (debCache) {
+      const made = await makeCacheDir(debCache);
+      if (!made.ok) {
+        // The cache only saves time: build without it rather than fail.
+        ctx.log(`not keeping .debs: ${describeCacheFailure(made.error)}`);
+        debCache = undefined;
+      }
+    }
     const options = {
       suite: p.suite,
       target: tree,

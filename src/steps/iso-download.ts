@@ -3,15 +3,16 @@
 // fetch; written to a .part file and renamed only when complete and verified.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { err, ok, type Result } from '../core/result.js';
 import type { TaskContext } from '../core/task.js';
 import type { StepFailure } from '../plan/step.js';
-import { cacheDir } from '../core/cache-dir.js';
+import { cacheDir, describeCacheFailure, makeCacheDir } from '../core/cache-dir.js';
+import { fsFailureOf } from '../core/fs-failure.js';
 import { stepFailure } from './step-failure.js';
 
 /** Where an ISO with this digest is kept. */
@@ -44,7 +45,8 @@ export async function downloadIso(
     ctx.log(`ISO: ${target} (downloaded before)`);
     return ok(target);
   }
-  await mkdir(join(target, '..'), { recursive: true });
+  const dir = await makeCacheDir(dirname(target));
+  if (!dir.ok) return err(stepFailure('cache-unwritable', describeCacheFailure(dir.error)));
   const part = `${target}.part-${process.pid}`;
   ctx.log(`downloading ${options.url}`);
   try {
@@ -90,6 +92,12 @@ export async function downloadIso(
   } catch (error) {
     await rm(part, { force: true });
     if (ctx.signal.aborted) return err({ reason: 'canceled', message: 'stopped (interrupted)' });
+    // A full cache disk is not a network problem: say where, and how to move the cache.
+    const full = fsFailureOf(error, dirname(target));
+    if (full)
+      return err(
+        stepFailure('cache-unwritable', describeCacheFailure(full, `download ${options.url} into`)),
+      );
     const cause =
       error instanceof Error
         ? error.cause instanceof Error

@@ -4,12 +4,16 @@
 import { join } from 'node:path';
 import { open } from 'node:fs/promises';
 import { err, ok, type Result } from '../core/result.js';
+import type { TaskContext } from '../core/task.js';
 import type { StepFailure, StepRunContext } from '../plan/step.js';
+import type { Exec } from '../tools/exec.js';
 import {
   debugfsArgs,
+  debugfsRequest,
   isRegularMode,
   isSymlinkMode,
   parseDebugfsLs,
+  quoteDebugfsArg,
   runE2fs,
 } from '../tools/e2fs.js';
 import { probeDisk } from './disk-probe.js';
@@ -65,9 +69,12 @@ export async function cutRootImage<P>(
   return ok({ image: to, fs: root.fs, sizeBytes: root.sizeBytes });
 }
 
+/** What reading an image with debugfs needs from a step's context. */
+export type DebugfsContext = TaskContext & { readonly exec: Exec };
+
 /** Names of the regular files and symlinks in /boot of an ext image. */
-export async function listBoot<P>(
-  ctx: StepRunContext<P>,
+export async function listBoot(
+  ctx: DebugfsContext,
   image: string,
 ): Promise<Result<string[], StepFailure>> {
   const r = await runE2fs(ctx.exec, ctx, 'debugfs', debugfsArgs(image, 'ls -p /boot'));
@@ -79,21 +86,34 @@ export async function listBoot<P>(
         'The image has no /boot directory on its root file system (a separate /boot partition is not supported).',
       ),
     );
-  return ok(
-    parseDebugfsLs(r.value.stdout)
-      .filter((e) => isRegularMode(e.mode) || isSymlinkMode(e.mode))
-      .map((e) => e.name),
-  );
+  const names: string[] = [];
+  for (const entry of parseDebugfsLs(r.value.stdout)) {
+    if (!isRegularMode(entry.mode) && !isSymlinkMode(entry.mode)) continue;
+    // A name that cannot be passed to debugfs safely is never chosen (it could not be
+    // copied out anyway): names come from the image, which the recipe does not control.
+    const quoted = quoteDebugfsArg(`/boot/${entry.name}`);
+    if (quoted.ok) names.push(entry.name);
+    else ctx.log(`ignoring /boot/${JSON.stringify(entry.name)}: ${quoted.error.detail}`);
+  }
+  return ok(names);
 }
 
 /** Copies one file out of an ext image (debugfs dump; follows no symlink). */
-export async function dumpFile<P>(
-  ctx: StepRunContext<P>,
+export async function dumpFile(
+  ctx: DebugfsContext,
   image: string,
   from: string,
   to: string,
 ): Promise<Result<void, StepFailure>> {
-  const r = await runE2fs(ctx.exec, ctx, 'debugfs', debugfsArgs(image, `dump ${from} ${to}`));
+  const request = debugfsRequest('dump', [from, to]);
+  if (!request.ok)
+    return err(
+      stepFailure(
+        'unsafe-file-name',
+        `cannot copy ${JSON.stringify(from)} out of the image to ${JSON.stringify(to)}: ${JSON.stringify(request.error.value)} cannot be passed to debugfs safely (${request.error.detail}). Rename the file in the image, or use a work directory whose path has no such character.`,
+      ),
+    );
+  const r = await runE2fs(ctx.exec, ctx, 'debugfs', debugfsArgs(image, request.value));
   return r.ok ? ok(undefined) : err(toolStepFailure(r.error, `copying ${from} out of the image`));
 }
 

@@ -101,9 +101,57 @@ export function parseDumpe2fs(stdout: string): SuperblockSummary | null {
   };
 }
 
-/** `debugfs -R REQUEST IMAGE` (read-only). */
+/** `debugfs -R REQUEST IMAGE` (read-only). Build REQUEST with debugfsRequest(). */
 export function debugfsArgs(image: string, request: string): string[] {
   return ['-R', request, image];
+}
+
+/** Why a value cannot be one argument of a debugfs request. */
+export interface DebugfsUnquotable {
+  readonly reason: 'unquotable';
+  readonly value: string;
+  readonly detail: string;
+}
+
+/**
+ * One argument of a debugfs request, double-quoted for debugfs's line parser (e2fsprogs
+ * lib/ss/parse.c): inside quotes spaces, `;`, `#` and backslashes are literal and `""` is one `"`.
+ * Refused: control characters (a newline or CR would let a file name found in an image
+ * end the request and start another; NUL cannot be passed at all) and values that
+ * debugfs would read as something else even when quoted: a leading `-` (an option to
+ * the command's getopt) and `<N>` (an inode number, see debugfs/util.c string_to_inode).
+ */
+export function quoteDebugfsArg(value: string): Result<string, DebugfsUnquotable> {
+  const refuse = (detail: string) => err({ reason: 'unquotable' as const, value, detail });
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  const control = /[\u0000-\u001f\u007f]/.exec(value);
+  if (control)
+    return refuse(
+      `it contains a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()})`,
+    );
+  if (value === '') return refuse('it is empty');
+  if (value.startsWith('-')) return refuse('it starts with "-" (debugfs would read an option)');
+  if (/^<.*>$/.test(value))
+    return refuse('it has the form <N> (debugfs would read an inode number)');
+  return ok(`"${value.replaceAll('"', '""')}"`);
+}
+
+/**
+ * A debugfs request: `command` (a fixed word such as `dump` or `ls -p`, never data)
+ * followed by `args`, each quoted with quoteDebugfsArg(). The first argument that
+ * cannot be quoted safely is the failure.
+ */
+export function debugfsRequest(
+  command: string,
+  args: readonly string[],
+): Result<string, DebugfsUnquotable> {
+  const quoted: string[] = [];
+  for (const arg of args) {
+    const q = quoteDebugfsArg(arg);
+    if (!q.ok) return q;
+    quoted.push(q.value);
+  }
+  return ok([command, ...quoted].join(' '));
 }
 
 /** One entry of `debugfs -R 'ls -p DIR'`. */

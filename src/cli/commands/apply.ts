@@ -1,16 +1,23 @@
 // `emi-recipe apply RECIPE|PLAN.json`: takes the work directory's lock, decides and runs
 // the steps, checkpoints each one, shows progress, and reports failures. Re-running it
 // after a crash, Ctrl-C or failure resumes where it stopped.
-import { mkdir, readFile } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { readFile, rmdir } from 'node:fs/promises';
+import { dirname, relative } from 'node:path';
+import {
+  describeFsFailure,
+  fsFailureOf,
+  makeDirectories,
+  type FsFailure,
+} from '../../core/fs-failure.js';
 import type { PlanDocument } from '../../plan/plan-document.js';
 import { stalePlanReasons } from '../../plan/plan-document.js';
 import type { StepFailure, StepKind } from '../../plan/step.js';
 import type { StepKindSet } from '../../steps/registry.js';
 import type { RunEvent } from '../../run/events.js';
-import { acquireLock } from '../../run/lock.js';
+import { artifactsRoot, logsDir } from '../../run/layout.js';
+import { takeLock } from '../../run/lock.js';
 import { runGraph, type FailureMode } from '../../run/runner.js';
-import { loadState, StateStore } from '../../run/state.js';
+import { describeStateLoadFailure, loadState, statePath, StateStore } from '../../run/state.js';
 import { formatDuration } from '../../recipe/units.js';
 import { formatStepFailure } from '../output/failure-printer.js';
 import { listrRenderer } from '../output/listr-renderer.js';
@@ -72,38 +79,88 @@ export async function runApply(
     return EXIT.usage;
   }
 
-  await mkdir(opened.session.workDir, { recursive: true });
-  const lock = await acquireLock(opened.session.workDir, `emi-recipe apply ${target}`);
-  if (!lock.ok) {
-    const h = lock.error.holder;
-    terminal.err(
-      `error: ${opened.session.workDir} is in use by another apply (pid ${h.pid} on ${h.host}, since ${h.since}: ${h.command}).\n` +
-        `Wait for it to finish, or stop it (kill ${h.pid}); a lock left by a dead process is taken over automatically.\n`,
-    );
-    return EXIT.locked;
+  const { workDir: dir } = opened.session;
+  let created: string | undefined;
+  try {
+    created = await makeDirectories(dir);
+  } catch (error) {
+    return reportFsError(terminal, error, dir, 'create the work directory');
   }
   try {
-    // Re-read the state under the lock: another apply may have finished in between.
-    const state = await loadState(opened.session.workDir, {
-      name: opened.session.recipe.name,
-      path: opened.session.recipe.path,
-    });
-    if (!state.ok) {
+    const lock = await takeLock(dir, `emi-recipe apply ${target}`);
+    if (!lock.ok) {
+      if (lock.error.reason === 'fs-error')
+        return printFsFailure(terminal, lock.error, 'write the lock file');
+      const h = lock.error.holder;
       terminal.err(
-        `error: cannot read ${state.error.path}; run emi-recipe clean ${recipeFile} to start over\n`,
+        `error: ${dir} is in use by another apply (pid ${h.pid} on ${h.host}, since ${h.since}: ${h.command}).\n` +
+          `Wait for it to finish, or stop it (kill ${h.pid}); a lock left by a dead process is taken over automatically.\n`,
       );
-      return EXIT.failure;
+      return EXIT.locked;
     }
-    const session: Session = { ...opened.session, state: state.value };
-    const set = deps.makeKinds(session.recipe);
     try {
-      return await planAndRun(session, set, { target, recipeFile, saved }, options, deps);
+      // Re-read the state under the lock: another apply may have finished in between.
+      const state = await loadState(dir, {
+        name: opened.session.recipe.name,
+        path: opened.session.recipe.path,
+      });
+      if (!state.ok) {
+        terminal.err(`error: ${describeStateLoadFailure(state.error, recipeFile)}\n`);
+        return EXIT.failure;
+      }
+      const session: Session = { ...opened.session, state: state.value };
+      const set = deps.makeKinds(session.recipe);
+      try {
+        return await planAndRun(session, set, { target, recipeFile, saved }, options, deps);
+      } finally {
+        await set.close();
+      }
     } finally {
-      await set.close();
+      await lock.value.release();
     }
   } finally {
-    await lock.value.release();
+    // A refused plan, a failed pre-flight or a lock error wrote nothing: leave no empty
+    // work directory behind. rmdir only removes empty directories, so one in use stays.
+    if (created !== undefined) await removeEmptyDirs(dir, created);
   }
+}
+
+/** Removes `dir` and its parents up to `top` (the first directory mkdir created), while empty. */
+async function removeEmptyDirs(dir: string, top: string): Promise<void> {
+  for (let current = dir; ; current = dirname(current)) {
+    try {
+      await rmdir(current);
+    } catch {
+      return; // not empty (or gone): stop here
+    }
+    if (current === top || dirname(current) === current) return;
+  }
+}
+
+/**
+ * Prints a file-system error the user must fix (read-only, full, quota, permissions)
+ * and returns exit 1; any other error is rethrown as the bug it is.
+ */
+function reportFsError(
+  terminal: ApplyDeps['terminal'],
+  error: unknown,
+  path: string,
+  action: string,
+): ExitCode {
+  const failure = fsFailureOf(error, path);
+  if (!failure) throw error;
+  return printFsFailure(terminal, failure, action);
+}
+
+function printFsFailure(
+  terminal: ApplyDeps['terminal'],
+  failure: FsFailure,
+  action: string,
+): ExitCode {
+  terminal.err(
+    `error: ${describeFsFailure(failure, { action, elsewhere: 'use another work directory (--work-dir DIR)' })}\n`,
+  );
+  return EXIT.failure;
 }
 
 /** Under the lock: decide, check a saved plan, pre-flight the target, run. */
@@ -148,7 +205,17 @@ async function planAndRun(
     files: inspection.files,
     tools: inspection.tools,
   });
-  await store.update((s) => s);
+  try {
+    await makeDirectories(logsDir(session.workDir));
+    await makeDirectories(artifactsRoot(session.workDir));
+  } catch (error) {
+    return reportFsError(terminal, error, session.workDir, 'write to the work directory');
+  }
+  try {
+    await store.update((s) => s);
+  } catch (error) {
+    return reportFsError(terminal, error, statePath(session.workDir), 'write');
+  }
   return execute(session, store, inspection.facts, set.kinds, options, deps);
 }
 

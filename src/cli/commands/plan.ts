@@ -1,7 +1,9 @@
 // `emi-recipe plan`: the dry run. Loads the recipe and the state, decides every step,
 // prints verdicts and reasons (or JSON), optionally saves the plan for `apply plan.json`.
 // No side effects: nothing is written except the --out file.
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-write.js';
+import { describeFsFailure, fsFailureOf } from '../../core/fs-failure.js';
 import type { Exec } from '../../tools/exec.js';
 import { planDocument, type PlanDocument } from '../../plan/plan-document.js';
 import { planSteps } from '../../plan/plan.js';
@@ -96,8 +98,13 @@ async function printPlan(
   set: StepKindSet,
 ): Promise<ExitCode> {
   const { doc } = await computePlan(session, deps, set.kinds, { refresh: options.refresh });
-  if (options.out !== undefined)
-    await writeFileAtomic(options.out, `${JSON.stringify(doc, null, 2)}\n`);
+  if (options.out !== undefined) {
+    const problem = await savePlan(options.out, doc);
+    if (problem !== undefined) {
+      deps.terminal.err(`error: ${problem}\n`);
+      return EXIT.failure;
+    }
+  }
   if (options.json) deps.terminal.out(`${JSON.stringify(doc, null, 2)}\n`);
   else
     deps.terminal.out(formatPlan(doc, { commands: options.commands, color: deps.terminal.color }));
@@ -115,4 +122,25 @@ async function printPlan(
     if (report.errors.length > 0) return EXIT.failure;
   }
   return EXIT.ok;
+}
+
+/**
+ * Writes the plan to `out` atomically; returns why it could not (a missing directory,
+ * a read-only or full file system, permissions), or undefined. Other errors are bugs.
+ */
+async function savePlan(out: string, doc: PlanDocument): Promise<string | undefined> {
+  try {
+    await writeFileAtomic(out, `${JSON.stringify(doc, null, 2)}\n`);
+    return undefined;
+  } catch (error) {
+    const elsewhere = 'choose another --out FILE';
+    const failure = fsFailureOf(error, out);
+    if (failure) return describeFsFailure(failure, { action: 'write the plan to', elsewhere });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      return `cannot write the plan to ${out}: the directory ${dirname(resolve(out))} does not exist (${code}). Create it first, or ${elsewhere}.`;
+    if (code === 'EISDIR')
+      return `cannot write the plan to ${out}: it is a directory (EISDIR). Name a file, such as ${join(out, 'plan.json')}.`;
+    throw error;
+  }
 }

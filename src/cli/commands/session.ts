@@ -7,7 +7,7 @@ import type { Recipe } from '../../recipe/model.js';
 import { defaultGraphInput } from '../../plan/default-graph.js';
 import { buildGraph, type StepGraph } from '../../plan/graph.js';
 import { defaultWorkDir } from '../../run/layout.js';
-import { loadState, type State } from '../../run/state.js';
+import { describeStateLoadFailure, loadState, type State } from '../../run/state.js';
 import { formatDiagnostics } from '../output/diagnostic-printer.js';
 import type { Terminal } from '../output/terminal.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -66,11 +66,7 @@ export async function openSession(
       : defaultWorkDir(recipe.path, recipe.name);
   const state = await loadState(workDir, { name: recipe.name, path: recipe.path });
   if (!state.ok) {
-    const detail = state.error.reason === 'state-corrupt' ? state.error.detail : state.error.code;
-    terminal.err(
-      `error: the work directory's state is unreadable (${state.error.path}: ${detail}).\n` +
-        `Nothing was changed. Inspect the file, or start over with: emi-recipe clean ${recipeFile}\n`,
-    );
+    terminal.err(`error: ${describeStateLoadFailure(state.error, recipeFile)}\n`);
     return { exit: EXIT.failure };
   }
   return { session: { recipe, recipeFile, text, graph: built.graph, workDir, state: state.value } };

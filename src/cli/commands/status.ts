@@ -1,7 +1,10 @@
 // `emi-recipe status`: what is done in the work directory, with outputs such as image ids.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { unreachable } from '../../core/unreachable.js';
+import type { JsonValue } from '../../plan/step.js';
 import { formatDuration } from '../../recipe/units.js';
 import { lockPath, partialDir } from '../../run/layout.js';
+import { readLock, type LockState } from '../../run/lock.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Terminal } from '../output/terminal.js';
 import { openSession } from './session.js';
@@ -25,9 +28,12 @@ export async function runStatus(
     ...(options.workDir !== undefined ? { workDir: options.workDir } : {}),
   });
   if (!session) return exit ?? EXIT.usage;
-  const running = existsSync(lockPath(session.workDir))
-    ? readFileSync(lockPath(session.workDir), 'utf8').trim()
-    : undefined;
+  // The lock's holder is checked like apply checks it: a dead process holds nothing.
+  const lock = await readLock(session.workDir).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    return { state: 'unreadable' as const, code };
+  });
+  const running = lock.state === 'held';
   const rows = session.graph.steps.map((step) => {
     const record = session.state.steps[step.id];
     const interrupted = !record && existsSync(partialDir(session.workDir, step.id));
@@ -53,13 +59,14 @@ export async function runStatus(
   );
   if (options.json) {
     deps.terminal.out(
-      `${JSON.stringify({ recipe: session.recipe.name, workDir: session.workDir, running: running !== undefined, images, steps: rows }, null, 2)}\n`,
+      `${JSON.stringify({ recipe: session.recipe.name, workDir: session.workDir, running, lock: lockJson(lock), images, steps: rows }, null, 2)}\n`,
     );
     return EXIT.ok;
   }
   const t = deps.terminal;
   t.out(`${session.recipe.name}: work directory ${session.workDir}\n`);
-  if (running !== undefined) t.out(`An apply holds the lock: ${running}\n`);
+  const lockLine = describeLock(lock, lockPath(session.workDir));
+  if (lockLine !== undefined) t.out(`${lockLine}\n`);
   const width = Math.max(...rows.map((r) => r.id.length));
   for (const row of rows) {
     const mark = row.state === 'done' ? '✓' : row.state === 'interrupted' ? '■' : '·';
@@ -91,4 +98,41 @@ export async function runStatus(
 /** Long values (digests) cut to their first 12 characters. */
 function shorten(value: string): string {
   return value.length > 24 ? `${value.slice(0, 12)}…` : value;
+}
+
+type LockView = LockState | { readonly state: 'unreadable'; readonly code: string };
+
+/** The lock in one sentence, or undefined when there is none. */
+function describeLock(lock: LockView, path: string): string | undefined {
+  switch (lock.state) {
+    case 'free':
+      return undefined;
+    case 'held': {
+      const h = lock.holder;
+      return `An apply holds the lock: pid ${h.pid} on ${h.host}, since ${h.since} (${h.command}).`;
+    }
+    case 'stale':
+      return lock.holder
+        ? `A stale lock was left by pid ${lock.holder.pid} (${lock.holder.command}, since ${lock.holder.since}), which is no longer running; the next apply takes it over.`
+        : `A stale lock ${path} is empty or unreadable (its writer was interrupted); the next apply takes it over.`;
+    case 'unreadable':
+      return `The lock ${path} cannot be read (${lock.code}).`;
+    default:
+      return unreachable(lock);
+  }
+}
+
+/** The lock for --json: its state, and the holder when known. */
+function lockJson(lock: LockView): JsonValue {
+  switch (lock.state) {
+    case 'free':
+      return null;
+    case 'held':
+    case 'stale':
+      return { state: lock.state, holder: lock.holder ? { ...lock.holder } : null };
+    case 'unreadable':
+      return { state: 'unreadable', holder: null };
+    default:
+      return unreachable(lock);
+  }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import {
   debugfsError,
+  debugfsRequest,
   fsckVerdict,
   isRegularMode,
   isSymlinkMode,
@@ -8,6 +9,7 @@ import {
   parseDebugfsLs,
   parseDumpe2fs,
   parseMinimumBlocks,
+  quoteDebugfsArg,
   resize2fsArgs,
 } from '../../../src/tools/e2fs.js';
 
@@ -82,5 +84,35 @@ describe('e2fsprogs', () => {
     expect(
       parseMinimumBlocks('resize2fs 1.47.0\nEstimated minimum size of the filesystem: 154321\n'),
     ).toBe(154321);
+  });
+  test('debugfs arguments are quoted for its line parser; "" is one quote', () => {
+    expect(debugfsRequest('dump', ['/boot/a b', '/w d/out'])).toEqual({
+      ok: true,
+      value: 'dump "/boot/a b" "/w d/out"',
+    });
+    expect(quoteDebugfsArg('/boot/q"x')).toEqual({ ok: true, value: '"/boot/q""x"' });
+    expect(quoteDebugfsArg('/boot/se;mi #x \\y')).toEqual({
+      ok: true,
+      value: '"/boot/se;mi #x \\y"',
+    });
+    // An injected second argument stays inside the one quoted argument.
+    expect(debugfsRequest('dump', ['/boot/x" "/etc/shadow', '/out'])).toEqual({
+      ok: true,
+      value: 'dump "/boot/x"" ""/etc/shadow" "/out"',
+    });
+  });
+  test('values debugfs would misread even when quoted are refused', () => {
+    const refused = (value: string) => {
+      const r = quoteDebugfsArg(value);
+      return r.ok ? undefined : r.error.detail;
+    };
+    expect(refused('/boot/vmlinuz\nrm /x')).toBe('it contains a control character (U+000A)');
+    expect(refused('/boot/a\rb')).toBe('it contains a control character (U+000D)');
+    expect(refused('/boot/a\tb')).toBe('it contains a control character (U+0009)');
+    expect(refused('-p')).toBe('it starts with "-" (debugfs would read an option)');
+    expect(refused('<12>')).toBe('it has the form <N> (debugfs would read an inode number)');
+    expect(refused('')).toBe('it is empty');
+    const r = debugfsRequest('dump', ['/boot/ok', '/out\nx']);
+    expect(r.ok ? r.value : r.error.value).toBe('/out\nx');
   });
 });

@@ -1,0 +1,175 @@
+// The runner meets a full or read-only disk: a step's log that cannot be created, a
+// state write that fails after a step, a step that throws ENOSPC. Each is a failed step
+// naming the path (exit 1 in apply), never "internal error", and state.json stays as it was.
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from '@jest/globals';
+import { ok } from '../../../src/core/result.js';
+import { buildGraph, type StepGraph } from '../../../src/plan/graph.js';
+import { defaultGraphInput } from '../../../src/plan/default-graph.js';
+import type { StepKind } from '../../../src/plan/step.js';
+import { loadRecipe } from '../../../src/recipe/load-recipe.js';
+import type { RunEvent } from '../../../src/run/events.js';
+import { inspect } from '../../../src/run/inspect.js';
+import { logPath } from '../../../src/run/layout.js';
+import { runGraph } from '../../../src/run/runner.js';
+import { emptyState, statePath, StateStore, type State } from '../../../src/run/state.js';
+import type { Exec } from '../../../src/tools/exec.js';
+import { repoPath } from '../../helpers/paths.js';
+import { FAKE_KINDS } from '../../helpers/fake-kinds.js';
+
+const noExec: Exec = () => {
+  throw new Error('no tool runs in this test');
+};
+
+/** Kinds that write one small artifact; `throwIn` throws `error` instead. */
+function kinds(throwIn?: { kind: string; error: unknown }): Map<string, StepKind> {
+  return new Map(
+    FAKE_KINDS.map((kind): [string, StepKind] => [
+      kind,
+      {
+        kind,
+        tools: [],
+        describe: () => ({ summary: kind, commands: [], effects: [], notes: [] }),
+        run: async (ctx) => {
+          if (throwIn?.kind === kind) throw throwIn.error;
+          const { writeFile } = await import('node:fs/promises');
+          await writeFile(join(ctx.outDir, 'out.txt'), ctx.step.id);
+          return ok({ artifacts: { out: 'out.txt' }, values: {} });
+        },
+      },
+    ]),
+  );
+}
+
+/** A store whose writes fail with `code` once `failWhen` says so (a disk that fills up). */
+class FailingStore extends StateStore {
+  readonly #failWhen: (next: State) => boolean;
+  readonly #workDir: string;
+  constructor(workDir: string, state: State, failWhen: (next: State) => boolean) {
+    super(workDir, state);
+    this.#workDir = workDir;
+    this.#failWhen = failWhen;
+  }
+  override update(change: (state: State) => State): Promise<void> {
+    if (!this.#failWhen(change(this.current))) return super.update(change);
+    const tmp = join(this.#workDir, '.state.json.tmp-1-2');
+    return Promise.reject(
+      Object.assign(new Error(`ENOSPC: no space left on device, write '${tmp}'`), {
+        code: 'ENOSPC',
+        syscall: 'write',
+        path: tmp,
+      }),
+    );
+  }
+}
+
+async function setUp(
+  stepKinds: Map<string, StepKind>,
+  makeStore: (workDir: string, state: State) => StateStore,
+) {
+  const loaded = await loadRecipe(repoPath('test', 'fixtures', 'recipes', 'engine', 'demo.yaml'), {
+    env: {},
+    strictInputs: true,
+  });
+  if (!loaded.ok || !loaded.value.recipe) throw new Error('fixture recipe does not load');
+  const recipe = loaded.value.recipe;
+  const graph: StepGraph | undefined = buildGraph(defaultGraphInput(recipe)).graph;
+  if (!graph) throw new Error('no graph');
+  const workDir = mkdtempSync(join(tmpdir(), 'emi-runner-'));
+  const state = emptyState({ name: recipe.name, path: recipe.path });
+  const signal = new AbortController().signal;
+  const inspection = await inspect({
+    graph,
+    state,
+    workDir,
+    kinds: stepKinds,
+    exec: noExec,
+    signal,
+    host: { accel: 'tcg', isRoot: false },
+  });
+  const store = makeStore(workDir, state);
+  await store.update((s) => s);
+  const events: RunEvent[] = [];
+  const run = () =>
+    runGraph({
+      graph,
+      kinds: stepKinds,
+      store,
+      facts: inspection.facts,
+      workDir,
+      jobs: 1,
+      onFailure: 'stop',
+      signal,
+      emit: (e) => events.push(e),
+      exec: noExec,
+      secrets: new Map(),
+      probeAccel: () => Promise.resolve('tcg'),
+    });
+  return { workDir, store, events, run };
+}
+
+const failures = (events: RunEvent[]) =>
+  events.flatMap((e) => (e.type === 'step-failed' ? [{ id: e.id, ...e.failure }] : []));
+
+describe('the runner on a full or read-only disk', () => {
+  test('a failed state write after a step names state.json; the file keeps what it had', async () => {
+    const { workDir, events, run } = await setUp(kinds(), (dir, state) => {
+      return new FailingStore(dir, state, (next) => 'install-os' in next.steps);
+    });
+    const result = await run();
+    expect(result.outcome).toBe('failed');
+    expect(failures(events)).toEqual([
+      {
+        id: 'install-os',
+        reason: 'io-error',
+        message: `step install-os: cannot record the step in ${statePath(workDir)}: no space left on the device (ENOSPC). Free some space there (df -h; also df -i for inodes), or use another work directory (--work-dir DIR). Finished steps are kept; run the same command again to resume.`,
+      },
+    ]);
+    const after = JSON.parse(readFileSync(statePath(workDir), 'utf8')) as State;
+    expect(Object.keys(after.steps)).toEqual(['create-disk']);
+  });
+
+  test('a step that meets ENOSPC or EROFS fails naming the path, not as a bug', async () => {
+    for (const code of ['ENOSPC', 'EROFS']) {
+      const error = Object.assign(new Error(`${code}: x, open '/w/artifacts/x.partial/d.img'`), {
+        code,
+        syscall: 'open',
+        path: '/w/artifacts/x.partial/d.img',
+      });
+      const { events, run } = await setUp(kinds({ kind: 'create-disk', error }), (d, s) => {
+        return new StateStore(d, s);
+      });
+      await run();
+      const [failure] = failures(events);
+      expect(failure?.reason).toBe('io-error');
+      expect(failure?.message).toContain(
+        `step create-disk: cannot write /w/artifacts/x.partial/d.img: `,
+      );
+      expect(failure?.message).toContain(`(${code})`);
+      expect(failure?.message).not.toContain('bug');
+    }
+  });
+
+  test('a log that cannot be created fails the step before it runs', async () => {
+    const ran: string[] = [];
+    const stepKinds = kinds();
+    const original = stepKinds.get('create-disk');
+    if (!original) throw new Error('no kind');
+    stepKinds.set('create-disk', {
+      ...original,
+      run: (ctx) => {
+        ran.push(ctx.step.id);
+        return original.run(ctx);
+      },
+    });
+    const { workDir, events, run } = await setUp(stepKinds, (d, s) => new StateStore(d, s));
+    mkdirSync(logPath(workDir, 'create-disk'), { recursive: true }); // a directory where the log goes
+    await run();
+    expect(ran).toEqual([]);
+    const [failure] = failures(events);
+    expect(failure?.id).toBe('create-disk');
+    expect(failure?.message).toContain(`cannot create its log ${logPath(workDir, 'create-disk')}`);
+  });
+});
