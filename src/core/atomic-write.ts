@@ -31,15 +31,29 @@ export function temporaryPath(path: string): string {
   );
 }
 
+/** Options of writeFileAtomic. */
+export interface AtomicWriteOptions {
+  /**
+   * Permission bits of the new file (default 0644, less the umask). The temp file is
+   * created with them, so a secret written 0600 is never readable by others, not even
+   * for the moment between write and rename.
+   */
+  readonly mode?: number;
+}
+
 /**
  * Replaces `path` with `data` atomically. The temp file lives in the same directory
  * (rename is only atomic within one file system), is created new (see openExclusive) and
- * is removed if writing fails. The directory is fsynced too, so the rename itself
- * survives a power cut.
+ * is removed if writing or the rename fails. The directory is fsynced too, so the rename
+ * itself survives a power cut.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const tmp = temporaryPath(path);
-  const handle = await openExclusive(tmp);
+  const handle = await openExclusive(tmp, options.mode);
   try {
     await handle.writeFile(data);
     await handle.sync();
@@ -49,7 +63,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw error;
   }
   await handle.close();
-  await rename(tmp, path);
+  try {
+    await rename(tmp, path);
+  } catch (error) {
+    // e.g. EISDIR (the target is a directory) or EXDEV: the temp file is ours, remove it.
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
   await fsyncDirectory(dirname(path));
 }
 

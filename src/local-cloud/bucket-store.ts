@@ -70,10 +70,9 @@ export async function makePrivateDir(dir: string): Promise<void> {
   await chmod(dir, DIR_MODE);
 }
 
-/** writeFileAtomic, then 0600 (inside 0700 directories, so the temp file is never exposed). */
+/** writeFileAtomic of a file readable by this user only (0600 from its creation on). */
 export async function writePrivateFile(path: string, text: string): Promise<void> {
-  await writeFileAtomic(path, text);
-  await chmod(path, FILE_MODE);
+  await writeFileAtomic(path, text, { mode: FILE_MODE });
 }
 
 class TooLarge extends Error {}

@@ -44,6 +44,13 @@ export interface CheckContext {
   /** Size and SHA-1 of an object, or undefined when it does not exist. */
   readonly objectInfo: (bucket: string, key: string) => { size: number; sha1: string } | undefined;
   readonly images: readonly ImageRecord[];
+  /**
+   * The kernel and ramdisk a machine image gets when neither the request nor its
+   * manifest names one, as Eucalyptus' `cloud.images.defaultkernel`/`defaultramdisk`
+   * (unset: such a registration is refused with MissingParameter).
+   */
+  readonly defaultKernelId?: string;
+  readonly defaultRamdiskId?: string;
 }
 
 /** What a successful check decided; the caller assigns the id and stores it. */
@@ -172,8 +179,14 @@ export async function checkRegistration(
   if (type === 'machine') {
     const fromManifest = (value: string | undefined, prefix: string): string | undefined =>
       value?.startsWith(`${prefix}-`) === true ? value : undefined;
-    kernelId = request.kernelId ?? fromManifest(manifest.machineConfiguration.kernelId, 'eki');
-    ramdiskId = request.ramdiskId ?? fromManifest(manifest.machineConfiguration.ramdiskId, 'eri');
+    kernelId =
+      request.kernelId ??
+      fromManifest(manifest.machineConfiguration.kernelId, 'eki') ??
+      ctx.defaultKernelId;
+    ramdiskId =
+      request.ramdiskId ??
+      fromManifest(manifest.machineConfiguration.ramdiskId, 'eri') ??
+      ctx.defaultRamdiskId;
     if (kernelId === undefined) return refuse('MissingParameter', 'Kernel ID must be specified');
     if (ramdiskId === undefined) return refuse('MissingParameter', 'Ramdisk ID must be specified');
     for (const [id, wanted] of [

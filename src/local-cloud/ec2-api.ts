@@ -4,12 +4,7 @@
 // Bundle checks: bundle-checks.ts.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  checkRegistration,
-  type CheckContext,
-  type Ec2Error,
-  type RegisterRequest,
-} from './bundle-checks.js';
+import { checkRegistration, type CheckContext, type Ec2Error } from './bundle-checks.js';
 import type { ImageStore } from './image-store.js';
 import { describe, listParam } from './ec2-describe.js';
 import { isEc2SigV2, verifyEc2SigV2 } from './ec2-sigv2.js';
@@ -76,31 +71,6 @@ function sendError(res: ServerResponse, error: Ec2Error, requestId: string): voi
       ['RequestID', requestId],
     ]),
   );
-}
-
-/**
- * checkRegistration with Eucalyptus' order for a machine image's kernel and ramdisk:
- * the request's, else the manifest's, else the cloud's default. Only bundle-checks.ts
- * reads the manifest, so a default is put in the request once the check has said that
- * neither named one.
- */
-async function checkWithDefaults(
-  request: RegisterRequest,
-  context: CheckContext,
-  defaults: Pick<Ec2ApiContext, 'defaultKernelId' | 'defaultRamdiskId'>,
-): ReturnType<typeof checkRegistration> {
-  let attempt = request;
-  for (;;) {
-    const checked = await checkRegistration(attempt, context);
-    if (checked.ok || checked.error.code !== 'MissingParameter') return checked;
-    if (/^Kernel ID/.test(checked.error.message) && attempt.kernelId === undefined) {
-      if (defaults.defaultKernelId === undefined) return checked;
-      attempt = { ...attempt, kernelId: defaults.defaultKernelId };
-    } else if (/^Ramdisk ID/.test(checked.error.message) && attempt.ramdiskId === undefined) {
-      if (defaults.defaultRamdiskId === undefined) return checked;
-      attempt = { ...attempt, ramdiskId: defaults.defaultRamdiskId };
-    } else return checked;
-  }
 }
 
 export async function handleEc2(
@@ -195,7 +165,7 @@ export async function handleEc2(
         const value = params.get(key);
         return value !== undefined && value !== '' ? { [key]: value } : {};
       };
-      const checked = await checkWithDefaults(
+      const checked = await checkRegistration(
         {
           imageLocation: location,
           name:
@@ -219,8 +189,12 @@ export async function handleEc2(
             ? { virtualizationType: get('VirtualizationType').VirtualizationType }
             : {}),
         },
-        { ...ctx.checks(account), images: ctx.images.list() },
-        ctx,
+        {
+          ...ctx.checks(account),
+          images: ctx.images.list(),
+          ...(ctx.defaultKernelId !== undefined ? { defaultKernelId: ctx.defaultKernelId } : {}),
+          ...(ctx.defaultRamdiskId !== undefined ? { defaultRamdiskId: ctx.defaultRamdiskId } : {}),
+        },
       );
       if (!checked.ok) {
         sendError(res, checked.error, requestId);

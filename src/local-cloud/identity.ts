@@ -5,7 +5,7 @@
 //   <dataDir>/identity.json   account id, key pair (mode 0600: a throw-away local secret)
 //   <dataDir>/keys/{user-key,user-cert,cloud-key,cloud-cert}.pem
 import { randomBytes, randomInt } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { err, ok, type Result } from '../core/result.js';
@@ -175,8 +175,9 @@ export async function loadOrCreateIdentity(options: {
       ['cloud-key', identity.cloudKeyPem],
       ['cloud-cert', identity.cloudCertPem],
     ] as const) {
-      await writeFileAtomic(join(staged, `${name}.pem`), text);
-      if (name.endsWith('-key')) await chmod(join(staged, `${name}.pem`), 0o600);
+      await writeFileAtomic(join(staged, `${name}.pem`), text, {
+        mode: name.endsWith('-key') ? 0o600 : 0o644,
+      });
     }
     await rm(keysDir, { recursive: true, force: true });
     await rename(staged, keysDir);
@@ -193,8 +194,8 @@ export async function loadOrCreateIdentity(options: {
         null,
         2,
       ),
+      { mode: 0o600 },
     );
-    await chmod(idPath, 0o600);
     return ok(identity);
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -1,6 +1,5 @@
 // The work of the publishing commands: resolve the target (local cloud or a real one),
 // call src/cloud, print like euca2ools. Loaded lazily by publish.ts. Prints no secret.
-import { chmod } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-write.js';
 import { describeCloudFailure } from '../../cloud/aws-errors.js';
@@ -302,8 +301,7 @@ export async function runCloudServe(
   if (!started.ok) return fail(deps, describeLocalCloudFailure(started.error));
   const cloud = started.value;
   const eucarc = join(dataDir, 'eucarc');
-  await writeFileAtomic(eucarc, localEucarc(cloud));
-  await chmod(eucarc, 0o600);
+  await writeFileAtomic(eucarc, localEucarc(cloud), { mode: 0o600 });
   deps.terminal.out(
     `local cloud serving ${dataDir}\n` +
       `  EC2 (compute):       ${cloud.endpoints.ec2}\n` +
