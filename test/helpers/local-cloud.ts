@@ -112,7 +112,16 @@ export function runAwsCli(
  */
 export function runCliAsync(
   args: readonly string[],
-  options: { env?: Record<string, string>; cwd?: string; signalAfterMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    signalAfterMs?: number;
+    /**
+     * Once stdout matches `pattern` (a server saying it is ready), run `then` and send
+     * SIGINT when it settles: a readiness barrier instead of a guessed sleep.
+     */
+    interruptOnceReady?: { pattern: RegExp; then: () => Promise<void> };
+  } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [repoPath('bin', 'emi-recipe.js'), ...args], {
@@ -122,7 +131,14 @@ export function runCliAsync(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    let ready = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const onReady = options.interruptOnceReady;
+      if (onReady === undefined || ready || !onReady.pattern.test(stdout)) return;
+      ready = true;
+      void onReady.then().finally(() => child.kill('SIGINT'));
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     if (options.signalAfterMs !== undefined) {
       setTimeout(() => child.kill('SIGINT'), options.signalAfterMs);

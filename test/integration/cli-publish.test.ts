@@ -116,14 +116,17 @@ describe('publishing commands against the local cloud (--data-dir)', () => {
 describe('cloud serve', () => {
   test('serves until SIGINT, writes a 0600 eucarc, and refuses a data dir already being served', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'emi-serve-'));
-    const served = runCliAsync(['cloud', 'serve', '--port', '0', '--data-dir', dataDir], {
-      signalAfterMs: 6000,
+    let twice: { code: number | null; stderr: string } | undefined;
+    const result = await runCliAsync(['cloud', 'serve', '--port', '0', '--data-dir', dataDir], {
+      interruptOnceReady: {
+        pattern: /^local cloud serving /m,
+        then: async () => {
+          twice = await runCliAsync(['cloud', 'serve', '--port', '0', '--data-dir', dataDir]);
+        },
+      },
     });
-    await new Promise((r) => setTimeout(r, 4000));
-    const twice = await runCliAsync(['cloud', 'serve', '--port', '0', '--data-dir', dataDir]);
-    expect(twice.code).toBe(1);
-    expect(twice.stderr).toContain('already served by process');
-    const result = await served;
+    expect(twice?.code).toBe(1);
+    expect(twice?.stderr).toContain('already served by process');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/EC2 \(compute\): +http:\/\/127\.0\.0\.1:\d+\/services\/compute/);
     const eucarc = await readFile(join(dataDir, 'eucarc'), 'utf8');
