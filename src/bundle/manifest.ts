@@ -7,6 +7,9 @@ import { checkManifestShape } from './manifest-shape.js';
 import { parseStrictXml, type XmlElement } from './manifest-xml.js';
 import { signSha1, verifySha1 } from './rsa.js';
 
+/** Eucalyptus reads at most 5 MiB of manifest (spec §6.1); so do we, on every side. */
+export const MANIFEST_MAX_BYTES = 5 * 1024 * 1024;
+
 export const IMAGE_TYPES = ['machine', 'kernel', 'ramdisk'] as const;
 export type ImageType = (typeof IMAGE_TYPES)[number];
 

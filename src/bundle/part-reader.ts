@@ -3,34 +3,15 @@
 // gzip error. Reads only regular files (a symlink to /dev/zero or a FIFO is refused, never
 // read or waited on), never more than the manifest's bundled size, and stops on abort.
 import { createHash } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BundleFailure } from './bundle-failure.js';
 import { codeOf } from './fs-errors.js';
 import type { ManifestPart } from './manifest.js';
+import { describeFileProblem, openRegularFile } from './regular-file.js';
 import { UnbundleStop } from './tar-extractor.js';
 
 const READ_SIZE = 1024 * 1024;
-
-/**
- * O_NOFOLLOW: a part that is a symlink fails with ELOOP instead of being followed.
- * O_NONBLOCK: opening a FIFO returns at once (then fstat refuses it) instead of waiting
- * for a writer forever; it changes nothing for regular files.
- */
-const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
-/** What a non-regular file is, in words for messages ('symbolic link', 'character device'…). */
-export function fileKind(stats: Stats): string | undefined {
-  if (stats.isFile()) return undefined;
-  if (stats.isSymbolicLink()) return 'symbolic link';
-  if (stats.isDirectory()) return 'directory';
-  if (stats.isCharacterDevice()) return 'character device';
-  if (stats.isBlockDevice()) return 'block device';
-  if (stats.isFIFO()) return 'named pipe (FIFO)';
-  if (stats.isSocket()) return 'socket';
-  return 'special file';
-}
 
 export interface ReadPartsOptions {
   /** The manifest's bundled size: reading more than this many bytes in all stops with a failure. */
@@ -40,30 +21,24 @@ export interface ReadPartsOptions {
   readonly count?: (bytes: number) => void;
 }
 
-/** Opens part `index` for reading if it is a regular file; throws UnbundleStop otherwise. */
+/**
+ * Opens part `index` for reading if it is a regular file (a symlink is refused, a FIFO
+ * never waited on); throws UnbundleStop otherwise.
+ */
 async function openPart(dir: string, index: number, part: ManifestPart): Promise<FileHandle> {
-  const unreadable = (code: string): UnbundleStop =>
-    new UnbundleStop({ reason: 'part-unreadable', index, filename: part.filename, code });
-  const notRegular = (kind: string): UnbundleStop =>
-    new UnbundleStop({ reason: 'part-not-regular', index, filename: part.filename, kind });
-  let file: FileHandle;
-  try {
-    file = await open(join(dir, part.filename), READ_FLAGS);
-  } catch (error) {
-    throw codeOf(error) === 'ELOOP' ? notRegular('symbolic link') : unreadable(codeOf(error));
-  }
-  let kind: string | undefined;
-  try {
-    kind = fileKind(await file.stat());
-  } catch (error) {
-    await file.close();
-    throw unreadable(codeOf(error));
-  }
-  if (kind !== undefined) {
-    await file.close();
-    throw notRegular(kind);
-  }
-  return file;
+  const opened = await openRegularFile(join(dir, part.filename), { refuseLinks: true });
+  if (opened.ok) return opened.value.handle;
+  const problem = opened.error;
+  throw new UnbundleStop(
+    problem.problem === 'not-regular'
+      ? { reason: 'part-not-regular', index, filename: part.filename, kind: problem.kind }
+      : {
+          reason: 'part-unreadable',
+          index,
+          filename: part.filename,
+          code: describeFileProblem(problem),
+        },
+  );
 }
 
 /**

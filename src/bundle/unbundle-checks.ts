@@ -2,19 +2,19 @@
 // key, unwrapping the AES key and IV (user copy, then cloud copy, as euca2ools), and the
 // signature. Returns the key material for the stream; never logs it.
 import { createPublicKey } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { err, ok, type Result } from '../core/result.js';
 import type { BundleFailure } from './bundle-failure.js';
 import { checkCertificate, checkPrivateKey } from './bundle-options.js';
-import { codeOf } from './fs-errors.js';
-import { parseManifest, verifyManifestSignature, type ParsedManifest } from './manifest.js';
-import { fileKind } from './part-reader.js';
+import {
+  MANIFEST_MAX_BYTES,
+  parseManifest,
+  verifyManifestSignature,
+  type ParsedManifest,
+} from './manifest.js';
+import { describeFileProblem, readRegularFile } from './regular-file.js';
 import { decryptWithPrivateKey } from './rsa.js';
 import type { UnbundleOptions, UnbundleResult } from './unbundle.js';
 
-/** Eucalyptus reads at most 5 MiB of manifest (spec §6.1). */
-const MANIFEST_MAX = 5 * 1024 * 1024;
 const HEX32 = /^[0-9a-fA-F]{32}$/;
 
 export interface PreparedUnbundle {
@@ -110,36 +110,17 @@ export async function prepareUnbundle(
 
 /**
  * The manifest's text (latin1), read from a regular file only and never more than
- * MANIFEST_MAX bytes: a manifest path that leads to /dev/zero or a FIFO would otherwise
- * be read (or waited on) forever. O_NONBLOCK makes opening a FIFO return at once.
+ * MANIFEST_MAX_BYTES: a manifest path that leads to /dev/zero or a FIFO would otherwise
+ * be read (or waited on) forever.
  */
 async function readManifestText(path: string): Promise<Result<string, BundleFailure>> {
-  const tooLarge = err({
-    reason: 'manifest-invalid' as const,
-    field: '(document)',
-    problem: `larger than ${MANIFEST_MAX} bytes`,
-  });
-  try {
-    const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const info = await file.stat();
-      const kind = fileKind(info);
-      if (kind !== undefined)
-        return err({ reason: 'manifest-unreadable', path, code: `a ${kind}, not a regular file` });
-      if (info.size > MANIFEST_MAX) return tooLarge;
-      const buffer = Buffer.alloc(MANIFEST_MAX + 1);
-      let length = 0;
-      for (;;) {
-        const { bytesRead } = await file.read(buffer, length, buffer.length - length, null);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-        if (length > MANIFEST_MAX) return tooLarge;
-      }
-      return ok(buffer.toString('latin1', 0, length));
-    } finally {
-      await file.close();
-    }
-  } catch (error) {
-    return err({ reason: 'manifest-unreadable', path, code: codeOf(error) });
-  }
+  const read = await readRegularFile(path, { maxBytes: MANIFEST_MAX_BYTES });
+  if (read.ok) return ok(read.value.toString('latin1'));
+  return read.error.problem === 'too-large'
+    ? err({
+        reason: 'manifest-invalid',
+        field: '(document)',
+        problem: describeFileProblem(read.error),
+      })
+    : err({ reason: 'manifest-unreadable', path, code: describeFileProblem(read.error) });
 }

@@ -3,11 +3,16 @@
 // parts. Parallel, resumable (an object whose ETag is the local MD5 is not sent again),
 // retried. Also delete-bundle. Talks to S3 only through ObjectStorePort.
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { ProgressUpdate } from '../core/task.js';
 import { err, ok, type Result } from '../core/result.js';
-import { parseManifest } from '../bundle/manifest.js';
+import { MANIFEST_MAX_BYTES, parseManifest } from '../bundle/manifest.js';
+import {
+  describeFileProblem,
+  openRegularFile,
+  readRegularFile,
+  type RegularFileProblem,
+} from '../bundle/regular-file.js';
 import type { CloudFailure } from './aws-errors.js';
 import type { BundleAcl, ObjectStorePort } from './object-store.js';
 import { withRetries, type RetryPolicy } from './retry.js';
@@ -60,21 +65,20 @@ function md5Hex(data: Uint8Array): string {
   return createHash('md5').update(data).digest('hex');
 }
 
-function localFailure(
+/** A bundle file that is missing, not a regular file or too large, as a local-file failure. */
+function fileProblem(
   path: string,
   operation: string,
   endpoint: string,
-  error: unknown,
+  problem: RegularFileProblem,
 ): CloudFailure {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return {
     reason: 'local-file',
     path,
     endpoint,
     service: 's3',
     operation,
-    ...(code !== undefined ? { code } : {}),
-    ...(code === undefined && error instanceof Error ? { cloudMessage: error.message } : {}),
+    code: problem.problem === 'unreadable' ? problem.code : describeFileProblem(problem),
   };
 }
 
@@ -90,12 +94,12 @@ export async function uploadBundle(
   const endpoint = store.endpoint;
   const acl = options.acl ?? 'aws-exec-read';
   const log = options.log ?? ((): void => undefined);
-  let manifestText: string;
-  try {
-    manifestText = await readFile(options.manifestPath, 'latin1');
-  } catch (error) {
-    return err(localFailure(options.manifestPath, 'upload-bundle', endpoint, error));
-  }
+  const manifestBytes = await readRegularFile(options.manifestPath, {
+    maxBytes: MANIFEST_MAX_BYTES,
+  });
+  if (!manifestBytes.ok)
+    return err(fileProblem(options.manifestPath, 'upload-bundle', endpoint, manifestBytes.error));
+  const manifestText = manifestBytes.value.toString('latin1');
   const manifest = parseManifest(manifestText);
   if (!manifest.ok) {
     return err({
@@ -112,12 +116,14 @@ export async function uploadBundle(
   const parts: LocalFile[] = [];
   for (const part of manifest.value.image.parts) {
     const path = join(partsDir, part.filename);
-    try {
-      const info = await stat(path);
-      parts.push({ key: bundleKey(options.prefix, part.filename), path, size: info.size });
-    } catch (error) {
-      return err(localFailure(path, 'upload-bundle', endpoint, error));
-    }
+    const opened = await openRegularFile(path, { refuseLinks: true });
+    if (!opened.ok) return err(fileProblem(path, 'upload-bundle', endpoint, opened.error));
+    await opened.value.handle.close();
+    parts.push({
+      key: bundleKey(options.prefix, part.filename),
+      path,
+      size: opened.value.stats.size,
+    });
   }
   const manifestFile: LocalFile = {
     key: bundleKey(options.prefix, basename(options.manifestPath)),
@@ -155,12 +161,10 @@ export async function uploadBundle(
   const outcome: { failure?: CloudFailure } = {};
 
   const sendFile = async (file: LocalFile): Promise<Result<void, CloudFailure>> => {
-    let body: Buffer;
-    try {
-      body = await readFile(file.path);
-    } catch (error) {
-      return err(localFailure(file.path, 'PutObject', endpoint, error));
-    }
+    // The size seen before the upload started: a part that grew since is refused.
+    const read = await readRegularFile(file.path, { maxBytes: file.size });
+    if (!read.ok) return err(fileProblem(file.path, 'PutObject', endpoint, read.error));
+    const body = read.value;
     const md5 = md5Hex(body);
     const existing = present.value.get(file.key);
     if (existing !== undefined && existing.etag === md5 && existing.size === body.byteLength) {

@@ -1,7 +1,7 @@
 // uploadBundle and deleteBundle against an in-memory object store: order, parallelism,
 // resume by MD5, retries, integrity, permanent failures, progress.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderSignedManifest } from '../../../src/bundle/manifest.js';
@@ -183,6 +183,29 @@ describe('uploadBundle', () => {
       signal,
     });
     expect(!result.ok && result.error).toMatchObject({ reason: 'local-file', code: 'ENOENT' });
+    expect(store.buckets.size).toBe(0);
+  });
+
+  test('a part that is a symlink (to /dev/zero), or a manifest that is a directory, is refused before anything is sent', async () => {
+    const hostile = join(dir, 'hostile');
+    await mkdir(hostile);
+    for (let i = 1; i < PARTS; i++)
+      await writeFile(join(hostile, partName(i)), Buffer.alloc(1000 + i, i));
+    await symlink('/dev/zero', join(hostile, partName(0)));
+    const store = memoryStore();
+    const upload = (m: string, parts: string): ReturnType<typeof uploadBundle> =>
+      uploadBundle({ store, bucket: 'b', prefix: '', manifestPath: m, partsDir: parts, signal });
+    const linked = await upload(manifestPath, hostile);
+    expect(!linked.ok && linked.error).toMatchObject({
+      reason: 'local-file',
+      path: join(hostile, partName(0)),
+      code: 'a symbolic link, not a regular file',
+    });
+    await mkdir(join(hostile, 'dir.manifest.xml'));
+    const dirManifest = await upload(join(hostile, 'dir.manifest.xml'), dir);
+    expect(!dirManifest.ok && dirManifest.error).toMatchObject({
+      code: 'a directory, not a regular file',
+    });
     expect(store.buckets.size).toBe(0);
   });
 
