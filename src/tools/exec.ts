@@ -33,6 +33,12 @@ export interface ExecOptions {
    * `kill -9` of the CLI. Default true; false for programs meant to outlive it.
    */
   readonly dieWithParent?: boolean;
+  /**
+   * Called once with the pid of the started program (through setpriv, which execs it,
+   * the pid is the program's own): for a long-lived helper whose /proc entries the
+   * caller reads while it runs (tools/namespace.ts).
+   */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 export interface ExecResult {
@@ -100,6 +106,7 @@ export const exec: Exec = async (file, args, options) => {
     cleanup: true,
     ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
   });
+  if (subprocess.pid !== undefined) options.onSpawn?.(subprocess.pid);
   const follow = (stream: Readable | null, name: 'stdout' | 'stderr'): Promise<void> => {
     if (!stream) return Promise.resolve();
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
