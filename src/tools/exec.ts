@@ -155,10 +155,11 @@ export const exec: Exec = async (file, args, options) => {
     return err({ ...base, reason: 'spawn-error', code: cause?.code ?? 'UNKNOWN' });
   }
   if (result.signal !== undefined) return err({ ...base, reason: 'signal', signal: result.signal });
-  // Through setpriv, a program that cannot be started is setpriv's exit 127/126 and message.
+  // Through setpriv (or nsenter, tools/namespace.ts), a program that cannot be started is
+  // their exit 127/126 and message.
   const setprivFailure =
     spawnFile === SETPRIV
-      ? /^setpriv: failed to execute .*: (.*)$/.exec(stderrTail.at(-1) ?? '')
+      ? /^(?:setpriv|nsenter): failed to execute .*: (.*)$/.exec(stderrTail.at(-1) ?? '')
       : null;
   if (setprivFailure && (result.exitCode === 127 || result.exitCode === 126)) {
     return err({

@@ -129,7 +129,11 @@ maybe('chroot sessions leave the host clean', () => {
         stdio: 'ignore',
       },
     );
-    const exited = new Promise<void>((resolve) => child.on('close', () => { resolve(); }));
+    const exited = new Promise<void>((resolve) =>
+      child.on('close', () => {
+        resolve();
+      }),
+    );
     const log = join(workDir, 'logs', 'customize.log');
     await eventually(
       () => existsSync(log) && readFileSync(log, 'utf8').includes('running: sleep 4102'),
