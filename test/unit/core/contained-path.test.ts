@@ -1,5 +1,6 @@
 import {
   mkdirSync,
+  rmSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
@@ -9,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import {
   containedDir,
   lstatContained,
@@ -19,9 +20,15 @@ import {
   writeContained,
 } from '../../../src/core/contained-path.js';
 
+const bases: string[] = [];
+afterAll(() => {
+  for (const base of bases) rmSync(base, { recursive: true, force: true });
+});
+
 /** An image tree and, beside it, a "host" directory that links planted in the image point at. */
 function rig() {
   const base = mkdtempSync(join(tmpdir(), 'emi-contained-'));
+  bases.push(base);
   const root = join(base, 'image');
   const host = join(base, 'host');
   mkdirSync(root);
