@@ -3,7 +3,9 @@
 // loop-mounted and changed in a chroot, then written back into the overlay (fast).
 // Without root: virt-customize runs the same script in libguestfs's appliance.
 // Never boots the image; install-os's disk is never written.
-import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { containedDir, removeContained, writeContained } from '../core/contained-path.js';
 import { join } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import type {
@@ -18,11 +20,12 @@ import type { CustomizeParams } from '../plan/step-params.js';
 import { formatCommand } from '../tools/exec.js';
 import { planCommand } from './plan-command.js';
 import { virtCustomizeArgs, runVirtCustomize } from '../tools/guestfs.js';
-import { runMount, runUmount } from '../tools/mount.js';
+import { runMount } from '../tools/mount.js';
+import { openSandbox } from '../tools/namespace.js';
 import { guestfsEnv } from '../tools/qemu.js';
 import { createOverlayArgs } from '../tools/qemu-img.js';
 import { chrootArgs, runChroot } from '../tools/chroot.js';
-import { withChrootMounts } from './chroot-session.js';
+import { unmountBelow, unsafeImageFailure, withChrootMounts } from './chroot-session.js';
 import { customizeScript, packagesToInstall, STAGE_DIR, stagedFile } from './customize-script.js';
 import { deriveDisk, readRange, writeRange } from './disk-write.js';
 import { probeDisk } from './disk-probe.js';
@@ -73,6 +76,7 @@ function describe(step: StepSpec<CustomizeParams>, facts: HostFacts) {
       ? [
           overlay,
           'qemu-img convert --image-opts driver=raw,offset=<root>,size=<size>,file.driver=qcow2,... -O raw <tmp>/root.img',
+          'unshare --mount --pid (a private namespace, undone if emi-recipe dies)',
           'mount -o loop <tmp>/root.img <tmp>/root (+ proc, sys, dev)',
           planCommand('chroot', chrootArgs('<tmp>/root', ['/bin/sh', `${STAGE_DIR}/customize.sh`])),
           'qemu-img convert -n -f raw <tmp>/root.img --target-image-opts driver=raw,offset=<root>,...',
@@ -100,7 +104,7 @@ function describe(step: StepSpec<CustomizeParams>, facts: HostFacts) {
   return { summary: summary(step.params), commands, effects: [], notes };
 }
 
-/** Copies the input files (customize.files[].source) into `dir` as files-<index>. */
+/** Copies the input files (customize.files[].source) into `dir` as files-<index>, never over anything. */
 async function stageInputs(
   ctx: StepRunContext<CustomizeParams>,
   dir: string,
@@ -112,12 +116,40 @@ async function stageInputs(
     const input = ctx.step.inputs.find((i) => i.name === `files[${index}]`);
     if (!input) throw new Error(`customize: input files[${index}] missing from the step spec`);
     const to = join(dir, `files-${index}`);
-    await cp(input.path, to);
+    // COPYFILE_EXCL: O_EXCL, so a link already at `to` is refused, never followed.
+    await copyFile(input.path, to, constants.COPYFILE_EXCL);
     uploads.push([to, stagedFile(index)]);
   }
   return uploads;
 }
 
+/**
+ * Stages the script and the input files in the mounted image at STAGE_DIR, through
+ * `host` (the mount point as the host reaches it), refusing links inside the image.
+ */
+async function stageInImage(
+  ctx: StepRunContext<CustomizeParams>,
+  host: string,
+): Promise<Result<void, StepFailure>> {
+  const doing = `staging files in the image at ${STAGE_DIR}`;
+  const cleared = await removeContained(host, STAGE_DIR);
+  if (!cleared.ok) return err(unsafeImageFailure(cleared.error, doing));
+  const dir = await containedDir(host, STAGE_DIR, { create: true });
+  if (!dir.ok) return err(unsafeImageFailure(dir.error, doing));
+  await stageInputs(ctx, dir.value);
+  const script = await writeContained(
+    host,
+    `${STAGE_DIR}/customize.sh`,
+    customizeScript(ctx.step.params),
+    0o755,
+  );
+  return script.ok ? ok(undefined) : err(unsafeImageFailure(script.error, doing));
+}
+
+/**
+ * The chroot way, in a namespace sandbox: if emi-recipe dies (even by SIGKILL) the
+ * kernel kills what runs in the image and undoes the mounts (tools/namespace.ts).
+ */
 async function viaChroot(
   ctx: StepRunContext<CustomizeParams>,
   disk: string,
@@ -143,16 +175,24 @@ async function viaChroot(
   if (!out.ok) return out;
   const mnt = join(tmp, 'root');
   await mkdir(mnt);
-  const mounted = await runMount(ctx.exec, ctx, { kind: 'loop', image }, mnt);
-  if (!mounted.ok) return err(toolStepFailure(mounted.error, 'loop-mounting the root file system'));
+  const sandbox = await openSandbox(ctx.exec, ctx);
+  if (!sandbox.ok)
+    return err(
+      toolStepFailure(
+        sandbox.error,
+        'creating a private mount and PID namespace for the chroot',
+        'Customizing as root needs unshare (util-linux) and CAP_SYS_ADMIN; otherwise set EMI_RECIPE_CUSTOMIZE=guestfs.',
+      ),
+    );
+  const sb = sandbox.value;
   try {
-    const ran = await withChrootMounts(ctx, mnt, async () => {
-      const stage = join(mnt, STAGE_DIR);
-      await stageInputs(ctx, stage);
-      await writeFile(join(stage, 'customize.sh'), customizeScript(ctx.step.params), {
-        mode: 0o755,
-      });
-      const r = await runChroot(ctx.exec, ctx, {
+    const mounted = await runMount(sb.exec, ctx, { kind: 'loop', image }, mnt);
+    if (!mounted.ok)
+      return err(toolStepFailure(mounted.error, 'loop-mounting the root file system'));
+    const ran = await withChrootMounts(ctx, sb, mnt, async () => {
+      const staged = await stageInImage(ctx, sb.hostPath(mnt));
+      if (!staged.ok) return staged;
+      const r = await runChroot(sb.exec, ctx, {
         root: mnt,
         command: ['/bin/sh', `${STAGE_DIR}/customize.sh`],
         onLine: ctx.log,
@@ -167,9 +207,12 @@ async function viaChroot(
             ),
           );
     });
+    const unmounted = await unmountBelow(ctx, sb, mnt, { includeRoot: true });
     if (!ran.ok) return ran;
+    // The image is copied back only once it is cleanly unmounted.
+    if (!unmounted.ok) return unmounted;
   } finally {
-    await runUmount(ctx.exec, mnt);
+    await sb.close();
   }
   return writeRange(ctx, image, range);
 }

@@ -27,14 +27,14 @@ import {
   type AptSource,
 } from '../tools/debootstrap.js';
 import { mke2fsArgs, runE2fs } from '../tools/e2fs.js';
-import { mountsBelow, runUmount } from '../tools/mount.js';
+import { openSandbox, type Sandbox } from '../tools/namespace.js';
 import { cacheDir, describeCacheFailure, makeCacheDir } from '../core/cache-dir.js';
 import { convertIntoOverlay } from './disk-write.js';
 import { bootPairs } from './boot-files.js';
 import { debootstrapTreeChanges, ROOT_LABEL, type TreeChange } from './debootstrap-config.js';
 import { PARTITION_OFFSET_BYTES, singlePartitionBytes, singlePartitionMbr } from './disk-layout.js';
 import { ioStepFailure, stepFailure, toolStepFailure } from './step-failure.js';
-import { chrootRun } from './chroot-session.js';
+import { chrootRun, unmountBelow } from './chroot-session.js';
 import { diskFileName, scratchDir, upstreamDisk } from './upstream.js';
 
 /** The host's apt sources (one-line and deb822 files), for the default mirror. */
@@ -77,15 +77,6 @@ async function applyChanges(tree: string, changes: readonly TreeChange[]): Promi
   }
 }
 
-/** Unmounts whatever a killed debootstrap left mounted under `tree` (proc, sys). */
-async function unmountBelow(
-  ctx: StepRunContext<DebootstrapInstallParams>,
-  tree: string,
-): Promise<void> {
-  const mounts = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
-  for (const target of mountsBelow(mounts, tree)) await runUmount(ctx.exec, target);
-}
-
 /** Runs install-os for `source: debootstrap`. */
 export async function installDebootstrap(
   ctx: StepRunContext<DebootstrapInstallParams>,
@@ -102,6 +93,21 @@ export async function installDebootstrap(
   if (!base.ok) return base;
   const scratch = await scratchDir(ctx);
   const tree = join(scratch.dir, 'tree');
+  // debootstrap and locale-gen run in a private mount and PID namespace: the /proc and
+  // /sys debootstrap mounts in the tree, and dpkg and the package scripts it starts,
+  // end with emi-recipe even when it is killed with SIGKILL (tools/namespace.ts).
+  const opened = await openSandbox(ctx.exec, ctx);
+  if (!opened.ok) {
+    await scratch.remove();
+    return err(
+      toolStepFailure(
+        opened.error,
+        'creating a private mount and PID namespace for debootstrap',
+        'debootstrap needs unshare (util-linux) and CAP_SYS_ADMIN.',
+      ),
+    );
+  }
+  const sandbox: Sandbox = opened.value;
   try {
     const mirror = p.mirror ?? mirrorForSuite(await hostAptSources(), p.suite);
     ctx.log(`mirror: ${mirror ?? "debootstrap's default"}`);
@@ -130,7 +136,7 @@ export async function installDebootstrap(
       ...(debCache ? { cacheDir: debCache } : {}),
     };
     ctx.log(`$ debootstrap ${debootstrapArgs(options).join(' ')}`);
-    const boot = await runDebootstrap(ctx.exec, ctx, options, (line) => {
+    const boot = await runDebootstrap(sandbox.exec, ctx, options, (line) => {
       ctx.log(line);
       const phase = parseDebootstrapLine(line);
       if (phase)
@@ -153,7 +159,10 @@ export async function installDebootstrap(
         ],
       });
     }
-    await unmountBelow(ctx, tree);
+    // Nothing debootstrap started may keep running in the tree (or keep a mount busy).
+    await sandbox.killInside();
+    const unmounted = await unmountBelow(ctx, sandbox, tree, { includeRoot: true });
+    if (!unmounted.ok) return unmounted;
 
     const { changes, notes, generateLocale } = debootstrapTreeChanges(
       { locale: p.locale, timezone: p.timezone, hostname: 'localhost' },
@@ -169,7 +178,7 @@ export async function installDebootstrap(
     });
     await applyChanges(tree, changes);
     if (generateLocale !== null) {
-      const r = await chrootRun(ctx, tree, ['locale-gen']);
+      const r = await chrootRun(ctx, sandbox, tree, ['locale-gen']);
       if (!r.ok) return r;
     }
 
@@ -244,7 +253,8 @@ export async function installDebootstrap(
   } catch (error) {
     return err(ioStepFailure(error, 'installing with debootstrap'));
   } finally {
-    await unmountBelow(ctx, tree).catch(() => undefined);
+    // Closing the namespace undoes whatever is still mounted in it before the tree goes.
+    await sandbox.close();
     await scratch.remove();
   }
 }

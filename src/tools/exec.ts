@@ -33,6 +33,12 @@ export interface ExecOptions {
    * `kill -9` of the CLI. Default true; false for programs meant to outlive it.
    */
   readonly dieWithParent?: boolean;
+  /**
+   * Called once with the pid of the started program (through setpriv, which execs it,
+   * the pid is the program's own): for a long-lived helper whose /proc entries the
+   * caller reads while it runs (tools/namespace.ts).
+   */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 export interface ExecResult {
@@ -100,6 +106,7 @@ export const exec: Exec = async (file, args, options) => {
     cleanup: true,
     ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
   });
+  if (subprocess.pid !== undefined) options.onSpawn?.(subprocess.pid);
   const follow = (stream: Readable | null, name: 'stdout' | 'stderr'): Promise<void> => {
     if (!stream) return Promise.resolve();
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
@@ -148,10 +155,11 @@ export const exec: Exec = async (file, args, options) => {
     return err({ ...base, reason: 'spawn-error', code: cause?.code ?? 'UNKNOWN' });
   }
   if (result.signal !== undefined) return err({ ...base, reason: 'signal', signal: result.signal });
-  // Through setpriv, a program that cannot be started is setpriv's exit 127/126 and message.
+  // Through setpriv (or nsenter, tools/namespace.ts), a program that cannot be started is
+  // their exit 127/126 and message.
   const setprivFailure =
     spawnFile === SETPRIV
-      ? /^setpriv: failed to execute .*: (.*)$/.exec(stderrTail.at(-1) ?? '')
+      ? /^(?:setpriv|nsenter): failed to execute .*: (.*)$/.exec(stderrTail.at(-1) ?? '')
       : null;
   if (setprivFailure && (result.exitCode === 127 || result.exitCode === 126)) {
     return err({

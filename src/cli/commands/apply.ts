@@ -16,6 +16,7 @@ import type { StepKindSet } from '../../steps/registry.js';
 import type { RunEvent } from '../../run/events.js';
 import { artifactsRoot, logsDir } from '../../run/layout.js';
 import { takeLock } from '../../run/lock.js';
+import { describeReap, reapedAnything, reapWorkDir } from '../../run/reap.js';
 import { runGraph, type FailureMode } from '../../run/runner.js';
 import { describeStateLoadFailure, loadState, statePath, StateStore } from '../../run/state.js';
 import { formatDuration } from '../../recipe/units.js';
@@ -99,6 +100,10 @@ export async function runApply(
       return EXIT.locked;
     }
     try {
+      // A run killed in this work dir may have left mounts, chrooted processes, scratch.
+      const reaped = await reapWorkDir(dir, deps.exec);
+      if (reapedAnything(reaped))
+        terminal.err(`note: cleaned up after a killed run: ${describeReap(reaped)}\n`);
       // Re-read the state under the lock: another apply may have finished in between.
       const state = await loadState(dir, {
         name: opened.session.recipe.name,
