@@ -239,9 +239,10 @@ export function parseRecipeText(
       const out = Object.create(null) as Record<string, unknown>;
       open.add(node);
       for (const pair of node.items) {
-        const name = keyName(pair.key);
+        // An alias as a key (`*k: value`) stands for its anchor's value, as YAML reads it.
+        const name = keyName(isAlias(pair.key) ? targets.get(pair.key) : pair.key);
         const keyRange =
-          isScalar(pair.key) && pair.key.range
+          (isScalar(pair.key) || isAlias(pair.key)) && pair.key.range
             ? ([pair.key.range[0], pair.key.range[1]] as const)
             : undefined;
         if (FORBIDDEN_KEYS.has(name)) {

@@ -23,7 +23,7 @@ export const MAX_NESTING = 50;
  * Keys and values (of any kind) accepted in one recipe, before aliases are expanded.
  * Recipes hold hundreds; this bounds the work of every check after the parser.
  */
-export const MAX_VALUES = 20_000;
+export const MAX_VALUES = 10_000;
 
 /**
  * Aliases resolved while reading one recipe, counting those inside expanded aliases
