@@ -3,6 +3,7 @@
 import {
   isAlias,
   isMap,
+  isPair,
   isScalar,
   isSeq,
   LineCounter,
@@ -197,6 +198,18 @@ export function parseRecipeText(
     }
     return null;
   };
+  const notData = (tag: string | undefined, path: ValuePath): null => {
+    // Reported here once: the schema's complaint about the missing value would repeat it.
+    brokenPaths.add(formatPath(path));
+    const shown = tag?.replace(/^tag:yaml\.org,2002:/, '!!') ?? '(unknown)';
+    diagnostics.push({
+      severity: 'error',
+      message: `${path.length > 0 ? `\`${formatPath(path)}\`` : 'the recipe'}: a value tagged ${shown} is not recipe data: write plain text, a number, true/false, a list or a mapping`,
+      location: sourceMap.locate(path),
+      path: formatPath(path),
+    });
+    return null;
+  };
   const convert = (
     node: unknown,
     path: ValuePath,
@@ -263,6 +276,8 @@ export function parseRecipeText(
       return out;
     }
     if (isSeq(node)) {
+      // !!omap and !!pairs hold pairs, not values: not recipe data.
+      if (node.items.some((item) => isPair(item))) return notData(node.tag, path);
       open.add(node);
       const out = node.items.map((item, index) =>
         convert(item, [...path, index], undefined, viaAlias),
@@ -271,7 +286,12 @@ export function parseRecipeText(
       return out;
     }
     if (isScalar(node)) {
-      if (typeof node.value !== 'string') return node.value;
+      if (typeof node.value !== 'string') {
+        const value: unknown = node.value;
+        if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
+        // !!binary, !!timestamp…: an object with a prototype (Uint8Array, Date) is not recipe data.
+        return notData(node.tag, path);
+      }
       const raw = range ? text.slice(range[0], range[1]) : node.value;
       const result = interpolate(node.value, env);
       const offsetOf = (index: number, length: number): number => {

@@ -120,6 +120,21 @@ function generate(
       add('root', 'description: &k __proto__');
       add(pick(SLOTS), `*k : ${pick(payloads)}`);
     },
+    // Where the recipe has no key of its own, an inherited one was read by normalize alone.
+    'proto-smuggle': () => {
+      const key = pick(keys);
+      if (rnd() < 0.5) {
+        draft.replace.push(
+          ['  files:\n    - path: /etc/motd\n      source: ./motd.txt\n#SLOT file\n', ''],
+          [
+            '  packages: [less]',
+            `  ${key}: { packages: ["--allow-unauthenticated"], files: [{ path: /root/x, source: ${pick([secret, '/etc/shadow'])} }] }`,
+          ],
+        );
+      } else {
+        draft.replace.push(['      source: ./motd.txt', `      ${key}: { source: ${secret} }`]);
+      }
+    },
     'merge-key': () => {
       add('customize', `<<: ${pick(payloads)}`);
     },
@@ -169,6 +184,18 @@ function generate(
         for (let k = 0; k < 3; k += 1) b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
         return b;
       }),
+    'yaml-tags': () => {
+      add(
+        'root',
+        pick([
+          'extract: !!timestamp 2001-12-14',
+          'description: !!binary aGVsbG8=',
+          'test: !!set { a, b }',
+          'test: { commands: !!omap [a: 1] }',
+          'description: !custom x',
+        ]),
+      );
+    },
     'escaped-controls': () => {
       add('root', 'description: "a\\x00b\\x1b[31mc\\u202ed\\x7f"');
     },
@@ -247,9 +274,10 @@ function generate(
     benign: () => undefined,
   };
   const names = Object.keys(mutations);
-  const count = rnd() < 0.3 ? 2 : 1;
-  for (let k = 0; k < count; k += 1) {
-    const name = pick(names);
+  // Every kind in turn (so each appears about COUNT / kinds times), sometimes plus a random one.
+  const chosen = [names[index % names.length] ?? 'benign'];
+  if (rnd() < 0.3) chosen.push(pick(names));
+  for (const name of chosen) {
     draft.kinds.push(name);
     mutations[name]?.();
   }

@@ -89,13 +89,13 @@ describe('prototype keys', () => {
 });
 
 describe('YAML resource limits', () => {
-  test('an alias bomb (nine levels of nine) is refused in well under a second', () => {
+  test('an alias bomb (nine levels of nine) is refused in well under two seconds', () => {
     let text = `${HEAD}description: x\nx0: &a0 [lol]\n`;
     for (let i = 1; i <= 9; i += 1)
       text += `x${i}: &a${i} [${Array.from({ length: 9 }, () => `*a${i - 1}`).join(', ')}]\n`;
     const started = Date.now();
     const loaded = load(text);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(2000);
     expect(errors(loaded)).toEqual([
       expect.stringMatching(/^8:\d+ `x3\[0]\[0]`: more than 100 aliases to expand/),
     ]);
