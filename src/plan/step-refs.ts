@@ -24,7 +24,8 @@ export function resolveStepRefs(
     if (typeof value === 'string') {
       return value.replace(REF, (whole, step: string, output: string) => {
         const values = outputs(step);
-        const found = values?.[output];
+        // An own output only: `${steps.x.constructor}` must not read Object.prototype.
+        const found = values && Object.hasOwn(values, output) ? values[output] : undefined;
         if (found === undefined) {
           missing ??= { step, output, available: Object.keys(values ?? {}) };
           return whole;

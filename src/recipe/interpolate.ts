@@ -68,7 +68,8 @@ export function interpolate(
     if (env_) {
       const name = env_[1] ?? '';
       const fallback = env_[2];
-      const actual = env[name];
+      // Own variables only: `${env.constructor}` must not find Object.prototype's member.
+      const actual = Object.hasOwn(env, name) ? env[name] : undefined;
       if (actual !== undefined && (actual !== '' || fallback === undefined)) {
         out += actual;
         usedEnv = true;

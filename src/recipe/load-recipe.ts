@@ -1,14 +1,19 @@
 // The one entry point for reading a recipe: parse -> schema -> rules -> model.
 // Reports every problem at once, sorted; yields a Recipe only when no error remains.
 import { statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { compareDiagnostics, hasErrors, type Diagnostic } from '../core/diagnostic.js';
-import { err, ok, type Result } from '../core/result.js';
+import { ok, type Result } from '../core/result.js';
 import { parseRecipeText } from './load.js';
 import type { Recipe } from './model.js';
 import { normalizeRecipe } from './normalize.js';
 import type { RawRecipe } from './raw.js';
+import {
+  decodeRecipeBytes,
+  readRecipeBytes,
+  tooLargeDiagnostic,
+  type RecipeReadFailure,
+} from './recipe-bytes.js';
 import { checkRules } from './rules.js';
 import { validateSchema } from './validate.js';
 
@@ -29,13 +34,6 @@ export interface LoadedRecipe {
   readonly text: string;
 }
 
-/** Why a recipe file could not even be read (not a recipe problem: a usage error). */
-export interface RecipeReadFailure {
-  readonly reason: 'recipe-unreadable';
-  readonly file: string;
-  readonly code: string;
-}
-
 function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
@@ -44,17 +42,24 @@ function isFile(path: string): boolean {
   }
 }
 
+/**
+ * At most this many diagnostics are kept per recipe (the first ones, sorted), plus one
+ * that counts the rest: a generated recipe with 100 000 bad values gets a readable answer.
+ */
+export const MAX_DIAGNOSTICS = 100;
+
 /** Parses and checks recipe text (no file I/O for the recipe itself). */
 export function loadRecipeText(file: string, text: string, options: LoadOptions): LoadedRecipe {
   const path = resolve(file);
   const dir = dirname(path);
   const parsed = parseRecipeText(file, text, options.env);
-  const diagnostics = [...parsed.diagnostics];
+  // concat, not push(...list): a spread of 100 000 arguments overflows the stack.
+  let diagnostics: Diagnostic[] = [...parsed.diagnostics];
   if (parsed.recipe) {
     const schema = validateSchema(parsed.recipe);
-    diagnostics.push(...schema.diagnostics);
-    diagnostics.push(
-      ...checkRules({
+    diagnostics = diagnostics.concat(
+      schema.diagnostics,
+      checkRules({
         parsed: parsed.recipe,
         raw: schema.pruned,
         dir,
@@ -67,23 +72,54 @@ export function loadRecipeText(file: string, text: string, options: LoadOptions)
       // No error at all: the value is exactly what the schema describes.
       const raw = parsed.recipe.value as RawRecipe;
       const recipe = normalizeRecipe(raw, parsed.recipe, { path, dir, env: options.env });
-      return { recipe, diagnostics: diagnostics.sort(compareDiagnostics), text };
+      return { recipe, diagnostics: capped(diagnostics), text };
     }
   }
-  return { diagnostics: diagnostics.sort(compareDiagnostics), text };
+  return { diagnostics: capped(diagnostics), text };
 }
 
-/** Reads and checks a recipe file. */
+/** Sorted, and cut to MAX_DIAGNOSTICS plus one that says how many more there are. */
+function capped(diagnostics: Diagnostic[]): Diagnostic[] {
+  const sorted = diagnostics.sort(compareDiagnostics);
+  const rest = sorted.slice(MAX_DIAGNOSTICS);
+  const next = rest[0];
+  if (next === undefined) return sorted;
+  const errors = rest.filter((d) => d.severity === 'error').length;
+  return [
+    ...sorted.slice(0, MAX_DIAGNOSTICS),
+    {
+      severity: errors > 0 ? 'error' : 'warning',
+      message: `${String(rest.length)} more problems from here on are not shown (${String(errors)} errors): fix the ones above and run again`,
+      location: next.location,
+    },
+  ];
+}
+
+/** Checks a recipe given as bytes: strict UTF-8 first, then as loadRecipeText. */
+export function loadRecipeBytes(
+  file: string,
+  bytes: Uint8Array,
+  options: LoadOptions,
+): LoadedRecipe {
+  const decoded = decodeRecipeBytes(file, bytes);
+  if (decoded.diagnostics.length > 0)
+    return { diagnostics: decoded.diagnostics, text: decoded.text };
+  return loadRecipeText(file, decoded.text, options);
+}
+
+/**
+ * Reads and checks a recipe file. A file over MAX_RECIPE_BYTES is a recipe error
+ * (exit 2 with a message), found without reading more than the limit.
+ */
 export async function loadRecipe(
   file: string,
   options: LoadOptions,
 ): Promise<Result<LoadedRecipe, RecipeReadFailure>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    return err({ reason: 'recipe-unreadable', file, code });
-  }
-  return ok(loadRecipeText(file, text, options));
+  const read = await readRecipeBytes(file);
+  if (!read.ok) return read;
+  if (read.value.tooLarge)
+    return ok({ diagnostics: [tooLargeDiagnostic(file, read.value.size)], text: '' });
+  return ok(loadRecipeBytes(file, read.value.bytes, options));
 }
+
+export type { RecipeReadFailure };

@@ -3,15 +3,25 @@
 import {
   isAlias,
   isMap,
+  isPair,
   isScalar,
   isSeq,
   LineCounter,
   parse as parseYamlValue,
-  parseDocument,
   type Node as YamlNode,
 } from 'yaml';
 import type { Diagnostic, Location, SourceRange } from '../core/diagnostic.js';
 import { interpolate, type StepReference } from './interpolate.js';
+import {
+  aliasTargets,
+  FORBIDDEN_KEYS,
+  keyName,
+  MAX_ALIAS_COUNT,
+  MAX_ALIAS_VALUES,
+  MAX_NESTING,
+  MAX_VALUES,
+  parseYaml,
+} from './yaml-limits.js';
 
 /** A path into the recipe value: keys and list indexes, outermost first. */
 export type ValuePath = readonly (string | number)[];
@@ -127,12 +137,6 @@ export function parseRecipeText(
   env: Readonly<Record<string, string | undefined>>,
 ): ParseOutcome {
   const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    uniqueKeys: true,
-    strict: true,
-  });
   const sourceMap = new SourceMap(file, lines);
   const diagnostics: Diagnostic[] = [];
   const locateOffsets = (start: number, end: number): Location => {
@@ -143,6 +147,20 @@ export function parseRecipeText(
       range: { start: { line: a.line, column: a.col }, end: { line: b.line, column: b.col } },
     };
   };
+  const parsed = parseYaml(text, lines, { uniqueKeys: true, strict: true });
+  if (parsed.refused) {
+    const at = parsed.refused.offset;
+    diagnostics.push({
+      severity: 'error',
+      message:
+        parsed.refused.kind === 'too-deep'
+          ? `YAML: mappings and lists nested more than ${String(MAX_NESTING)} levels deep; a recipe needs a handful: flatten it`
+          : `YAML: more than ${String(MAX_VALUES)} keys and values (this is the first one over); a recipe needs hundreds: keep data in files next to it`,
+      location: locateOffsets(at, at + 1),
+    });
+    return { diagnostics };
+  }
+  const doc = parsed.doc;
   for (const error of doc.errors) {
     diagnostics.push({
       severity: 'error',
@@ -162,8 +180,66 @@ export function parseRecipeText(
   const envPaths = new Set<string>();
   const brokenPaths = new Set<string>();
   const stepRefs: LocatedStepReference[] = [];
-  const convert = (node: unknown, path: ValuePath, key?: readonly [number, number]): unknown => {
-    if (isAlias(node)) return convert(node.resolve(doc), path, key);
+  const targets = aliasTargets(doc);
+  const aliases = { resolved: 0, values: 0, refused: false };
+  // Nodes being converted (an alias to one of them would expand forever).
+  const open = new Set<unknown>();
+  const refuseAlias = (node: YamlNode, path: ValuePath, why: string): null => {
+    if (!aliases.refused) {
+      aliases.refused = true;
+      const where = path.length > 0 ? `\`${formatPath(path)}\`` : 'the recipe';
+      const range = node.range ?? [0, 1];
+      diagnostics.push({
+        severity: 'error',
+        message: `${where}: ${why}`,
+        location: locateOffsets(range[0], range[1]),
+        path: formatPath(path),
+      });
+    }
+    return null;
+  };
+  const notData = (tag: string | undefined, path: ValuePath): null => {
+    // Reported here once: the schema's complaint about the missing value would repeat it.
+    brokenPaths.add(formatPath(path));
+    const shown = tag?.replace(/^tag:yaml\.org,2002:/, '!!') ?? '(unknown)';
+    diagnostics.push({
+      severity: 'error',
+      message: `${path.length > 0 ? `\`${formatPath(path)}\`` : 'the recipe'}: a value tagged ${shown} is not recipe data: write plain text, a number, true/false, a list or a mapping`,
+      location: sourceMap.locate(path),
+      path: formatPath(path),
+    });
+    return null;
+  };
+  const convert = (
+    node: unknown,
+    path: ValuePath,
+    key?: readonly [number, number],
+    viaAlias = false,
+  ): unknown => {
+    if (aliases.refused) return null;
+    if (isAlias(node)) {
+      const target = targets.get(node);
+      if (!target) return null; // the composer reported the missing anchor
+      if (open.has(target))
+        return refuseAlias(node, path, `alias *${node.source} refers to a value that contains it`);
+      aliases.resolved += 1;
+      if (aliases.resolved > MAX_ALIAS_COUNT)
+        return refuseAlias(
+          node,
+          path,
+          `more than ${MAX_ALIAS_COUNT} aliases to expand (a guard against alias bombs): write the values out, or use fewer aliases`,
+        );
+      return convert(target, path, key, true);
+    }
+    if (viaAlias) {
+      aliases.values += 1;
+      if (aliases.values > MAX_ALIAS_VALUES)
+        return refuseAlias(
+          node as YamlNode,
+          path,
+          `aliases expand to more than ${MAX_ALIAS_VALUES} values (a guard against alias bombs): write the values out, or use fewer aliases`,
+        );
+    }
     const yamlNode = node as YamlNode | null | undefined;
     const range = yamlNode?.range;
     const span: NodeSpan = range
@@ -171,21 +247,51 @@ export function parseRecipeText(
       : { value: key ?? [0, 1] };
     sourceMap.record(path, span);
     if (isMap(node)) {
-      const out: Record<string, unknown> = {};
+      // No prototype: a key can only ever be an own property, for the schema and for
+      // every reader after it alike.
+      const out = Object.create(null) as Record<string, unknown>;
+      open.add(node);
       for (const pair of node.items) {
-        const keyValue: unknown = isScalar(pair.key) ? pair.key.value : pair.key;
-        const name = typeof keyValue === 'string' ? keyValue : String(keyValue);
+        // An alias as a key (`*k: value`) stands for its anchor's value, as YAML reads it.
+        const name = keyName(isAlias(pair.key) ? targets.get(pair.key) : pair.key);
         const keyRange =
-          isScalar(pair.key) && pair.key.range
+          (isScalar(pair.key) || isAlias(pair.key)) && pair.key.range
             ? ([pair.key.range[0], pair.key.range[1]] as const)
             : undefined;
-        out[name] = convert(pair.value, [...path, name], keyRange);
+        if (FORBIDDEN_KEYS.has(name)) {
+          const where = path.length > 0 ? `\`${formatPath(path)}\`` : 'the recipe';
+          diagnostics.push({
+            severity: 'error',
+            message: `${where}: key \`${name}\` is not allowed (it names JavaScript object internals, never a recipe setting): remove it`,
+            location: keyRange
+              ? locateOffsets(keyRange[0], keyRange[1])
+              : sourceMap.locate(path, { part: 'key' }),
+            path: formatPath([...path, name]),
+          });
+          continue;
+        }
+        out[name] = convert(pair.value, [...path, name], keyRange, viaAlias);
       }
+      open.delete(node);
       return out;
     }
-    if (isSeq(node)) return node.items.map((item, index) => convert(item, [...path, index]));
+    if (isSeq(node)) {
+      // !!omap and !!pairs hold pairs, not values: not recipe data.
+      if (node.items.some((item) => isPair(item))) return notData(node.tag, path);
+      open.add(node);
+      const out = node.items.map((item, index) =>
+        convert(item, [...path, index], undefined, viaAlias),
+      );
+      open.delete(node);
+      return out;
+    }
     if (isScalar(node)) {
-      if (typeof node.value !== 'string') return node.value;
+      if (typeof node.value !== 'string') {
+        const value: unknown = node.value;
+        if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
+        // !!binary, !!timestamp…: an object with a prototype (Uint8Array, Date) is not recipe data.
+        return notData(node.tag, path);
+      }
       const raw = range ? text.slice(range[0], range[1]) : node.value;
       const result = interpolate(node.value, env);
       const offsetOf = (index: number, length: number): number => {
@@ -231,6 +337,8 @@ export function parseRecipeText(
     return null;
   };
   const value = convert(doc.contents, []);
+  // A refused alias leaves holes everywhere it was used: its one message is enough.
+  if (aliases.refused) return { diagnostics };
   return { recipe: { file, text, value, sourceMap, envPaths, brokenPaths, stepRefs }, diagnostics };
 }
 

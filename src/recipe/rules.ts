@@ -297,7 +297,14 @@ function written(context: RuleContext, path: ValuePath): boolean {
 }
 
 function checkPackage(report: Report, path: ValuePath, name: string): void {
-  if (!PACKAGE_RE.test(name)) {
+  if (name.startsWith('-')) {
+    // Package names reach apt-get, dnf and debootstrap as arguments: never let one read as an option.
+    report(
+      'error',
+      path,
+      `'${name}' looks like a command-line option, not a package name: Debian package names start with a lower-case letter or digit`,
+    );
+  } else if (!PACKAGE_RE.test(name)) {
     report(
       'error',
       path,

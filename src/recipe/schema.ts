@@ -28,6 +28,9 @@ export function validateAgainstSchema(value: unknown): readonly ErrorObject[] {
       strict: true,
       allowUnionTypes: true,
       verbose: true,
+      // Only a value's own members count: what the schema checks is what the rules
+      // and normalize.ts read (load.ts makes mappings without a prototype, too).
+      ownProperties: true,
     });
     // ajv-formats is CommonJS: its default export arrives wrapped under `default`.
     const addFormats = (addFormatsModule as unknown as { default: (a: Ajv2020) => void }).default;

@@ -67,7 +67,7 @@ export function pruneInvalid(
   errors: readonly ErrorObject[],
   brokenPaths: ReadonlySet<string>,
 ): PrunedRecipe {
-  const copy = structuredClone(value);
+  const copy = copyValue(value);
   if (brokenPaths.size > 0) {
     // Values whose placeholders failed were already reported: the rules must not see them.
     const visit = (node: unknown, path: (string | number)[]): void => {
@@ -97,6 +97,18 @@ export function pruneInvalid(
   }
   // What is left matches the schema in every member it still has (or is not a mapping at all).
   return copy !== null && typeof copy === 'object' && !Array.isArray(copy) ? copy : {};
+}
+
+/**
+ * A deep copy that keeps mappings without a prototype, as load.ts makes them
+ * (structuredClone would give them Object.prototype back).
+ */
+function copyValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(copyValue);
+  if (value === null || typeof value !== 'object') return value;
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const [key, member] of Object.entries(value)) out[key] = copyValue(member);
+  return out;
 }
 
 function removeAt(root: unknown, path: ValuePath): void {

@@ -46,10 +46,10 @@ export function packagesToInstall(params: CustomizeParams): string[] {
 /** Writes `content` to `path` exactly (no added newline), then sets mode and owner. */
 function writeFile(path: string, content: string, mode: number, owner: string): string[] {
   return [
-    `mkdir -p ${shWord(path.replace(/\/[^/]*$/, '') || '/')}`,
+    `mkdir -p -- ${shWord(path.replace(/\/[^/]*$/, '') || '/')}`,
     `printf '%s' ${shWord(content)} >${shWord(path)}`,
-    `chown ${shWord(owner)} ${shWord(path)}`,
-    `chmod ${mode.toString(8).padStart(4, '0')} ${shWord(path)}`,
+    `chown -- ${shWord(owner)} ${shWord(path)}`,
+    `chmod -- ${mode.toString(8).padStart(4, '0')} ${shWord(path)}`,
   ];
 }
 
@@ -76,13 +76,13 @@ export function customizeScript(params: CustomizeParams): string {
       `say ${shWord(`installing packages: ${packages.join(' ')}`)}`,
       'if command -v apt-get >/dev/null 2>&1; then',
       '  apt-get update -q',
-      `  apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${list}`,
+      `  apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- ${list}`,
       'elif command -v dnf >/dev/null 2>&1; then',
-      `  dnf install -y ${list}`,
+      `  dnf install -y -- ${list}`,
       'elif command -v yum >/dev/null 2>&1; then',
-      `  yum install -y ${list}`,
+      `  yum install -y -- ${list}`,
       'elif command -v zypper >/dev/null 2>&1; then',
-      `  zypper --non-interactive install ${list}`,
+      `  zypper --non-interactive install -- ${list}`,
       'else',
       '  say "no known package manager (apt-get, dnf, yum, zypper) in the image"',
       '  exit 1',
@@ -93,7 +93,7 @@ export function customizeScript(params: CustomizeParams): string {
     const name = shWord(user.name);
     out.push('', `say ${shWord(`user ${user.name}`)}`);
     for (const group of user.groups)
-      out.push(`getent group ${shWord(group)} >/dev/null || groupadd ${shWord(group)}`);
+      out.push(`getent group -- ${shWord(group)} >/dev/null || groupadd -- ${shWord(group)}`);
     const options = [
       `--shell ${shWord(user.shell)}`,
       ...(user.uid !== null ? [`--uid ${user.uid}`] : []),
@@ -101,12 +101,12 @@ export function customizeScript(params: CustomizeParams): string {
     ];
     const groups = user.groups.length > 0 ? ` --groups ${shWord(user.groups.join(','))}` : '';
     out.push(
-      `if getent passwd ${name} >/dev/null; then`,
-      `  usermod ${options.join(' ')}${user.groups.length > 0 ? ` --append${groups}` : ''} ${name}`,
+      `if getent passwd -- ${name} >/dev/null; then`,
+      `  usermod ${options.join(' ')}${user.groups.length > 0 ? ` --append${groups}` : ''} -- ${name}`,
       'else',
-      `  useradd --create-home ${options.join(' ')}${groups} ${name}`,
+      `  useradd --create-home ${options.join(' ')}${groups} -- ${name}`,
       'fi',
-      `passwd -l ${name} >/dev/null`,
+      `passwd -l -- ${name} >/dev/null`,
     );
     if (user.sudo !== false) {
       const rule = user.sudo === true ? 'ALL=(ALL) NOPASSWD:ALL' : user.sudo;
@@ -116,13 +116,13 @@ export function customizeScript(params: CustomizeParams): string {
     }
     if (user.sshAuthorizedKeys.length > 0) {
       out.push(
-        `home=$(getent passwd ${name} | cut -d: -f6)`,
-        `group=$(id -gn ${name})`,
+        `home=$(getent passwd -- ${name} | cut -d: -f6)`,
+        `group=$(id -gn -- ${name})`,
         'mkdir -p "$home/.ssh"',
         `printf '%s\\n' ${user.sshAuthorizedKeys.map(shWord).join(' ')} >"$home/.ssh/authorized_keys"`,
         'chmod 700 "$home/.ssh"',
         'chmod 600 "$home/.ssh/authorized_keys"',
-        `chown -R ${name}:"$group" "$home/.ssh"`,
+        `chown -R -- ${name}:"$group" "$home/.ssh"`,
       );
     }
   }
@@ -132,10 +132,10 @@ export function customizeScript(params: CustomizeParams): string {
       out.push(...writeFile(file.path, file.content, file.mode, file.owner));
     } else {
       out.push(
-        `mkdir -p ${shWord(file.path.replace(/\/[^/]*$/, '') || '/')}`,
-        `cp ${shWord(stagedFile(index))} ${shWord(file.path)}`,
-        `chown ${shWord(file.owner)} ${shWord(file.path)}`,
-        `chmod ${file.mode.toString(8).padStart(4, '0')} ${shWord(file.path)}`,
+        `mkdir -p -- ${shWord(file.path.replace(/\/[^/]*$/, '') || '/')}`,
+        `cp -- ${shWord(stagedFile(index))} ${shWord(file.path)}`,
+        `chown -- ${shWord(file.owner)} ${shWord(file.path)}`,
+        `chmod -- ${file.mode.toString(8).padStart(4, '0')} ${shWord(file.path)}`,
       );
     }
   });

@@ -23,17 +23,42 @@ export interface DebootstrapOptions {
   readonly cacheDir?: string;
 }
 
-/** The debootstrap command line (without the program name). */
+/**
+ * debootstrap (a shell script) reads every argument that starts with '-' as an option
+ * and has no `--` to end them (`-*)` is "unrecognized option"), and --include is a
+ * comma-separated list. So the values it gets must be shaped so that they cannot be
+ * read as anything else; the recipe's validation already ensures it, and a value that
+ * slips through is a bug, not a user error.
+ */
+const SHAPES = {
+  suite: /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+  component: /^[a-z0-9][a-z0-9-]*$/,
+  package: /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+|\/[a-z0-9-]+)?$/,
+  // Ours, not the recipe's (absolute, or a placeholder such as <tmp>/tree in plans).
+  path: /^[^-]/,
+  // Also what the host's apt sources may hold (mirror+file:…, cdrom:…): anything but an option.
+  mirror: /^[^-\s]\S*$/,
+} as const;
+
+function checked(kind: keyof typeof SHAPES, value: string): string {
+  if (!SHAPES[kind].test(value))
+    throw new Error(`debootstrapArgs: refusing ${kind} ${JSON.stringify(value)} (not validated?)`);
+  return value;
+}
+
+/** The debootstrap command line (without the program name). Throws on an option-like value. */
 export function debootstrapArgs(o: DebootstrapOptions): string[] {
+  for (const component of o.components) checked('component', component);
+  for (const name of o.include) checked('package', name);
   const args = [
     ...(o.variant === 'default' ? [] : [`--variant=${o.variant}`]),
     `--arch=${DEBIAN_ARCH[o.arch]}`,
     `--components=${o.components.join(',')}`,
   ];
   if (o.include.length > 0) args.push(`--include=${o.include.join(',')}`);
-  if (o.cacheDir) args.push(`--cache-dir=${o.cacheDir}`);
-  args.push(o.suite, o.target);
-  if (o.mirror) args.push(o.mirror);
+  if (o.cacheDir) args.push(`--cache-dir=${checked('path', o.cacheDir)}`);
+  args.push(checked('suite', o.suite), checked('path', o.target));
+  if (o.mirror) args.push(checked('mirror', o.mirror));
   return args;
 }
 

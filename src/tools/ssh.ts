@@ -43,7 +43,11 @@ export function sshArgs(target: SshTarget, command: string): string[] {
     'ServerAliveInterval=5',
     '-o',
     'ServerAliveCountMax=3',
-    `${target.user}@127.0.0.1`,
+    // The user as -l's value, never inside the host word: a name that starts with '-'
+    // cannot become an option (`-oProxyCommand=…@127.0.0.1` would run a host command).
+    '-l',
+    target.user,
+    '127.0.0.1',
     '--',
     command,
   ];

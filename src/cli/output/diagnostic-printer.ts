@@ -40,6 +40,12 @@ export function formatDiagnostic(diagnostic: Diagnostic, options: PrintOptions):
   return out;
 }
 
+/** Source lines longer than this are shown as a window around the column. */
+const EXCERPT_WIDTH = 160;
+
+// The last source split into lines: one split per recipe, not one per diagnostic.
+let split: { readonly source: string; readonly lines: readonly string[] } | undefined;
+
 function excerpt(
   source: string | undefined,
   line: number,
@@ -48,14 +54,20 @@ function excerpt(
   paint: (code: string, text: string) => string,
 ): string {
   if (source === undefined) return '';
-  const lines = source.split(/\r?\n/);
-  const text = lines[line - 1];
-  if (text === undefined) return '';
+  if (split?.source !== source) split = { source, lines: source.split(/\r?\n/) };
+  const full = split.lines[line - 1];
+  if (full === undefined) return '';
+  // A huge line (a 1 MiB list on one line) is cut to a window, marked with '…' at the cuts.
+  const from = full.length > EXCERPT_WIDTH ? Math.max(0, column - 1 - EXCERPT_WIDTH / 2) : 0;
+  const to = Math.min(full.length, from + EXCERPT_WIDTH);
+  const head = from > 0 ? '…' : '';
+  const text = `${head}${full.slice(from, to)}${to < full.length ? '…' : ''}`;
+  const col = column - from + head.length;
   const gutter = String(line).length;
   const width =
-    end.line === line ? Math.max(1, end.column - column) : Math.max(1, text.length - column + 1);
+    end.line === line ? Math.max(1, end.column - column) : Math.max(1, text.length - col + 1);
   const underline =
-    ' '.repeat(Math.max(0, column - 1)) +
-    '^'.repeat(Math.min(width, Math.max(1, text.length - column + 1)));
+    ' '.repeat(Math.max(0, col - 1)) +
+    '^'.repeat(Math.min(width, Math.max(1, text.length - col + 1)));
   return `  ${String(line)} | ${text}\n  ${' '.repeat(gutter)} | ${paint(RED, underline)}\n`;
 }

@@ -1,10 +1,11 @@
 // Golden tests of the full printed diagnostics for a corpus of recipes: broken/*.yaml
 // must fail with exactly the expected errors; warnings/*.yaml must load, with exactly
 // the expected warnings. The expected text sits beside each file as .expected.
-// After a deliberate wording change: UPDATE_GOLDEN=1 npm test, then review the diff.
+// After a deliberate wording change, or for a new recipe: UPDATE_GOLDEN=1 npm test, then
+// review the diff. A recipe without its .expected file fails.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, test } from '@jest/globals';
-import { loadRecipeText } from '../../../src/recipe/load-recipe.js';
+import { loadRecipeBytes } from '../../../src/recipe/load-recipe.js';
 import { formatDiagnostics } from '../../../src/cli/output/diagnostic-printer.js';
 import { repoPath } from '../../helpers/paths.js';
 
@@ -13,13 +14,14 @@ const env = { EMI_TEST_USER: 'tester' };
 function printed(
   dir: string,
   file: string,
-): { text: string; loaded: ReturnType<typeof loadRecipeText> } {
-  const source = readFileSync(`${dir}/${file}`, 'utf8');
-  const loaded = loadRecipeText(file, source, {
+): { text: string; loaded: ReturnType<typeof loadRecipeBytes> } {
+  // Bytes, not text: a recipe that is not UTF-8 is one of the broken ones.
+  const loaded = loadRecipeBytes(file, readFileSync(`${dir}/${file}`), {
     env,
     strictInputs: false,
     fileExists: () => false,
   });
+  const source = loaded.text;
   // Absolute paths in messages depend on where the checkout is: show them relative.
   const text = formatDiagnostics(loaded.diagnostics, {
     sources: new Map([[file, source]]),
@@ -30,8 +32,11 @@ function printed(
 
 function checkGolden(dir: string, file: string, text: string): void {
   const goldenPath = `${dir}/${file.replace(/\.yaml$/, '.expected')}`;
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(goldenPath)) writeFileSync(goldenPath, text);
-  expect(text).toBe(readFileSync(goldenPath, 'utf8'));
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(goldenPath, text);
+  // A missing golden fails (it is never written silently): run with UPDATE_GOLDEN=1 and review it.
+  expect(
+    existsSync(goldenPath) ? readFileSync(goldenPath, 'utf8') : `(missing ${goldenPath})`,
+  ).toBe(text);
 }
 
 describe('broken recipe corpus', () => {

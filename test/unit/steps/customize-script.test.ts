@@ -93,6 +93,39 @@ describe('customize script', () => {
   });
 });
 
+describe('names that look like options', () => {
+  // Validation refuses them; the script must not depend on that alone.
+  const hostile: CustomizeParams = {
+    ...everything,
+    packages: ['-o=APT::Get::AllowUnauthenticated=1'],
+    users: [{ ...everything.users[1]!, name: '-x', groups: ['--help'] }],
+    files: [{ path: '-f', content: 'x', mode: 0o644, owner: '-R' }],
+  };
+  const script = customizeScript(hostile);
+
+  test('package names come after --, for every package manager', () => {
+    for (const line of script
+      .split('\n')
+      .filter((l) => /(apt-get|dnf|yum|zypper.*) install/.test(l)))
+      expect(line).toMatch(/ -- '?-o=APT/);
+  });
+
+  test('user and group names, owners and paths come after --', () => {
+    const lines = script.split('\n').map((l) => l.trim());
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'getent group -- --help >/dev/null || groupadd -- --help',
+        'if getent passwd -- -x >/dev/null; then',
+        'usermod --shell /usr/sbin/nologin --append --groups --help -- -x',
+        'useradd --create-home --shell /usr/sbin/nologin --groups --help -- -x',
+        'passwd -l -- -x >/dev/null',
+        'chown -- -R -f',
+        'chmod -- 0644 -f',
+      ]),
+    );
+  });
+});
+
 describe('rc.local', () => {
   test('golden: key fetch for a user', () => {
     expectGolden('customize/rc.local', rcLocalScript(debianMinimal.rcLocal!));

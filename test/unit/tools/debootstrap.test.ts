@@ -40,6 +40,31 @@ describe('debootstrap', () => {
       }),
     ).toEqual(['--arch=i386', '--components=main', 'jammy', '/t', 'http://m/ubuntu']);
   });
+  test('argv: a value that debootstrap would read as an option is refused (it has no --)', () => {
+    const base = {
+      suite: 'bookworm',
+      target: '/t',
+      arch: 'x86_64',
+      variant: 'minbase',
+      components: ['main'],
+      include: ['curl'],
+      mirror: null,
+    } as const;
+    expect(() => debootstrapArgs({ ...base, suite: '--unpack-tarball=/etc/shadow' })).toThrow(
+      /refusing suite/,
+    );
+    expect(() => debootstrapArgs({ ...base, include: ['curl', 'a,--foreign'] })).toThrow(
+      /refusing package/,
+    );
+    expect(() => debootstrapArgs({ ...base, include: ['-x'] })).toThrow(/refusing package/);
+    expect(() => debootstrapArgs({ ...base, components: ['main,-x'] })).toThrow(
+      /refusing component/,
+    );
+    expect(() => debootstrapArgs({ ...base, mirror: '--keyring=/x' })).toThrow(/refusing mirror/);
+    expect(debootstrapArgs({ ...base, include: ['mediawiki=1:1.39.5-1'] })).toContain(
+      '--include=mediawiki=1:1.39.5-1',
+    );
+  });
   test('apt sources: one-line and deb822', () => {
     const list =
       '# comment\ndeb [arch=amd64 signed-by=/k] http://a.example/debian bookworm main\ndeb-src http://a.example/debian bookworm main\ndeb http://s.example/debian-security bookworm-security main\n';

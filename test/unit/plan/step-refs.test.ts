@@ -1,0 +1,25 @@
+// ${steps.<id>.<output>} resolution reads a step's own outputs only.
+import { describe, expect, test } from '@jest/globals';
+import { resolveStepRefs } from '../../../src/plan/step-refs.js';
+
+describe('resolveStepRefs', () => {
+  const outputs = (step: string) =>
+    step === 'install-os' ? { kernelVersion: '6.1.0' } : undefined;
+
+  test('an own output is filled in', () => {
+    expect(resolveStepRefs('v=${steps.install-os.kernelVersion}', outputs)).toEqual({
+      ok: true,
+      value: 'v=6.1.0',
+    });
+  });
+
+  test.each(['constructor', 'toString', 'hasOwnProperty'])(
+    'an object member (%s) is a missing output, not Object.prototype’s',
+    (name) => {
+      expect(resolveStepRefs(`\${steps.install-os.${name}}`, outputs)).toEqual({
+        ok: false,
+        error: { step: 'install-os', output: name, available: ['kernelVersion'] },
+      });
+    },
+  );
+});
