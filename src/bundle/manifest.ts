@@ -184,16 +184,8 @@ const IMAGE_FIELDS = [
   'ec2_encrypted_iv',
   'user_encrypted_iv',
 ] as const;
-const REQUIRED_IMAGE_FIELDS = new Set<string>([
-  'name',
-  'user',
-  'type',
-  'digest',
-  'size',
-  'bundled_size',
-  'ec2_encrypted_key',
-  'ec2_encrypted_iv',
-]);
+/** The user's copy of the key and IV may be absent (a bundle for the cloud only). */
+const OPTIONAL_IMAGE_FIELDS = new Set<string>(['user_encrypted_key', 'user_encrypted_iv']);
 
 const child = (parent: XmlElement | undefined, name: string): XmlElement | undefined =>
   parent?.children.find((c) => c.name === name);
@@ -237,7 +229,7 @@ export function parseManifest(xml: string): Result<ParsedManifest, ManifestInval
   const fields: Record<string, string | undefined> = {};
   for (const name of IMAGE_FIELDS) {
     const value = child(image, name)?.text;
-    if (value === undefined && REQUIRED_IMAGE_FIELDS.has(name))
+    if (value === undefined && !OPTIONAL_IMAGE_FIELDS.has(name))
       return fail(`image/${name}`, 'missing');
     fields[name] = value;
   }
