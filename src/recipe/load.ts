@@ -22,6 +22,7 @@ import {
   MAX_VALUES,
   parseYaml,
 } from './yaml-limits.js';
+import { unclosedConstruct } from './yaml-errors.js';
 
 /** A path into the recipe value: keys and list indexes, outermost first. */
 export type ValuePath = readonly (string | number)[];
@@ -162,10 +163,17 @@ export function parseRecipeText(
   }
   const doc = parsed.doc;
   for (const error of doc.errors) {
+    const open = unclosedConstruct(doc, error);
     diagnostics.push({
       severity: 'error',
-      message: `YAML syntax: ${yamlMessage(error.message)}`,
-      location: locateOffsets(error.pos[0], error.pos[1]),
+      message:
+        open === undefined
+          ? `YAML syntax: ${yamlMessage(error.message)}`
+          : `YAML syntax: this ${open.opener} is never closed (the parser reached ${String(lines.linePos(error.pos[0]).line)}:${String(lines.linePos(error.pos[0]).col)} without finding its end)`,
+      location:
+        open === undefined
+          ? locateOffsets(error.pos[0], error.pos[1])
+          : locateOffsets(open.offset, open.offset + 1),
     });
   }
   if (diagnostics.length > 0) return { diagnostics };
