@@ -30,6 +30,12 @@ export interface FakeConfig {
   readonly defaultDelayMs?: number;
   /** Steps that fail. */
   readonly fail?: readonly string[];
+  /**
+   * A barrier: each of these steps, once started, waits until all of them have started
+   * (read from the journal) and fails if that does not happen within `timeoutMs`. Proves
+   * that steps run at the same time without guessing durations.
+   */
+  readonly barrier?: { readonly ids: readonly string[]; readonly timeoutMs: number };
   /** Extra sparse artifact of this many bytes, by step id (benchmarks: large artifacts). */
   readonly artifactBytes?: Readonly<Record<string, number>>;
   /** Tools each kind claims to run (their versions enter fingerprints). */
@@ -129,6 +135,24 @@ function fakeKind(kind: string, config: FakeConfig): StepKind {
     run: async (ctx) => {
       const id = ctx.step.id;
       journal(config, `start ${id}`);
+      if (config.barrier?.ids.includes(id) === true) {
+        const { ids, timeoutMs } = config.barrier;
+        const started = (): boolean => {
+          const text = readFileSync(config.journal, 'utf8');
+          return ids.every((other) => text.includes(` start ${other}\n`));
+        };
+        const until = Date.now() + timeoutMs;
+        while (!started()) {
+          if (Date.now() > until || !(await sleep(10, ctx.signal)))
+            return err({
+              reason: 'fake-failure',
+              message: `${id}: not all of ${ids.join(', ')} started within ${timeoutMs} ms`,
+              command: `fake-${kind} ${id}`,
+              exitCode: 4,
+              outputTail: [],
+            });
+        }
+      }
       ctx.log(`fake ${kind} running`);
       const digest = await outputDigest(ctx);
       const total = config.delayMs?.[id] ?? config.defaultDelayMs ?? 0;
