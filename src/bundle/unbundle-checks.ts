@@ -13,21 +13,41 @@ import {
 } from './manifest.js';
 import { describeFileProblem, readRegularFile } from './regular-file.js';
 import { decryptWithPrivateKey } from './rsa.js';
-import type { UnbundleOptions, UnbundleResult } from './unbundle.js';
 
 const HEX32 = /^[0-9a-fA-F]{32}$/;
+
+/** What the checks before any part is read need (unbundle's options extend it). */
+export interface UnbundleCheckOptions {
+  readonly manifestPath: string;
+  /** The user's private key (user_encrypted_*) or the cloud's (ec2_encrypted_*), PEM. */
+  readonly privateKeyPem: string;
+  /** How to name the key in messages (e.g. its file name). */
+  readonly privateKeyName?: string;
+  /** Verify the signature against this certificate (PEM). */
+  readonly certPem?: string;
+  /** How to name the certificate in messages (e.g. its file name). */
+  readonly certName?: string;
+  /** Accept a manifest whose signature is `UNSIGNED` (default: refuse). */
+  readonly allowUnsigned?: boolean;
+}
+
+/**
+ * `verified`: against certPem, or, without it, against the public half of the user key.
+ * `not-checked`: the cloud key opened the bundle and no certificate was given.
+ */
+export type SignatureOutcome = 'verified' | 'not-checked' | 'unsigned';
 
 export interface PreparedUnbundle {
   readonly manifest: ParsedManifest;
   readonly key: Buffer;
   readonly iv: Buffer;
   readonly keySource: 'user' | 'cloud';
-  readonly signature: UnbundleResult['signature'];
+  readonly signature: SignatureOutcome;
 }
 
 /** Manifest, key unwrapping and signature: everything checked before any part is read. */
 export async function prepareUnbundle(
-  options: UnbundleOptions,
+  options: UnbundleCheckOptions,
 ): Promise<Result<PreparedUnbundle, BundleFailure>> {
   const privateKey = checkPrivateKey(options.privateKeyPem);
   if (!privateKey.ok) return privateKey;
@@ -70,7 +90,7 @@ export async function prepareUnbundle(
   }
   if (unwrapped === undefined) return err({ reason: 'key-undecryptable', tried });
 
-  let signature: UnbundleResult['signature'];
+  let signature: SignatureOutcome;
   if (manifest.signature === 'UNSIGNED') {
     if (options.allowUnsigned !== true)
       return err({ reason: 'manifest-unsigned', path: options.manifestPath });

@@ -14,26 +14,19 @@ import type { BundleFailure } from './bundle-failure.js';
 import { forgetTemporary, trackTemporary } from './exit-cleanup.js';
 import { firstPartMismatch, readParts } from './part-reader.js';
 import { fileKind } from './regular-file.js';
-import { prepareUnbundle } from './unbundle-checks.js';
+import {
+  prepareUnbundle,
+  type SignatureOutcome,
+  type UnbundleCheckOptions,
+} from './unbundle-checks.js';
 import { codeOf } from './fs-errors.js';
 import type { ManifestPart, ParsedManifest } from './manifest.js';
 import { SparseFileWriter } from './sparse-file-writer.js';
 import { TarExtractor, UnbundleStop } from './tar-extractor.js';
 
-export interface UnbundleOptions {
-  readonly manifestPath: string;
+export interface UnbundleOptions extends UnbundleCheckOptions {
   /** Directory holding the parts; default the manifest's directory. */
   readonly partsDir?: string;
-  /** The user's private key (user_encrypted_*) or the cloud's (ec2_encrypted_*), PEM. */
-  readonly privateKeyPem: string;
-  /** How to name the key in messages (e.g. its file name). */
-  readonly privateKeyName?: string;
-  /** Verify the signature against this certificate (PEM). */
-  readonly certPem?: string;
-  /** How to name the certificate in messages (e.g. its file name). */
-  readonly certName?: string;
-  /** Accept a manifest whose signature is `UNSIGNED` (default: refuse). */
-  readonly allowUnsigned?: boolean;
   /** Where the image is written, as `<image><name>`; created if missing. */
   readonly destDir: string;
 }
@@ -43,11 +36,7 @@ export interface UnbundleResult {
   readonly size: number;
   /** Which wrapped copy of the key the private key opened. */
   readonly keySource: 'user' | 'cloud';
-  /**
-   * `verified`: against certPem, or, without it, against the public half of the user key.
-   * `not-checked`: the cloud key opened the bundle and no certificate was given.
-   */
-  readonly signature: 'verified' | 'not-checked' | 'unsigned';
+  readonly signature: SignatureOutcome;
   readonly manifest: ParsedManifest;
 }
 

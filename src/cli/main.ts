@@ -4,30 +4,18 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
-import { exec as realExec, type Exec } from '../tools/exec.js';
-import type { HostFacts, StepKind } from '../plan/step.js';
+import { exec as realExec } from '../tools/exec.js';
 import { createStepKinds } from '../steps/registry.js';
 import { cachedProbe, probeAccel } from '../tools/qemu-accel.js';
 import { describeFsFailure, fsFailureOf } from '../core/fs-failure.js';
 import { quietTask } from '../core/task.js';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
-import { processTerminal, type Terminal } from './output/terminal.js';
+import { processTerminal } from './output/terminal.js';
+import type { CliDeps } from './deps.js';
 import type { ApplyDeps } from './commands/apply.js';
 import { registerPublishCommands } from './commands/publish.js';
 import { registerBundleImageCommand } from './commands/bundle-image.js';
 import { registerUnbundleCommand } from './commands/unbundle.js';
-
-/** What main needs from the outside world; tests pass their own. */
-export interface CliDeps {
-  readonly terminal: Terminal;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly signal: AbortSignal;
-  /** Step kinds (default: the built-in ones); the engine tests pass test-only kinds. */
-  readonly kinds?: ReadonlyMap<string, StepKind>;
-  readonly exec?: Exec;
-  readonly probeAccel?: (signal: AbortSignal) => Promise<'kvm' | 'tcg'>;
-  readonly hostFacts?: () => Promise<HostFacts>;
-}
 
 /** The package version, from package.json (same depth from src/ and dist/). */
 export function packageVersion(): string {

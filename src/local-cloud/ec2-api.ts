@@ -141,7 +141,7 @@ export async function handleEc2(
   };
   switch (action) {
     case 'DescribeImages': {
-      const items = describe(params, ctx, account);
+      const items = describe(params, ctx.images, account);
       if (!Array.isArray(items)) sendError(res, items, requestId);
       else reply([['imagesSet', items]]);
       return;

@@ -1,8 +1,7 @@
 // DescribeImages for the local cloud's EC2 API: ImageId.N, Owner.N, ExecutableBy.N and
 // Filter.N (with * and ? wildcards) over the stored images, rendered as EC2's imagesSet.
-import type { Ec2ApiContext } from './ec2-api.js';
 import type { Ec2Error } from './bundle-checks.js';
-import type { ImageRecord } from './image-store.js';
+import type { ImageRecord, ImageStore } from './image-store.js';
 import type { XmlNode } from './xml.js';
 
 /** `Prefix.N` values in N order (ImageId.1, ImageId.2…). */
@@ -85,7 +84,7 @@ function filterValue(image: ImageRecord, name: string): string | undefined {
 
 export function describe(
   params: Map<string, string>,
-  ctx: Ec2ApiContext,
+  images: Pick<ImageStore, 'list'>,
   account: string,
 ): XmlNode[] | Ec2Error {
   const ids = listParam(params, 'ImageId');
@@ -96,7 +95,7 @@ export function describe(
     if (!FILTER_NAMES.has(name) && !name.startsWith('tag'))
       return { code: 'InvalidParameterValue', message: `The filter '${name}' is invalid` };
   }
-  const visible = ctx.images.list().filter((image) => image.ownerId === account || image.isPublic);
+  const visible = images.list().filter((image) => image.ownerId === account || image.isPublic);
   const selected = visible.filter((image) => {
     if (ids.length > 0 && !ids.includes(image.imageId)) return false;
     if (

@@ -3,26 +3,10 @@
 // Runs only on a schema-valid recipe. File existence comes in through `fileExists`.
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Diagnostic, Severity } from '../core/diagnostic.js';
-import { formatPath, type ParsedRecipe, type ValuePath } from './load.js';
-import type { PrunedRecipe } from './raw.js';
+import { formatPath, type ValuePath } from './load.js';
 import { closest } from './suggest.js';
 import { checkSizes } from './rules-sizes.js';
-
-/**
- * What a check may look at besides the recipe. `strictInputs` is true for plan and
- * apply: an input that depends on this machine (an ISO, a certificate, an eucarc
- * variable) is then an error; `validate` only warns, so recipes can be checked in CI
- * without the inputs.
- */
-export interface RuleContext {
-  readonly parsed: ParsedRecipe;
-  /** The recipe with values that failed the schema removed (so rules see only sound data). */
-  readonly raw: PrunedRecipe;
-  readonly dir: string;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly strictInputs: boolean;
-  readonly fileExists: (path: string) => boolean;
-}
+import type { Report, RuleContext } from './rule-context.js';
 
 /** Debian policy §5.6.1 (package names), with an optional =version or /release. */
 const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+|\/[a-z0-9-]+)?$/;
@@ -53,13 +37,6 @@ export function checkRules(context: RuleContext): Diagnostic[] {
   checkTest(context, report);
   return out;
 }
-
-export type Report = (
-  severity: Severity,
-  path: ValuePath,
-  message: string,
-  extra?: { part?: 'key' | 'value'; related?: Diagnostic['related'] },
-) => void;
 
 function checkInstall(context: RuleContext, report: Report): void {
   const install = context.raw.install;

@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import type { BundleFailure } from '../../bundle/bundle-failure.js';
 import type { BlockDeviceMapping, ImageType } from '../../bundle/manifest.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import type { CliDeps } from '../main.js';
+import type { CliDeps } from '../deps.js';
 import { byteProgress, formatBytes } from '../output/byte-progress.js';
 import { codeText, readPem, type PemFile } from './pem-files.js';
 

@@ -17,8 +17,16 @@ import {
   type LocalCloud,
 } from '../../local-cloud/server.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import type { CliDeps } from '../main.js';
-import type { TargetFlags } from './publish.js';
+import type { CliDeps } from '../deps.js';
+
+/** Options every command that talks to a cloud takes. */
+export interface TargetFlags {
+  readonly cloud?: 'local' | 'eucalyptus' | 'aws';
+  readonly dataDir: string;
+  readonly ec2Url?: string;
+  readonly s3Url?: string;
+  readonly region?: string;
+}
 
 interface OpenTarget {
   readonly target: CloudTarget;

@@ -3,19 +3,11 @@
 // lazily from publish-run.ts so that other commands do not load the AWS SDK.
 import { Option, type Command } from 'commander';
 import type { ExitCode } from '../exit-codes.js';
-import type { CliDeps } from '../main.js';
+import type { CliDeps } from '../deps.js';
+import type { TargetFlags } from './publish-run.js';
 
 /** The default data dir of the local cloud for the standalone commands (relative to the cwd). */
 export const DEFAULT_LOCAL_DATA_DIR = '.emi-recipe/local-cloud';
-
-/** Options every command that talks to a cloud takes. */
-export interface TargetFlags {
-  readonly cloud?: 'local' | 'eucalyptus' | 'aws';
-  readonly dataDir: string;
-  readonly ec2Url?: string;
-  readonly s3Url?: string;
-  readonly region?: string;
-}
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;

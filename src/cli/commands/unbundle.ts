@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { BundleFailure } from '../../bundle/bundle-failure.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import type { CliDeps } from '../main.js';
+import type { CliDeps } from '../deps.js';
 import { byteProgress } from '../output/byte-progress.js';
 import { codeText, readPem } from './pem-files.js';
 

@@ -191,7 +191,6 @@ describe('reading the manifest', () => {
     const r = await prepareUnbundle({
       manifestPath: join(dir, 'img.manifest.xml'),
       privateKeyPem: goldenKey('user-key'),
-      destDir: join(dir, 'out'),
     });
     expect(r).toEqual({
       ok: false,

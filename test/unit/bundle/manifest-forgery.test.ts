@@ -47,7 +47,6 @@ describe.each(WRAPPINGS)('signed elements hidden as %s', (how) => {
     const r = await prepareUnbundle({
       manifestPath: path,
       privateKeyPem: goldenKey('user-key'),
-      destDir: join(work, 'out'),
     });
     expect(r).toMatchObject({ ok: false, error: { reason: 'manifest-invalid' } });
   });

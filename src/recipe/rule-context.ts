@@ -1,0 +1,28 @@
+// What a cross-field check receives: the context it may look at and the report function
+// it files diagnostics through. Shared by rules.ts and its part files (rules-sizes.ts).
+import type { Diagnostic, Severity } from '../core/diagnostic.js';
+import type { ParsedRecipe, ValuePath } from './load.js';
+import type { PrunedRecipe } from './raw.js';
+
+/**
+ * What a check may look at besides the recipe. `strictInputs` is true for plan and
+ * apply: an input that depends on this machine (an ISO, a certificate, an eucarc
+ * variable) is then an error; `validate` only warns, so recipes can be checked in CI
+ * without the inputs.
+ */
+export interface RuleContext {
+  readonly parsed: ParsedRecipe;
+  /** The recipe with values that failed the schema removed (so rules see only sound data). */
+  readonly raw: PrunedRecipe;
+  readonly dir: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly strictInputs: boolean;
+  readonly fileExists: (path: string) => boolean;
+}
+
+export type Report = (
+  severity: Severity,
+  path: ValuePath,
+  message: string,
+  extra?: { part?: 'key' | 'value'; related?: Diagnostic['related'] },
+) => void;
