@@ -15,7 +15,21 @@ import { readCpio } from '../helpers/d-i-questions.js';
 import { findPackage, type DebianArchive, type Stanza } from './debian-archive.js';
 
 /** Modules the install needs that the netboot initrd lacks (their dependencies follow). */
-const MODULES = ['ext4', 'virtio_blk', 'virtio_scsi', 'sd_mod', 'crc32c_generic'];
+const MODULES = [
+  'ext4',
+  'virtio_blk',
+  'virtio_scsi',
+  'sd_mod',
+  'crc32c_generic',
+  // partman-md (standard priority) stops with mdcfg/nomd at critical without MD support.
+  'md_mod',
+  'raid0',
+  'raid1',
+  'raid10',
+  'raid456',
+  'linear',
+  'dm_mod',
+];
 /** e2fsprogs and its libraries, from .debs: partman formats ext4 with mkfs.ext4. */
 const E2FS_DEBS = [
   'e2fsprogs',
@@ -134,7 +148,16 @@ export async function harnessOverlay(
   add(
     'usr/lib/debian-installer-startup.d/S29emi-test-harness',
     Buffer.from(
-      '#!/bin/sh\n# emi-recipe real-installer test: harness preseed lines\ncat /emi-test-harness.cfg >> /preseed.cfg\n',
+      [
+        '#!/bin/sh',
+        '# emi-recipe real-installer test: harness preseed lines, and (the front serves an',
+        "# unsigned Release) apt in /target allowed insecure repositories: base-installer's",
+        '# 00AllowUnauthenticated covers installs but not `apt-get update`.',
+        'cat /emi-test-harness.cfg >> /preseed.cfg',
+        'conf=\'Acquire::AllowInsecureRepositories "true"; APT::Get::AllowUnauthenticated "true";\'',
+        '(while :; do [ -d /target/etc/apt/apt.conf.d ] && echo "$conf" > /target/etc/apt/apt.conf.d/00emi-test-insecure; sleep 2; done) </dev/null >/dev/null 2>&1 &',
+        '',
+      ].join('\n'),
     ),
     0o100755,
   );
