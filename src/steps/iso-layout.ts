@@ -178,15 +178,40 @@ function progressOfRow(row: string): InstallerProgress | null {
   return null;
 }
 
+/** A row that only continues the current stage's readings: "... 40%... 60%" (after a repaint). */
+const DI_CONTINUED = /^\.\.\.((?:\s*\d{1,3}%(?:\.\.\.)?)+)\s*$/;
+
 /**
- * The latest progress reading in an installer's console line: Debian's text frontend
- * ("Title ... 25%... 50%", stage name without the dots, the last percentage; under GNU
- * screen each repainted row on its own, the status bar ignored), the tests' installer
+ * A reader of an installer's console, line by line, that returns the latest progress
+ * reading in each line: Debian's text frontend ("Title ... 25%... 50%", stage name without
+ * the dots, the last percentage; under GNU screen each repainted row on its own, the status
+ * bar ignored, a row of bare readings continuing the current stage), the tests' installer
  * ("NN% what"), anaconda's "(12/345)" package counts, subiquity's "start: subiquity/…"
- * stages. null for other lines.
+ * stages. null for lines without progress. Keeps the current stage across lines.
  */
+export function installerProgressReader(): (line: string) => InstallerProgress | null {
+  let stage = '';
+  return (line) => {
+    let latest: InstallerProgress | null = null;
+    for (const row of consoleRows(line)) {
+      const continued = DI_CONTINUED.exec(row);
+      if (continued && stage !== '') {
+        const readings = [...(continued[1] ?? '').matchAll(/(\d{1,3})%/g)].map((m) => Number(m[1]));
+        const percent = readings.at(-1);
+        if (percent !== undefined && percent <= 100) latest = { percent, message: stage };
+        continue;
+      }
+      const reading = progressOfRow(row);
+      if (reading) {
+        latest = reading;
+        stage = DI_STAGE.test(row) ? reading.message : '';
+      }
+    }
+    return latest;
+  };
+}
+
+/** The latest progress reading in one console line, without context (see installerProgressReader). */
 export function parseInstallerProgress(line: string): InstallerProgress | null {
-  let latest: InstallerProgress | null = null;
-  for (const row of consoleRows(line)) latest = progressOfRow(row) ?? latest;
-  return latest;
+  return installerProgressReader()(line);
 }

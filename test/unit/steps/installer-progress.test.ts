@@ -3,7 +3,11 @@
 // the real-installer test's logs/install.log).
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from '@jest/globals';
-import { consoleRows, parseInstallerProgress } from '../../../src/steps/iso-layout.js';
+import {
+  consoleRows,
+  installerProgressReader,
+  parseInstallerProgress,
+} from '../../../src/steps/iso-layout.js';
 import { repoPath } from '../../helpers/paths.js';
 
 const lines = readFileSync(
@@ -13,7 +17,8 @@ const lines = readFileSync(
 
 describe('installer progress on a real Debian installer console', () => {
   test('clean stage names with their last reading; screen status bar never shown', () => {
-    const readings = lines.map(parseInstallerProgress).filter((r) => r !== null);
+    const read = installerProgressReader();
+    const readings = lines.map(read).filter((r) => r !== null);
     expect(readings).toEqual([
       { percent: 100, message: 'Detecting network hardware' },
       { percent: 0, message: 'Detecting link on ens2; please wait' },
@@ -22,6 +27,9 @@ describe('installer progress on a real Debian installer console', () => {
       { percent: 100, message: 'Attempting IPv6 autoconfiguration' },
       { percent: 100, message: 'Configuring the network with DHCP' },
       { percent: 100, message: 'Checking the Debian archive mirror' },
+      // "Guided partitioning ... 20%", a screen repaint, then "... 40%... 60%... 80%".
+      { percent: 80, message: 'Guided partitioning' },
+      { percent: 33, message: 'Partitions formatting' },
     ]);
     for (const line of lines)
       for (const row of consoleRows(line)) {
