@@ -9,6 +9,7 @@ import type { StepFailure, StepRunContext } from '../plan/step.js';
 import type { IsoInstallParams } from '../plan/step-params.js';
 import { buildIsoArgs, runXorriso } from '../tools/xorriso.js';
 import { answerOptions } from './answers/answer-options.js';
+import type { InstallerMirror } from './answers/installer-mirror.js';
 import { autoinstallUserData, NOCLOUD_META_DATA } from './answers/autoinstall.js';
 import { kickstartFile } from './answers/kickstart.js';
 import { preseedFile } from './answers/preseed.js';
@@ -16,9 +17,12 @@ import { cpioNewc, initrdPadding } from './cpio-newc.js';
 import type { IsoLayout } from './iso-layout.js';
 import { toolStepFailure } from './step-failure.js';
 
-/** The generated answer file for a flavour (install params only). */
-export function generatedAnswerFile(p: IsoInstallParams): string {
-  const o = answerOptions(p);
+/**
+ * The generated answer file for a flavour: install params, plus the archive mirror (from
+ * the host's apt sources; only the preseed uses it).
+ */
+export function generatedAnswerFile(p: IsoInstallParams, mirror: InstallerMirror | null): string {
+  const o = answerOptions(p, mirror);
   switch (p.answers) {
     case 'preseed':
       return preseedFile(o);

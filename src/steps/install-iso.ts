@@ -30,6 +30,8 @@ import {
   runXorriso,
 } from '../tools/xorriso.js';
 import { generatedAnswerFile, injectAnswers } from './answer-inject.js';
+import { installerMirror } from './answers/installer-mirror.js';
+import { hostAptSources } from './install-debootstrap.js';
 import { deriveDisk } from './disk-write.js';
 import { probeDisk } from './disk-probe.js';
 import { bootInstaller } from './installer-vm.js';
@@ -204,9 +206,22 @@ export async function installIso(
       );
 
     const answerInput = ctx.step.inputs.find((i) => i.name === 'answer-file');
-    const answer = answerInput ? await readFile(answerInput.path, 'utf8') : generatedAnswerFile(p);
+    let answer: string;
+    if (answerInput) {
+      answer = await readFile(answerInput.path, 'utf8');
+      ctx.log(`answer file: ${answerInput.path}`);
+    } else {
+      const mirror = p.answers === 'preseed' ? installerMirror(await hostAptSources()) : null;
+      answer = generatedAnswerFile(p, mirror);
+      ctx.log('answer file: generated from the recipe');
+      if (p.answers === 'preseed')
+        ctx.log(
+          mirror
+            ? `installer mirror (this host's apt sources): ${mirror.protocol}://${mirror.hostname}${mirror.directory}`
+            : "installer mirror: none in this host's apt sources; the installer's default for the locale's country",
+        );
+    }
     await writeFile(join(scratch.dir, `answers-${p.answers}`), answer);
-    ctx.log(`answer file: ${answerInput ? answerInput.path : 'generated from the recipe'}`);
     const drives: VmDrive[] = [];
     const file = diskFileName(base.value.format);
     const disk = join(ctx.outDir, file);

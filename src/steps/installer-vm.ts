@@ -9,7 +9,7 @@ import type { IsoInstallParams } from '../plan/step-params.js';
 import { formatCommand } from '../tools/exec.js';
 import { listenQmp, qmpClientArgs } from '../tools/qmp.js';
 import { QEMU_SYSTEM, vmArgs, type Accel, type VmDrive } from '../tools/qemu.js';
-import { parseInstallerProgress } from './iso-layout.js';
+import { installerProgressReader } from './iso-layout.js';
 import { stepFailure, toolStepFailure } from './step-failure.js';
 import { logFile } from './upstream.js';
 
@@ -52,6 +52,7 @@ export async function bootInstaller(
   ctx.log(`$ ${formatCommand(QEMU_SYSTEM, args)}`);
   ctx.log(`serial console: ${logPath}`);
   let lastMessage = '';
+  const readProgress = installerProgressReader();
   const tail: string[] = [];
   try {
     const r = await ctx.exec(QEMU_SYSTEM, args, {
@@ -63,7 +64,7 @@ export async function bootInstaller(
         serialLog.write(`${line}\n`);
         tail.push(line);
         if (tail.length > 20) tail.shift();
-        const progress = parseInstallerProgress(line);
+        const progress = readProgress(line);
         if (progress) {
           ctx.progress(
             progress.percent !== null

@@ -130,26 +130,88 @@ export function installerKernelArgs(
   return [...args, ...options.extra];
 }
 
-/**
- * A rough progress reading from an installer's console line: percentages (Debian's text
- * frontend, the tests' installer), anaconda's "(12/345)" package counts, subiquity's
- * "start: subiquity/…" stages. null for other lines.
- */
-export function parseInstallerProgress(
-  line: string,
-): { percent: number | null; message: string } | null {
-  // eslint-disable-next-line no-control-regex -- terminal escape sequences (ESC [) from the installer's UI
-  const clean = line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim();
-  const count = /\((\d+)\/(\d+)\)/.exec(clean);
+/** A progress reading: a percentage (null when the installer gives none) and a stage name. */
+export interface InstallerProgress {
+  readonly percent: number | null;
+  readonly message: string;
+}
+
+// Cursor moves (and carriage returns) start a new screen row: GNU screen, which d-i runs
+// on the serial console, repaints rows with them inside one newline-terminated line.
+// eslint-disable-next-line no-control-regex -- terminal escape sequences (ESC [) from the console
+const ROW_BREAK = /\x1b\[(?:\d*(?:;\d*)?)[Hf]|\r/;
+// eslint-disable-next-line no-control-regex -- the other escape sequences: colours, clears, charsets
+const ESCAPES = /\x1b(?:\[[0-9;?]*[A-Za-z]|[()][0-9A-Za-z]|[=>78])/g;
+/** screen's status bar: "[ (1*installer)  2 shell  3 shell  4- log ][ Nov 30 11:14 ]". */
+const SCREEN_STATUS = /^\[[^\]]*\(\d+\*[^)]*\)[^\]]*\]\s*\[[^\]]*\]$/;
+/** d-i's text frontend: "Title  ... 2%... 95%... 100%", percentages appended as they come. */
+const DI_STAGE = /^(.*?\S)\s+\.\.\.((?:\s*\d{1,3}%(?:\.\.\.)?)*)\s*$/;
+
+/** The readable rows of a console line: escapes removed, screen's status bar dropped. */
+export function consoleRows(line: string): string[] {
+  return line
+    .split(ROW_BREAK)
+    .map((row) => row.replace(ESCAPES, '').trim())
+    .filter((row) => row !== '' && !SCREEN_STATUS.test(row));
+}
+
+function progressOfRow(row: string): InstallerProgress | null {
+  const di = DI_STAGE.exec(row);
+  if (di?.[1] !== undefined) {
+    const readings = [...(di[2] ?? '').matchAll(/(\d{1,3})%/g)]
+      .map((m) => Number(m[1]))
+      .filter((n) => n <= 100);
+    // A stage with no reading yet has just started: 0%, never the previous stage's 100%.
+    return { percent: readings.at(-1) ?? 0, message: di[1].replace(/[\s.]+$/, '').slice(0, 80) };
+  }
+  const count = /\((\d+)\/(\d+)\)/.exec(row);
   if (count) {
     const done = Number(count[1]);
     const total = Number(count[2]);
     if (total > 0 && done <= total)
-      return { percent: Math.round((done / total) * 100), message: clean.slice(0, 80) };
+      return { percent: Math.round((done / total) * 100), message: row.slice(0, 80) };
   }
-  const pct = /(?:^|\s)(\d{1,3})%(?:\s|$)/.exec(clean);
-  if (pct && Number(pct[1]) <= 100) return { percent: Number(pct[1]), message: clean.slice(0, 80) };
-  const stage = /(?:start|finish):\s+(subiquity\/\S+|curtin\S*)/.exec(clean);
+  const pct = /(?:^|\s)(\d{1,3})%(?:\s|$)/.exec(row);
+  if (pct && Number(pct[1]) <= 100) return { percent: Number(pct[1]), message: row.slice(0, 80) };
+  const stage = /(?:start|finish):\s+(subiquity\/\S+|curtin\S*)/.exec(row);
   if (stage?.[1]) return { percent: null, message: stage[1] };
   return null;
+}
+
+/** A row that only continues the current stage's readings: "... 40%... 60%" (after a repaint). */
+const DI_CONTINUED = /^\.\.\.((?:\s*\d{1,3}%(?:\.\.\.)?)+)\s*$/;
+
+/**
+ * A reader of an installer's console, line by line, that returns the latest progress
+ * reading in each line: Debian's text frontend ("Title ... 25%... 50%", stage name without
+ * the dots, the last percentage; under GNU screen each repainted row on its own, the status
+ * bar ignored, a row of bare readings continuing the current stage), the tests' installer
+ * ("NN% what"), anaconda's "(12/345)" package counts, subiquity's "start: subiquity/…"
+ * stages. null for lines without progress. Keeps the current stage across lines.
+ */
+export function installerProgressReader(): (line: string) => InstallerProgress | null {
+  let stage = '';
+  return (line) => {
+    let latest: InstallerProgress | null = null;
+    for (const row of consoleRows(line)) {
+      const continued = DI_CONTINUED.exec(row);
+      if (continued && stage !== '') {
+        const readings = [...(continued[1] ?? '').matchAll(/(\d{1,3})%/g)].map((m) => Number(m[1]));
+        const percent = readings.at(-1);
+        if (percent !== undefined && percent <= 100) latest = { percent, message: stage };
+        continue;
+      }
+      const reading = progressOfRow(row);
+      if (reading) {
+        latest = reading;
+        stage = DI_STAGE.test(row) ? reading.message : '';
+      }
+    }
+    return latest;
+  };
+}
+
+/** The latest progress reading in one console line, without context (see installerProgressReader). */
+export function parseInstallerProgress(line: string): InstallerProgress | null {
+  return installerProgressReader()(line);
 }

@@ -1,6 +1,7 @@
 // What the generated answer files are made from: install params only (never customize,
 // so that customisation changes never re-run the install).
 import type { IsoInstallParams } from '../../plan/step-params.js';
+import type { InstallerMirror } from './installer-mirror.js';
 
 /** The facts every generator uses. */
 export interface AnswerOptions {
@@ -10,10 +11,23 @@ export interface AnswerOptions {
   readonly swapBytes: number;
   /** The disk the installer sees (virtio: /dev/vda). */
   readonly disk: string;
+  /** The archive mirror (from the host's apt sources); null: the installer's own default. */
+  readonly mirror: InstallerMirror | null;
 }
 
-export function answerOptions(p: IsoInstallParams): AnswerOptions {
-  return { locale: p.locale, timezone: p.timezone, swapBytes: p.swapBytes, disk: '/dev/vda' };
+export function answerOptions(p: IsoInstallParams, mirror: InstallerMirror | null): AnswerOptions {
+  return {
+    locale: p.locale,
+    timezone: p.timezone,
+    swapBytes: p.swapBytes,
+    disk: '/dev/vda',
+    mirror,
+  };
+}
+
+/** The locale's country, upper case ("de_DE.UTF-8" -> "DE"); "US" for C, POSIX and bare languages. */
+export function countryFor(locale: string): string {
+  return /^[a-z]{2,3}_([A-Z]{2})/.exec(locale)?.[1] ?? 'US';
 }
 
 /** Whole MiB, at least 1, for installers that size partitions in MiB/MB. */
@@ -21,7 +35,7 @@ export const mib = (bytes: number): number => Math.max(1, Math.ceil(bytes / 2 **
 
 /** The keyboard layout for a locale's country ("de_DE.UTF-8" -> "de"); "us" by default. */
 export function keymapFor(locale: string): string {
-  const country = /^[a-z]{2,3}_([A-Z]{2})/.exec(locale)?.[1]?.toLowerCase();
+  const country = countryFor(locale).toLowerCase();
   const known: Record<string, string> = {
     us: 'us',
     gb: 'gb',
@@ -42,5 +56,5 @@ export function keymapFor(locale: string): string {
     ca: 'us',
     au: 'us',
   };
-  return (country ? known[country] : undefined) ?? 'us';
+  return known[country] ?? 'us';
 }

@@ -1,8 +1,33 @@
 // The generated preseed file for the Debian installer (and Ubuntu's legacy/alternate
 // installer): unattended at critical priority, one root file system on the whole disk
 // (swap only when asked), no boot loader (the kernel is supplied separately), the
-// SSH server, root locked, power off when done. Pure, golden-tested.
-import { keymapFor, mib, type AnswerOptions } from './answer-options.js';
+// SSH server, root locked, power off when done. Pure, golden-tested; every question the
+// real installer asks at critical priority on this path is answered (checked against the
+// installer's own templates and scripts by test/unit/steps/answers-d-i-coverage.test.ts).
+import { countryFor, keymapFor, mib, type AnswerOptions } from './answer-options.js';
+import type { InstallerMirror } from './installer-mirror.js';
+
+/**
+ * choose-mirror's answers: a manual mirror (so no country list is consulted) from the
+ * host's apt sources. With none, mirror/country is the locale's country and the installer
+ * picks its default mirror for it.
+ */
+function mirrorLines(m: InstallerMirror | null, country: string): string[] {
+  if (!m)
+    return [
+      "# No mirror in this host's apt sources: the installer's default mirror for the country.",
+      `d-i mirror/country string ${country}`,
+      'd-i mirror/http/proxy string',
+    ];
+  return [
+    "# The archive mirror: this host's apt sources.",
+    'd-i mirror/country string manual',
+    `d-i mirror/protocol string ${m.protocol}`,
+    `d-i mirror/${m.protocol}/hostname string ${m.hostname}`,
+    `d-i mirror/${m.protocol}/directory string ${m.directory}`,
+    `d-i mirror/${m.protocol}/proxy string`,
+  ];
+}
 
 export function preseedFile(o: AnswerOptions): string {
   const swap =
@@ -14,19 +39,24 @@ export function preseedFile(o: AnswerOptions): string {
     '# file system on the whole disk, no boot loader (the kernel is booted directly), power off.',
     `d-i debian-installer/locale string ${o.locale}`,
     `d-i debian-installer/language string ${o.locale.split(/[_.]/)[0] ?? 'en'}`,
+    // localechooser asks "Select your location" at critical priority unless the country is set.
+    `d-i debian-installer/country string ${countryFor(o.locale)}`,
     `d-i keyboard-configuration/xkb-keymap select ${keymapFor(o.locale)}`,
     'd-i netcfg/choose_interface select auto',
     'd-i netcfg/get_hostname string localhost',
     'd-i netcfg/get_domain string localdomain',
     'd-i netcfg/hostname string localhost',
     'd-i netcfg/wireless_wep string',
-    'd-i mirror/http/proxy string',
     'd-i hw-detect/load_firmware boolean false',
     '',
-    "# Accounts: root locked; the recipe's users are added by the customize step.",
+    ...mirrorLines(o.mirror, countryFor(o.locale)),
+    '',
+    "# Accounts: root locked; the recipe's users are added by the customize step. user-setup",
+    '# asks for a root password at critical priority when the hash is empty or exactly "!";',
+    '# "!*" is a locked hash it keeps (user-setup-ask, Debian 12 and 13).',
     'd-i passwd/root-login boolean true',
     'd-i passwd/make-user boolean false',
-    'd-i passwd/root-password-crypted password !',
+    'd-i passwd/root-password-crypted password !*',
     '',
     'd-i clock-setup/utc boolean true',
     `d-i time/zone string ${o.timezone}`,
@@ -47,6 +77,7 @@ export function preseedFile(o: AnswerOptions): string {
     'd-i partman-partitioning/confirm_write_new_label boolean true',
     'd-i partman/choose_partition select finish',
     'd-i partman/confirm boolean true',
+    'd-i partman/confirm_nochanges boolean true',
     'd-i partman/confirm_nooverwrite boolean true',
     '',
     'd-i apt-setup/cdrom/set-first boolean false',
