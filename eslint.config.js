@@ -1,6 +1,8 @@
-// Lint: typescript-eslint strictTypeChecked (STYLE.md §3); `console` only in src/cli/output/ and tests.
+// Lint: typescript-eslint strictTypeChecked (STYLE.md §3); `console` only in src/cli/output/ and tests;
+// the layering of src/ folders (eslint.layers.config.js).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layerConfigs } from './eslint.layers.config.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'bin/', '*.config.js', '.emi-recipe/'] },
@@ -19,6 +21,7 @@ export default tseslint.config(
       ],
     },
   },
+  ...layerConfigs(),
   {
     files: ['src/cli/output/**', 'test/**', 'scripts/**', 'bench/**'],
     rules: { 'no-console': 'off' },

@@ -1,0 +1,64 @@
+// The layering of src/: which folder may import which (STYLE.md §1). Each folder lists the
+// folders it may import; an import of any other src/ folder is a lint error. Used by
+// eslint.config.js and by test/unit/docs/layering.test.ts (which proves the rule bites).
+//
+//   cli ──> everything below
+//   steps ──> plan, recipe, tools, bundle, cloud, local-cloud, vm-test, core
+//   run ──> plan, tools, core        local-cloud ──> cloud, bundle, tools, core
+//   plan ──> recipe, tools, core     cloud ──> bundle, core      vm-test ──> tools, core
+//   recipe ──> core                  bundle ──> tools, core      tools ──> core
+//   core ──> (nothing)
+
+/** @type {Record<string, readonly string[]>} */
+export const LAYERS = {
+  core: [],
+  recipe: ['core'],
+  tools: ['core'],
+  plan: ['recipe', 'tools', 'core'],
+  run: ['plan', 'tools', 'core'],
+  bundle: ['tools', 'core'],
+  cloud: ['bundle', 'core'],
+  'local-cloud': ['cloud', 'bundle', 'tools', 'core'],
+  'vm-test': ['tools', 'core'],
+  steps: ['plan', 'recipe', 'tools', 'bundle', 'cloud', 'local-cloud', 'vm-test', 'core'],
+  cli: [
+    'steps',
+    'run',
+    'plan',
+    'recipe',
+    'tools',
+    'bundle',
+    'cloud',
+    'local-cloud',
+    'vm-test',
+    'core',
+  ],
+};
+
+/** ESLint flat-config entries: one `no-restricted-imports` rule per folder of src/. */
+export function layerConfigs() {
+  const folders = Object.keys(LAYERS);
+  return folders.map((folder) => {
+    const allowed = new Set([folder, ...LAYERS[folder]]);
+    const forbidden = folders.filter((f) => !allowed.has(f));
+    return {
+      files: [`src/${folder}/**/*.ts`],
+      rules: {
+        'no-restricted-imports':
+          forbidden.length === 0
+            ? 'off'
+            : [
+                'error',
+                {
+                  patterns: [
+                    {
+                      regex: `^(\\.\\./)+(${forbidden.join('|')})/`,
+                      message: `src/${folder}/ may import only ${[...LAYERS[folder]].map((f) => `src/${f}/`).join(', ') || 'nothing outside itself'} (layering: eslint.layers.config.js, docs/architecture.md).`,
+                    },
+                  ],
+                },
+              ],
+      },
+    };
+  });
+}
