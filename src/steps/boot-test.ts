@@ -6,7 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeToolFailure } from '../core/failure.js';
 import { sleep } from '../core/sleep.js';
@@ -93,6 +93,18 @@ export function bootTestVmArgs(o: BootTestVm): string[] {
       'virtio-net-pci,netdev=net0',
     ],
   });
+}
+
+/**
+ * The test VM's vCPUs: `test.cpus`, raised under TCG to the host cores that are idle
+ * (cores less the 1-minute load, rounded; at most 4). A first boot runs host-key generation and
+ * other units side by side; multi-threaded TCG gives each a host thread when one is free,
+ * and on a busy host an extra vCPU would only compete with the first.
+ */
+export function testCpus(requested: number, accel: Accel, cores: number, load1: number): number {
+  if (accel !== 'tcg') return requested;
+  const idle = Math.round(cores - load1);
+  return Math.max(requested, Math.min(4, idle));
 }
 
 /** Login attempts: every POLL_MS, and right away, then every HINTED_POLL_MS, once the key is in. */
@@ -189,7 +201,8 @@ export const bootTest: StepKind<BootTestParams> = {
     const accel: Accel = p.accel === 'auto' ? await ctx.accel() : p.accel;
     const tmp = await mkdtemp(join(tmpdir(), 'emi-boot-test-'));
     try {
-      return await boot(ctx, { kernel, initrd, rootfs, accel, tmp });
+      const cpus = testCpus(p.cpus, accel, availableParallelism(), loadavg()[0] ?? 0);
+      return await boot(ctx, { kernel, initrd, rootfs, accel, tmp, cpus });
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
@@ -198,7 +211,7 @@ export const bootTest: StepKind<BootTestParams> = {
 
 async function boot(
   ctx: StepRunContext<BootTestParams>,
-  o: { kernel: string; initrd: string; rootfs: string; accel: Accel; tmp: string },
+  o: { kernel: string; initrd: string; rootfs: string; accel: Accel; tmp: string; cpus: number },
 ): Promise<
   Result<
     { artifacts: Record<string, string>; values: Record<string, string | number> },
@@ -248,14 +261,14 @@ async function boot(
   const args = bootTestVmArgs({
     accel: o.accel,
     memoryBytes: p.memoryBytes,
-    cpus: p.cpus,
+    cpus: o.cpus,
     kernel: o.kernel,
     initrd: o.initrd,
     rootfs: o.rootfs,
     metadataPort: metadata.port,
     sshPort,
   });
-  ctx.log(`accelerator: ${o.accel.toUpperCase()}`);
+  ctx.log(`accelerator: ${o.accel.toUpperCase()}, ${o.cpus} vCPU(s)`);
   ctx.log(`$ ${formatCommand(QEMU_SYSTEM, args)}`);
   const started = Date.now();
   const vmState = { exited: false };

@@ -1,7 +1,7 @@
 // The boot test's VM: the registered boot files as they are (the root disk a snapshot),
 // and only test-side speed-ups around them; the installer VM keeps its own CPU.
 import { describe, expect, test } from '@jest/globals';
-import { bootTestVmArgs, KEY_INSTALLED_LINE } from '../../../src/steps/boot-test.js';
+import { bootTestVmArgs, KEY_INSTALLED_LINE, testCpus } from '../../../src/steps/boot-test.js';
 import { rcLocalScript } from '../../../src/steps/rc-local.js';
 import { vmArgs } from '../../../src/tools/qemu.js';
 
@@ -60,5 +60,14 @@ describe('boot-test VM', () => {
     expect(printed).toHaveLength(2);
     for (const line of printed) expect(KEY_INSTALLED_LINE.test(`[   31.2] ${line}`)).toBe(true);
     expect(KEY_INSTALLED_LINE.test('emi-recipe: no SSH key from http://x within 60s')).toBe(false);
+  });
+
+  test('a vCPU per idle host core under TCG, never fewer than test.cpus; KVM as asked', () => {
+    expect(testCpus(1, 'tcg', 2, 0.1)).toBe(2); // a quiet 2-core host
+    expect(testCpus(1, 'tcg', 2, 1.5)).toBe(1);
+    expect(testCpus(1, 'tcg', 2, 7)).toBe(1); // busy: one vCPU, as asked
+    expect(testCpus(3, 'tcg', 2, 7)).toBe(3);
+    expect(testCpus(1, 'tcg', 16, 0)).toBe(4);
+    expect(testCpus(1, 'kvm', 16, 0)).toBe(1);
   });
 });
