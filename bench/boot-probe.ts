@@ -7,11 +7,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { bootTestVmArgs, GUEST_NET, testNetdev } from '../src/steps/boot-test.js';
+import { bootTestVmArgs, GUEST_NET, testCpus, testNetdev } from '../src/steps/boot-test.js';
 import { sshArgs, keygenArgs } from '../src/tools/ssh.js';
 import { startMetadataService } from '../src/vm-test/metadata-service.js';
 
@@ -129,7 +129,7 @@ export async function probeBoot(
       : bootTestVmArgs({
           accel: 'tcg',
           memoryBytes: 512 * 2 ** 20,
-          cpus: 1,
+          cpus: testCpus(1, 'tcg', availableParallelism(), loadavg()[0] ?? 0),
           ...f,
           metadataPort: md.port,
           sshPort: port,

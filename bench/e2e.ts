@@ -99,6 +99,17 @@ const bare = await probeBoot(
   'bare',
 );
 console.log(`  ${formatProbe('bare direct kernel boot', bare)} (${load()})`);
+// The test's own VM options alone (no bundling beside it): what the test adds, apart
+// from sharing the cores with bundle-machine during the build.
+const alone = await probeBoot(
+  {
+    kernel: file('extract-kernel'),
+    initrd: file('extract-ramdisk'),
+    rootfs: file('extract-rootfs'),
+  },
+  'test',
+);
+console.log(`  ${formatProbe("the boot test's VM alone", alone)} (${load()})`);
 const ratio = testLogin / bare.loginS;
 console.log(
   `${'boot test login vs bare boot login'.padEnd(40)} ${testLogin.toFixed(1).padStart(8)} s   vs ${bare.loginS.toFixed(1)} s = ${ratio.toFixed(2)}x (target ≤ 1.2x: ${ratio <= 1.2 ? 'meets' : 'MISSES'})`,
