@@ -2,7 +2,7 @@
 // Eucalyptus node does (direct kernel boot, the file system as the root disk), with an
 // emulated metadata service at 169.254.169.254 serving a key made for the test and
 // nothing else on the guest's network; waits for an SSH login with that key (proof
-// that the rc.local injection works), runs the test commands, and powers the guest off.
+// that the rc.local injection works), runs the test commands, and stops the guest.
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
