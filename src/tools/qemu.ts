@@ -23,6 +23,8 @@ export interface VmOptions {
   readonly drives: readonly VmDrive[];
   /** User-mode networking with a virtio NIC (installers fetch from mirrors). */
   readonly network: boolean;
+  /** The -cpu model; by default `host` under KVM, `max` under TCG. */
+  readonly cpu?: string;
   /** Extra arguments (the QMP monitor). */
   readonly extra?: readonly string[];
 }
@@ -44,7 +46,7 @@ export function vmArgs(o: VmOptions): string[] {
     '-accel',
     o.accel,
     '-cpu',
-    o.accel === 'kvm' ? 'host' : 'max',
+    o.cpu ?? (o.accel === 'kvm' ? 'host' : 'max'),
     '-m',
     `${Math.max(64, Math.floor(o.memoryBytes / 2 ** 20))}M`,
     '-smp',

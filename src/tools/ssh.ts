@@ -9,6 +9,9 @@ export function keygenArgs(path: string, comment: string): string[] {
   return ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path];
 }
 
+/** Key exchanges the test offers, fastest for an emulated guest first; every OpenSSH since 5.7 has one. */
+export const FAST_KEX = 'curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256';
+
 export interface SshTarget {
   readonly user: string;
   readonly port: number;
@@ -39,6 +42,10 @@ export function sshArgs(target: SshTarget, command: string): string[] {
     'LogLevel=ERROR',
     '-o',
     `ConnectTimeout=${target.connectTimeoutS}`,
+    // Classic elliptic-curve key exchange first: the post-quantum default (sntrup761)
+    // costs the guest's sshd seconds under TCG and proves nothing more about the image.
+    '-o',
+    `KexAlgorithms=${FAST_KEX}`,
     '-o',
     'ServerAliveInterval=5',
     '-o',

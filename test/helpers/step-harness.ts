@@ -19,6 +19,9 @@ export class StepHarness {
   readonly workDir: string;
   readonly outputs = new Map<StepId, Finished>();
   readonly logs = new Map<string, string[]>();
+  /** Keep a failed step's outDir (listed in failedOutDirs) instead of removing it. */
+  keepFailed = false;
+  readonly failedOutDirs = new Map<string, string>();
   #accel: 'kvm' | 'tcg' | undefined;
 
   constructor(workDir: string, accel?: 'kvm' | 'tcg') {
@@ -63,7 +66,9 @@ export class StepHarness {
       },
     });
     if (!r.ok) {
-      await rm(outDir, { recursive: true, force: true });
+      // As the runner does, a failed step's output folder can be kept (its logs, a console).
+      if (this.keepFailed) this.failedOutDirs.set(spec.id, outDir);
+      else await rm(outDir, { recursive: true, force: true });
       return r;
     }
     const dir = join(stepsDir, spec.id);
