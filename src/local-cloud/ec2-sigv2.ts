@@ -2,9 +2,10 @@
 // HmacSHA1, parameters in the query or the form body), as Eucalyptus still accepts it
 // from boto 2 and older euca2ools. Pure: request facts in, the key id or an auth error out.
 // Spec: https://docs.aws.amazon.com/general/latest/gr/signature-version-2.html
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { err, ok, type Result } from '../core/result.js';
-import { uriEncode, type AuthError } from './sigv4.js';
+import { MAX_SKEW_MS, uriEncode, type AuthError } from './sigv4.js';
+import { matchesBase64Signature } from './sigv2.js';
 
 export interface Ec2SigV2Request {
   readonly method: string;
@@ -16,7 +17,6 @@ export interface Ec2SigV2Request {
   readonly params: readonly (readonly [string, string])[];
 }
 
-const MAX_SKEW_MS = 15 * 60_000;
 const ALGORITHMS: Readonly<Record<string, 'sha256' | 'sha1'>> = {
   HmacSHA256: 'sha256',
   HmacSHA1: 'sha1',
@@ -111,12 +111,7 @@ export function verifyEc2SigV2(
   const expected = createHmac(algorithm, secret).update(ec2StringToSign(request)).digest();
   // An unescaped '+' arrives as a space (form decoding); base64 has no spaces.
   const sent = signature.replace(/ /g, '+');
-  const given = Buffer.from(sent, 'base64');
-  const matches =
-    given.length === expected.length &&
-    given.toString('base64') === sent &&
-    timingSafeEqual(given, expected);
-  return matches
+  return matchesBase64Signature(sent, expected)
     ? ok({ accessKeyId })
     : err({
         code: 'SignatureDoesNotMatch',

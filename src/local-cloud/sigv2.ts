@@ -5,7 +5,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { err, ok, type Result } from '../core/result.js';
-import type { AuthError } from './sigv4.js';
+import { MAX_SKEW_MS, type AuthError } from './sigv4.js';
 
 export interface SigV2Request {
   readonly method: string;
@@ -63,8 +63,6 @@ export const SIGNED_SUBRESOURCES: ReadonlySet<string> = new Set([
   'versions',
   'website',
 ]);
-
-const MAX_SKEW_MS = 15 * 60_000;
 
 function safeDecode(text: string): string {
   try {
@@ -128,8 +126,11 @@ export function stringToSignV2(request: SigV2Request, date: string, path: string
 
 /** Base64 HMAC-SHA1 of `text` with `secret`. */
 export function signV2(secret: string, text: string): string {
-  return createHmac('sha1', secret).update(text, 'utf8').digest('base64');
+  return hmacSha1(secret, text).toString('base64');
 }
+
+const hmacSha1 = (secret: string, text: string): Buffer =>
+  createHmac('sha1', secret).update(text, 'utf8').digest();
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -186,13 +187,15 @@ export function isSigV2(request: Pick<SigV2Request, 'headers' | 'rawQuery'>): bo
   );
 }
 
-/** Constant-time comparison of two base64 signatures (their bytes). */
-function equalBase64(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'base64');
-  const y = Buffer.from(b, 'base64');
+/**
+ * Whether the base64 signature `sent` is the HMAC `expected`, compared in constant time.
+ * Shared by the S3 and EC2 SigV2 checks.
+ */
+export function matchesBase64Signature(sent: string, expected: Buffer): boolean {
+  const given = Buffer.from(sent, 'base64');
   // Buffer.from ignores what is not base64; a re-encoding must give back what was sent.
-  if (x.length !== y.length || x.length !== 20 || x.toString('base64') !== a) return false;
-  return timingSafeEqual(x, y);
+  if (given.length !== expected.length || given.toString('base64') !== sent) return false;
+  return timingSafeEqual(given, expected);
 }
 
 const mismatch = (): AuthError => ({
@@ -282,9 +285,9 @@ export function verifySigV2(
         };
   let matched = false;
   for (const path of [request.resourcePath, ...(request.alternativePaths ?? [])]) {
-    const expected = signV2(secret, stringToSignV2(unsigned, date, path));
+    const expected = hmacSha1(secret, stringToSignV2(unsigned, date, path));
     // Every candidate is compared (no early exit) so that timing says nothing either.
-    if (equalBase64(signature, expected)) matched = true;
+    if (matchesBase64Signature(signature, expected)) matched = true;
   }
   return matched ? ok({ accessKeyId }) : err(mismatch());
 }

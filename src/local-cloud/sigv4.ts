@@ -37,7 +37,8 @@ export interface VerifiedAuth {
 }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
-const MAX_SKEW_MS = 15 * 60_000;
+/** How far a request's date may be from the server's clock (AWS: 15 minutes); all signers. */
+export const MAX_SKEW_MS = 15 * 60_000;
 /** The longest a presigned URL may live, as on S3: 7 days. */
 export const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
 
