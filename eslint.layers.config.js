@@ -3,26 +3,30 @@
 // eslint.config.js and by test/unit/docs/layering.test.ts (which proves the rule bites).
 //
 //   cli ──> everything below
-//   steps ──> plan, recipe, tools, bundle, cloud, local-cloud, vm-test, core
+//   steps ──> vm, guest, plan, recipe, tools, bundle, cloud, local-cloud, core
 //   run ──> plan, tools, core        local-cloud ──> cloud, bundle, tools, core
-//   plan ──> recipe, tools, core     cloud ──> bundle, core      vm-test ──> tools, core
+//   vm ──> plan, guest, tools, core  cloud ──> bundle, core
+//   plan ──> recipe, guest, tools, core
 //   recipe ──> core                  bundle ──> tools, core      tools ──> core
-//   core ──> (nothing)
+//   guest ──> core                   core ──> (nothing)
 
 /** @type {Record<string, readonly string[]>} */
 export const LAYERS = {
   core: [],
   recipe: ['core'],
   tools: ['core'],
-  plan: ['recipe', 'tools', 'core'],
+  guest: ['core'],
+  plan: ['recipe', 'guest', 'tools', 'core'],
   run: ['plan', 'tools', 'core'],
   bundle: ['tools', 'core'],
   cloud: ['bundle', 'core'],
   'local-cloud': ['cloud', 'bundle', 'tools', 'core'],
-  'vm-test': ['tools', 'core'],
-  steps: ['plan', 'recipe', 'tools', 'bundle', 'cloud', 'local-cloud', 'vm-test', 'core'],
+  vm: ['plan', 'guest', 'tools', 'core'],
+  steps: ['vm', 'guest', 'plan', 'recipe', 'tools', 'bundle', 'cloud', 'local-cloud', 'core'],
   cli: [
     'steps',
+    'vm',
+    'guest',
     'run',
     'plan',
     'recipe',
@@ -30,7 +34,6 @@ export const LAYERS = {
     'bundle',
     'cloud',
     'local-cloud',
-    'vm-test',
     'core',
   ],
 };

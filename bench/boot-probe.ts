@@ -11,9 +11,9 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { bootTestVmArgs, GUEST_NET, testCpus, testNetdev } from '../src/steps/boot-test.js';
+import { bootTestVmArgs, GUEST_NET, testCpus, testNetdev } from '../src/vm/boot-vm.js';
 import { sshArgs, keygenArgs } from '../src/tools/ssh.js';
-import { startMetadataService } from '../src/vm-test/metadata-service.js';
+import { startMetadataService } from '../src/vm/metadata-service.js';
 
 export interface BootFiles {
   readonly kernel: string;

@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { mirrorForSuite } from '../src/tools/debootstrap.js';
 import { hostAptSources } from '../src/steps/install-debootstrap.js';
-import { rcLocalScript } from '../src/steps/rc-local.js';
+import { rcLocalScript } from '../src/guest/rc-local.js';
 import { createDisk } from '../src/steps/create-disk.js';
 import { installOs } from '../src/steps/install-os.js';
 import { customize } from '../src/steps/customize.js';

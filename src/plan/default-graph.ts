@@ -8,7 +8,7 @@
 //                                                      +--> [boot-test] --------------------+   upload-machine
 //                                                                                           +-> register-machine
 import type { Location } from '../core/diagnostic.js';
-import type { LocatedStepReference } from '../recipe/load.js';
+import type { LocatedStepReference } from '../recipe/parse.js';
 import type { Recipe } from '../recipe/model.js';
 import type { GraphInput } from './graph.js';
 import type { JsonValue, StepId, StepInput, StepSpec } from './step.js';

@@ -1,6 +1,7 @@
 // The params of each built-in step kind: what plan/default-graph.ts derives from the
 // recipe and what the step implementations in steps/ receive. Plain JSON, no secrets,
 // no absolute paths (input files are StepInputs, referred to here by their `name`).
+import type { AnswerFlavour, Arch, CustomizeSpec } from '../guest/spec.js';
 
 /** create-disk: an empty disk (`qemu-img create`). Artifact `disk`. */
 export interface CreateDiskParams {
@@ -15,12 +16,12 @@ export interface CreateDiskParams {
  */
 export interface IsoInstallParams {
   readonly source: 'iso';
-  readonly arch: 'x86_64' | 'i386';
+  readonly arch: Arch;
   /** Expected SHA-256 of the ISO, when the recipe pins it. */
   readonly sha256: string | null;
   /** When the ISO is to be downloaded: its URL (then `sha256` is set). */
   readonly url: string | null;
-  readonly answers: 'preseed' | 'autoinstall' | 'kickstart';
+  readonly answers: AnswerFlavour;
   readonly locale: string;
   readonly timezone: string;
   readonly swapBytes: number;
@@ -34,7 +35,7 @@ export interface IsoInstallParams {
 /** install-os with debootstrap. No inputs. */
 export interface DebootstrapInstallParams {
   readonly source: 'debootstrap';
-  readonly arch: 'x86_64' | 'i386';
+  readonly arch: Arch;
   readonly suite: string;
   readonly variant: 'minbase' | 'buildd' | 'default';
   readonly components: readonly string[];
@@ -55,36 +56,7 @@ export type InstallParams = IsoInstallParams | DebootstrapInstallParams;
  * `source` are inputs named `files[<index>]`. Order of application: packages, users,
  * files, remove, rc.local, commands.
  */
-export interface CustomizeParams {
-  readonly packages: readonly string[];
-  readonly users: readonly {
-    readonly name: string;
-    readonly groups: readonly string[];
-    readonly shell: string;
-    readonly sudo: boolean | string;
-    readonly sshAuthorizedKeys: readonly string[];
-    readonly uid: number | null;
-    readonly comment: string | null;
-  }[];
-  readonly files: readonly {
-    readonly path: string;
-    /** Text content, or null when the content comes from the input `files[<index>]`. */
-    readonly content: string | null;
-    readonly mode: number;
-    readonly owner: string;
-  }[];
-  readonly remove: readonly string[];
-  readonly rcLocal: {
-    readonly metadataSshKey: {
-      readonly user: string;
-      readonly url: string;
-      readonly timeoutMs: number;
-    } | null;
-    readonly modules: readonly string[];
-    readonly lines: readonly string[];
-  } | null;
-  readonly commands: readonly string[];
-}
+export type CustomizeParams = CustomizeSpec;
 
 /** extract-kernel / extract-ramdisk: artifact `kernel` or `ramdisk`, value `kernelVersion`. */
 export interface ExtractBootParams {
@@ -117,7 +89,7 @@ export interface PublishTargetParams {
  */
 export interface BundleParams {
   readonly imageType: 'kernel' | 'ramdisk' | 'machine';
-  readonly arch: 'x86_64' | 'i386';
+  readonly arch: Arch;
   /** The bundle prefix: file names and the image name in the manifest. */
   readonly prefix: string;
   readonly partSizeBytes: number;
@@ -128,7 +100,7 @@ export interface BundleParams {
 
 /** bundle-manifest: the machine manifest, naming the registered kernel and ramdisk ids. */
 export interface BundleManifestParams {
-  readonly arch: 'x86_64' | 'i386';
+  readonly arch: Arch;
   readonly blockDeviceMapping: readonly { readonly virtual: string; readonly device: string }[];
   readonly target: PublishTargetParams;
 }
@@ -146,7 +118,7 @@ export interface RegisterParams {
   readonly imageType: 'kernel' | 'ramdisk' | 'machine';
   readonly name: string;
   readonly description: string | null;
-  readonly arch: 'x86_64' | 'i386';
+  readonly arch: Arch;
   readonly public: boolean;
   readonly target: PublishTargetParams;
 }

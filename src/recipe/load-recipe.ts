@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { compareDiagnostics, hasErrors, type Diagnostic } from '../core/diagnostic.js';
 import { ok, type Result } from '../core/result.js';
-import { parseRecipeText } from './load.js';
+import { parseRecipeText } from './parse.js';
 import type { Recipe } from './model.js';
 import { normalizeRecipe } from './normalize.js';
 import type { RawRecipe } from './raw.js';

@@ -1,6 +1,6 @@
 // The validated recipe: defaults applied, sizes in bytes, durations in ms, host paths
 // absolute. Types only (plus the defaults they imply); built by normalize.ts.
-import type { LocatedStepReference, SourceMap } from './load.js';
+import type { LocatedStepReference, SourceMap } from './parse.js';
 
 export const ARCHITECTURES = ['x86_64', 'i386'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];

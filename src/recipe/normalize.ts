@@ -1,7 +1,7 @@
 // Turns a rule-valid raw recipe into the Recipe model: defaults applied, units parsed,
 // host paths made absolute, eucarc variables used where the recipe is silent.
 import { resolve } from 'node:path';
-import type { ParsedRecipe } from './load.js';
+import type { ParsedRecipe } from './parse.js';
 import {
   DEFAULT_DEBOOTSTRAP_PACKAGES,
   DEFAULT_KERNEL_PACKAGE,

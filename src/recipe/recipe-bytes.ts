@@ -1,6 +1,6 @@
 // Reading a recipe's bytes: at most MAX_RECIPE_BYTES (a device or a huge file is
 // refused, never read whole), and strict UTF-8 (a bad byte is an error at its line,
-// never silently replaced). Parsing is load.ts's business.
+// never silently replaced). Parsing is parse.ts's business.
 import { open } from 'node:fs/promises';
 import type { Diagnostic } from '../core/diagnostic.js';
 import { err, ok, type Result } from '../core/result.js';

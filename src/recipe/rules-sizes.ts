@@ -1,6 +1,6 @@
 // Sizes and durations in range: the disk, swap, VM memory, the root file system (with
 // Eucalyptus' limits as warnings), bundle parts, timeouts. Part of rules.ts.
-import type { ValuePath } from './load.js';
+import type { ValuePath } from './parse.js';
 import type { Report, RuleContext } from './rule-context.js';
 import { formatSize, parseDuration, parseSize } from './units.js';
 

@@ -3,7 +3,7 @@
 // Runs only on a schema-valid recipe. File existence comes in through `fileExists`.
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Diagnostic, Severity } from '../core/diagnostic.js';
-import { formatPath, type ValuePath } from './load.js';
+import { formatPath, type ValuePath } from './parse.js';
 import { closest } from './suggest.js';
 import { checkSizes } from './rules-sizes.js';
 import type { Report, RuleContext } from './rule-context.js';

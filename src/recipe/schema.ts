@@ -29,7 +29,7 @@ export function validateAgainstSchema(value: unknown): readonly ErrorObject[] {
       allowUnionTypes: true,
       verbose: true,
       // Only a value's own members count: what the schema checks is what the rules
-      // and normalize.ts read (load.ts makes mappings without a prototype, too).
+      // and normalize.ts read (parse.ts makes mappings without a prototype, too).
       ownProperties: true,
     });
     // ajv-formats is CommonJS: its default export arrives wrapped under `default`.

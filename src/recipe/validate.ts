@@ -2,7 +2,7 @@
 // what was expected and what was found, at the exact key or value.
 import type { ErrorObject } from 'ajv';
 import type { Diagnostic } from '../core/diagnostic.js';
-import { formatPath, type ParsedRecipe, type ValuePath } from './load.js';
+import { formatPath, type ParsedRecipe, type ValuePath } from './parse.js';
 import type { PrunedRecipe } from './raw.js';
 import { validateAgainstSchema } from './schema.js';
 import { closest } from './suggest.js';
@@ -100,7 +100,7 @@ export function pruneInvalid(
 }
 
 /**
- * A deep copy that keeps mappings without a prototype, as load.ts makes them
+ * A deep copy that keeps mappings without a prototype, as parse.ts makes them
  * (structuredClone would give them Object.prototype back).
  */
 function copyValue(value: unknown): unknown {

@@ -1,6 +1,6 @@
 // YAML parsing with limits for hostile input: nesting depth is checked on the token
 // tree before the (recursive) composer sees it, and aliases are resolved once, in
-// document order, so load.ts can bound what they expand to. No recipe knowledge here.
+// document order, so parse.ts can bound what they expand to. No recipe knowledge here.
 import {
   Composer,
   CST,

@@ -8,14 +8,14 @@ import { err, ok, type Result } from '../core/result.js';
 import type { StepFailure, StepRunContext } from '../plan/step.js';
 import type { IsoInstallParams } from '../plan/step-params.js';
 import { buildIsoArgs, runXorriso } from '../tools/xorriso.js';
-import { answerOptions } from './answers/answer-options.js';
-import type { InstallerMirror } from './answers/installer-mirror.js';
-import { autoinstallUserData, NOCLOUD_META_DATA } from './answers/autoinstall.js';
-import { kickstartFile } from './answers/kickstart.js';
-import { preseedFile } from './answers/preseed.js';
-import { cpioNewc, initrdPadding } from './cpio-newc.js';
-import type { IsoLayout } from './iso-layout.js';
-import { toolStepFailure } from './step-failure.js';
+import { answerOptions } from '../guest/answers/answer-options.js';
+import type { InstallerMirror } from '../guest/answers/installer-mirror.js';
+import { autoinstallUserData, NOCLOUD_META_DATA } from '../guest/answers/autoinstall.js';
+import { kickstartFile } from '../guest/answers/kickstart.js';
+import { preseedFile } from '../guest/answers/preseed.js';
+import { cpioNewc, initrdPadding } from '../guest/cpio-newc.js';
+import type { IsoLayout } from '../guest/iso-layout.js';
+import { toolStepFailure } from '../plan/step-failure.js';
 
 /**
  * The generated answer file for a flavour: install params, plus the archive mirror (from

@@ -7,7 +7,7 @@ import { err, ok } from '../core/result.js';
 import type { StepKind } from '../plan/step.js';
 import type { CreateDiskParams } from '../plan/step-params.js';
 import { formatSize } from '../recipe/units.js';
-import { toolStepFailure } from './step-failure.js';
+import { toolStepFailure } from '../plan/step-failure.js';
 import { diskFileName } from './upstream.js';
 
 /** create-disk: artifact `disk` (disk.qcow2 or disk.raw); values `format`, `sizeBytes`. */

@@ -1,5 +1,5 @@
 // The customize step: a copy-on-write overlay of install-os's disk, changed offline by
-// one script (steps/customize-script.ts). As root: the root partition is copied out,
+// one script (guest/customize-script.ts). As root: the root partition is copied out,
 // loop-mounted and changed in a chroot, then written back into the overlay (fast).
 // Without root: virt-customize runs the same script in libguestfs's appliance.
 // Never boots the image; install-os's disk is never written.
@@ -25,11 +25,16 @@ import { openSandbox } from '../tools/namespace.js';
 import { guestfsEnv } from '../tools/qemu.js';
 import { createOverlayArgs } from '../tools/qemu-img.js';
 import { chrootArgs, runChroot } from '../tools/chroot.js';
-import { unmountBelow, unsafeImageFailure, withChrootMounts } from './chroot-session.js';
-import { customizeScript, packagesToInstall, STAGE_DIR, stagedFile } from './customize-script.js';
+import { unmountBelow, unsafeImageFailure, withChrootMounts } from '../vm/chroot-session.js';
+import {
+  customizeScript,
+  packagesToInstall,
+  STAGE_DIR,
+  stagedFile,
+} from '../guest/customize-script.js';
 import { deriveDisk, readRange, writeRange } from './disk-write.js';
-import { probeDisk } from './disk-probe.js';
-import { ioStepFailure, toolStepFailure } from './step-failure.js';
+import { probeDisk } from '../vm/disk-probe.js';
+import { ioStepFailure, toolStepFailure } from '../plan/step-failure.js';
 import { diskFileName, scratchDir, upstreamDisk, type UpstreamDisk } from './upstream.js';
 
 /** How the script runs: 'chroot' (root, fast) or 'guestfs' (any user). */

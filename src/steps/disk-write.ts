@@ -11,7 +11,7 @@ import {
   runQemuImg,
   type DiskRange,
 } from '../tools/qemu-img.js';
-import { toolStepFailure } from './step-failure.js';
+import { toolStepFailure } from '../plan/step-failure.js';
 import type { UpstreamDisk } from './upstream.js';
 
 /**

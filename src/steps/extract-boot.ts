@@ -8,9 +8,9 @@ import type { StepFailure, StepKind, StepOutputs, StepRunContext } from '../plan
 import type { ExtractBootParams } from '../plan/step-params.js';
 import { planCommand } from './plan-command.js';
 import { debugfsArgs } from '../tools/e2fs.js';
-import { bootFileKind, chooseBootPair, type BootFileKind } from './boot-files.js';
+import { bootFileKind, chooseBootPair, type BootFileKind } from '../guest/boot-files.js';
 import { cutRootImage, dumpFile, fileHead, listBoot, rootImagePath } from './root-image.js';
-import { ioStepFailure, stepFailure } from './step-failure.js';
+import { ioStepFailure, stepFailure } from '../plan/step-failure.js';
 import { scratchDir } from './upstream.js';
 
 const INITRD_KINDS: readonly BootFileKind[] = [

@@ -19,7 +19,7 @@ import {
   runFsck,
 } from '../tools/e2fs.js';
 import { cutRootImage } from './root-image.js';
-import { ioStepFailure, stepFailure, toolStepFailure } from './step-failure.js';
+import { ioStepFailure, stepFailure, toolStepFailure } from '../plan/step-failure.js';
 import { scratchDir } from './upstream.js';
 
 /** extract-rootfs: artifact `rootfs` (<recipe>.img); values `sizeBytes`, `filesystem`, `label`, `uuid`. */

@@ -6,8 +6,8 @@ import { planCommand } from './plan-command.js';
 import { debootstrapArgs } from '../tools/debootstrap.js';
 import { mke2fsArgs } from '../tools/e2fs.js';
 import { copyRangeInArgs, createOverlayArgs } from '../tools/qemu-img.js';
-import { ROOT_LABEL } from './debootstrap-config.js';
-import { PARTITION_OFFSET_BYTES, singlePartitionBytes } from './disk-layout.js';
+import { ROOT_LABEL } from '../guest/debootstrap-config.js';
+import { PARTITION_OFFSET_BYTES, singlePartitionBytes } from '../guest/disk-layout.js';
 
 export function describeDebootstrap(p: DebootstrapInstallParams): StepDescription {
   const include = [...new Set([p.kernelPackage, ...p.packages])];

@@ -30,11 +30,19 @@ import { mke2fsArgs, runE2fs } from '../tools/e2fs.js';
 import { openSandbox, type Sandbox } from '../tools/namespace.js';
 import { cacheDir, describeCacheFailure, makeCacheDir } from '../core/cache-dir.js';
 import { convertIntoOverlay } from './disk-write.js';
-import { bootPairs } from './boot-files.js';
-import { debootstrapTreeChanges, ROOT_LABEL, type TreeChange } from './debootstrap-config.js';
-import { PARTITION_OFFSET_BYTES, singlePartitionBytes, singlePartitionMbr } from './disk-layout.js';
-import { ioStepFailure, stepFailure, toolStepFailure } from './step-failure.js';
-import { chrootRun, unmountBelow } from './chroot-session.js';
+import { bootPairs } from '../guest/boot-files.js';
+import {
+  debootstrapTreeChanges,
+  ROOT_LABEL,
+  type TreeChange,
+} from '../guest/debootstrap-config.js';
+import {
+  PARTITION_OFFSET_BYTES,
+  singlePartitionBytes,
+  singlePartitionMbr,
+} from '../guest/disk-layout.js';
+import { ioStepFailure, stepFailure, toolStepFailure } from '../plan/step-failure.js';
+import { chrootRun, unmountBelow } from '../vm/chroot-session.js';
 import { diskFileName, scratchDir, upstreamDisk } from './upstream.js';
 
 /** The host's apt sources (one-line and deb822 files), for the default mirror. */

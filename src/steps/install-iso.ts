@@ -30,16 +30,20 @@ import {
   runXorriso,
 } from '../tools/xorriso.js';
 import { generatedAnswerFile, injectAnswers } from './answer-inject.js';
-import { installerMirror } from './answers/installer-mirror.js';
+import { installerMirror } from '../guest/answers/installer-mirror.js';
 import { hostAptSources } from './install-debootstrap.js';
 import { deriveDisk } from './disk-write.js';
-import { probeDisk } from './disk-probe.js';
-import { bootInstaller } from './installer-vm.js';
+import { probeDisk } from '../vm/disk-probe.js';
+import { bootInstaller } from '../vm/installer-vm.js';
 import { downloadIso } from './iso-download.js';
-import { detectIsoLayout, installerKernelArgs, unrecognisedLayoutMessage } from './iso-layout.js';
+import {
+  detectIsoLayout,
+  installerKernelArgs,
+  unrecognisedLayoutMessage,
+} from '../guest/iso-layout.js';
 import { planCommand } from './plan-command.js';
-import { ioStepFailure, stepFailure, toolStepFailure } from './step-failure.js';
-import { diskFileName, scratchDir, upstreamDisk } from './upstream.js';
+import { ioStepFailure, stepFailure, toolStepFailure } from '../plan/step-failure.js';
+import { diskFileName, logFile, scratchDir, upstreamDisk } from './upstream.js';
 
 /** SHA-256 of a file, streamed, with byte progress. */
 async function sha256File(ctx: StepRunContext<IsoInstallParams>, path: string): Promise<string> {
@@ -238,6 +242,7 @@ export async function installIso(
     const accel = await chooseAccel(ctx);
     if (!accel.ok) return accel;
     const booted = await bootInstaller(ctx, {
+      logPath: await logFile(ctx, 'install.log'),
       accel: accel.value,
       kernel,
       initrd,

@@ -13,7 +13,7 @@ import type { TaskContext } from '../core/task.js';
 import type { StepFailure } from '../plan/step.js';
 import { cacheDir, describeCacheFailure, makeCacheDir } from '../core/cache-dir.js';
 import { fsFailureOf } from '../core/fs-failure.js';
-import { stepFailure } from './step-failure.js';
+import { stepFailure } from '../plan/step-failure.js';
 
 /** Where an ISO with this digest is kept. */
 export function cachedIsoPath(

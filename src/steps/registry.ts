@@ -4,7 +4,7 @@
 import type { Recipe } from '../recipe/model.js';
 import type { StepKind } from '../plan/step.js';
 import { bootTest } from './boot-test.js';
-import { bundleImageKind } from './bundle-image.js';
+import { bundleImageKind } from './bundle-boot-image.js';
 import { bundleManifestKind } from './bundle-manifest.js';
 import { bundlePartsKind } from './bundle-parts.js';
 import { BUILD_KINDS } from './build-kinds.js';

@@ -16,10 +16,10 @@ import {
   quoteDebugfsArg,
   runE2fs,
 } from '../tools/e2fs.js';
-import { probeDisk } from './disk-probe.js';
-import type { FileSystemId } from './disk-layout.js';
+import { probeDisk } from '../vm/disk-probe.js';
+import type { FileSystemId } from '../guest/disk-layout.js';
 import { readRange } from './disk-write.js';
-import { stepFailure, toolStepFailure } from './step-failure.js';
+import { stepFailure, toolStepFailure } from '../plan/step-failure.js';
 import { upstreamDisk } from './upstream.js';
 
 export interface RootImage {

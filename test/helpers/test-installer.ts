@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cpioNewc, type CpioEntry } from '../../src/steps/cpio-newc.js';
+import { cpioNewc, type CpioEntry } from '../../src/guest/cpio-newc.js';
 import { buildIsoArgs } from '../../src/tools/xorriso.js';
 
 const BUSYBOX = '/bin/busybox';

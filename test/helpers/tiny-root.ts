@@ -9,7 +9,7 @@ import {
   PARTITION_OFFSET_BYTES,
   singlePartitionBytes,
   singlePartitionMbr,
-} from '../../src/steps/disk-layout.js';
+} from '../../src/guest/disk-layout.js';
 
 const PROGRAMS = ['sh', 'sleep', 'rm', 'cat', 'setsid', 'mkdir', 'ls', 'readlink'];
 

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installerMirror, type InstallerMirror } from '../../src/steps/answers/installer-mirror.js';
+import { installerMirror, type InstallerMirror } from '../../src/guest/answers/installer-mirror.js';
 import { hostAptSources } from '../../src/steps/install-debootstrap.js';
 
 /** One stanza of a Packages index: field name -> value. */

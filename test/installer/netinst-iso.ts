@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cpioNewc, initrdPadding, type CpioEntry } from '../../src/steps/cpio-newc.js';
+import { cpioNewc, initrdPadding, type CpioEntry } from '../../src/guest/cpio-newc.js';
 import { buildIsoArgs } from '../../src/tools/xorriso.js';
 import { readCpio } from '../helpers/d-i-questions.js';
 import { findPackage, type DebianArchive, type Stanza } from './debian-archive.js';

@@ -1,5 +1,5 @@
 // `emi-recipe bundle-image`: euca-bundle-image's flags and eucarc defaults, on top of
-// src/bundle/bundle-image.ts. Parses and reads inputs, prints results; the bundle code is
+// src/bundle/make-bundle.ts. Parses and reads inputs, prints results; the bundle code is
 // loaded only when the command runs.
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -227,7 +227,7 @@ export async function runBundleImage(
     return EXIT.failure;
   }
 
-  const { bundleImage } = await import('../../bundle/bundle-image.js');
+  const { bundleImage } = await import('../../bundle/make-bundle.js');
   const { describeBundleFailure, describeBundleWarning } =
     await import('../../bundle/bundle-failure.js');
   const progress = byteProgress(terminal, { label: 'bundling', enabled: options.progress });

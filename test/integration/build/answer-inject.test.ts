@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import type { StepId, StepRunContext } from '../../../src/plan/step.js';
 import type { IsoInstallParams } from '../../../src/plan/step-params.js';
 import { injectAnswers } from '../../../src/steps/answer-inject.js';
-import { cpioNewc } from '../../../src/steps/cpio-newc.js';
+import { cpioNewc } from '../../../src/guest/cpio-newc.js';
 import { exec } from '../../../src/tools/exec.js';
 
 const dirs: string[] = [];

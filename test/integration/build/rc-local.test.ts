@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { rcLocalScript } from '../../../src/steps/rc-local.js';
+import { rcLocalScript } from '../../../src/guest/rc-local.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests user@host';
 const dirs: string[] = [];

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { bundleImage } from '../../../src/bundle/bundle-image.js';
+import { bundleImage } from '../../../src/bundle/make-bundle.js';
 import { describeBundleFailure } from '../../../src/bundle/bundle-failure.js';
 import { parseManifest } from '../../../src/bundle/manifest.js';
 import { quietTask } from '../../../src/core/task.js';

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { describeBundleFailure } from '../../../src/bundle/bundle-failure.js';
-import { bundleImage } from '../../../src/bundle/bundle-image.js';
+import { bundleImage } from '../../../src/bundle/make-bundle.js';
 import { unbundle } from '../../../src/bundle/unbundle.js';
 import { quietTask } from '../../../src/core/task.js';
 import { copyGoldenBundle, removeDir, tempDir } from '../../helpers/bundle-inputs.js';

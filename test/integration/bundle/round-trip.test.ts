@@ -19,7 +19,7 @@ import {
   bundleImage,
   type BundleImageOptions,
   type BundleResult,
-} from '../../../src/bundle/bundle-image.js';
+} from '../../../src/bundle/make-bundle.js';
 import { describeBundleFailure } from '../../../src/bundle/bundle-failure.js';
 import { unbundle } from '../../../src/bundle/unbundle.js';
 import { quietTask, type TaskContext } from '../../../src/core/task.js';

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { bundleImage, type BundleImageOptions } from '../../../src/bundle/bundle-image.js';
+import { bundleImage, type BundleImageOptions } from '../../../src/bundle/make-bundle.js';
 import { describeBundleFailure } from '../../../src/bundle/bundle-failure.js';
 import { quietTask } from '../../../src/core/task.js';
 import { GOLDEN_CASES, GOLDEN_DIR, goldenBundlePath } from '../../helpers/golden.js';

@@ -11,7 +11,7 @@ import { defaultGraphInput } from '../../../src/plan/default-graph.js';
 import { buildGraph } from '../../../src/plan/graph.js';
 import type { StepId, StepKind, StepSpec } from '../../../src/plan/step.js';
 import { CloudSession } from '../../../src/steps/cloud-session.js';
-import { bundleImageKind } from '../../../src/steps/bundle-image.js';
+import { bundleImageKind } from '../../../src/steps/bundle-boot-image.js';
 import { bundlePartsKind } from '../../../src/steps/bundle-parts.js';
 import { bundleManifestKind } from '../../../src/steps/bundle-manifest.js';
 import { uploadBundleKind } from '../../../src/steps/upload-bundle.js';

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { bundleImage } from '../../../src/bundle/bundle-image.js';
+import { bundleImage } from '../../../src/bundle/make-bundle.js';
 import { describeBundleFailure } from '../../../src/bundle/bundle-failure.js';
 import { checkManifestSettings } from '../../../src/bundle/bundle-options.js';
 import { createBundleParts, type BundlePartsOptions } from '../../../src/bundle/bundle-parts.js';

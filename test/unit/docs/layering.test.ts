@@ -34,7 +34,10 @@ describe('layering of src/', () => {
     ['src/recipe/probe.ts', '../run/lock.js'],
     ['src/core/probe.ts', '../tools/exec.js'],
     ['src/plan/probe.ts', '../steps/registry.js'],
-    ['src/steps/answers/probe.ts', '../../cli/main.js'],
+    ['src/guest/answers/probe.ts', '../../cli/main.js'],
+    ['src/guest/probe.ts', '../plan/step.js'],
+    ['src/guest/answers/probe.ts', '../../tools/debootstrap.js'],
+    ['src/vm/probe.ts', '../steps/upstream.js'],
     ['src/bundle/probe.ts', '../local-cloud/server.js'],
   ])('%s may not import %s', async (file, specifier) => {
     const messages = await lintImport(file, specifier);
@@ -45,7 +48,9 @@ describe('layering of src/', () => {
   test.each([
     ['src/recipe/probe.ts', '../core/result.js'],
     ['src/steps/probe.ts', '../plan/step.js'],
-    ['src/steps/answers/probe.ts', '../upstream.js'],
+    ['src/steps/probe.ts', '../guest/rc-local.js'],
+    ['src/vm/probe.ts', '../guest/iso-layout.js'],
+    ['src/guest/answers/probe.ts', '../../core/result.js'],
     ['src/cli/commands/probe.ts', '../../steps/registry.js'],
   ])('%s may import %s', async (file, specifier) => {
     expect(await lintImport(file, specifier)).toEqual([]);

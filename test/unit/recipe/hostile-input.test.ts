@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { formatDiagnostics } from '../../../src/cli/output/diagnostic-printer.js';
 import { loadRecipe, loadRecipeText, MAX_DIAGNOSTICS } from '../../../src/recipe/load-recipe.js';
-import { parseRecipeText } from '../../../src/recipe/load.js';
+import { parseRecipeText } from '../../../src/recipe/parse.js';
 import { firstInvalidUtf8, MAX_RECIPE_BYTES } from '../../../src/recipe/recipe-bytes.js';
 import { validateAgainstSchema } from '../../../src/recipe/schema.js';
 import { MAX_ALIAS_VALUES, MAX_VALUES } from '../../../src/recipe/yaml-limits.js';

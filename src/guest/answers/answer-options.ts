@@ -1,6 +1,5 @@
 // What the generated answer files are made from: install params only (never customize,
 // so that customisation changes never re-run the install).
-import type { IsoInstallParams } from '../../plan/step-params.js';
 import type { InstallerMirror } from './installer-mirror.js';
 
 /** The facts every generator uses. */
@@ -15,7 +14,14 @@ export interface AnswerOptions {
   readonly mirror: InstallerMirror | null;
 }
 
-export function answerOptions(p: IsoInstallParams, mirror: InstallerMirror | null): AnswerOptions {
+/** The install settings the answer files are made from (a subset of the install params). */
+export interface AnswerSettings {
+  readonly locale: string;
+  readonly timezone: string;
+  readonly swapBytes: number;
+}
+
+export function answerOptions(p: AnswerSettings, mirror: InstallerMirror | null): AnswerOptions {
   return {
     locale: p.locale,
     timezone: p.timezone,

@@ -17,7 +17,7 @@ import type { StepFailure, StepRunContext } from '../plan/step.js';
 import { runChroot } from '../tools/chroot.js';
 import { mountsBelow, runMount, runUmount, type MountSpec } from '../tools/mount.js';
 import type { Sandbox } from '../tools/namespace.js';
-import { stepFailure, toolStepFailure } from './step-failure.js';
+import { stepFailure, toolStepFailure } from '../plan/step-failure.js';
 
 /** Runs `command` in `root` without any mounts (locale-gen and the like), inside `sandbox`. */
 export async function chrootRun<P>(

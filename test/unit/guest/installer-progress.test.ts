@@ -7,7 +7,7 @@ import {
   consoleRows,
   installerProgressReader,
   parseInstallerProgress,
-} from '../../../src/steps/iso-layout.js';
+} from '../../../src/guest/iso-layout.js';
 import { repoPath } from '../../helpers/paths.js';
 
 const lines = readFileSync(

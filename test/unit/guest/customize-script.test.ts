@@ -2,9 +2,9 @@
 // every other kind of change.
 import { describe, expect, test } from '@jest/globals';
 import type { CustomizeParams } from '../../../src/plan/step-params.js';
-import { customizeScript, packagesToInstall } from '../../../src/steps/customize-script.js';
-import { rcLocalScript, SSH_KEY_ERE } from '../../../src/steps/rc-local.js';
-import { shWord } from '../../../src/steps/shell.js';
+import { customizeScript, packagesToInstall } from '../../../src/guest/customize-script.js';
+import { rcLocalScript, SSH_KEY_ERE } from '../../../src/guest/rc-local.js';
+import { shWord } from '../../../src/guest/shell.js';
 import { expectGolden } from '../../helpers/golden-text.js';
 
 const debianMinimal: CustomizeParams = {

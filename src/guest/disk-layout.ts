@@ -1,6 +1,6 @@
 // Partition tables and file-system signatures, read from bytes: which partition of an
 // installed disk holds the root file system, without mounting or booting. Pure; the
-// bytes come from qemu-img (steps/disk-probe.ts). Also writes the one-partition MBR
+// bytes come from qemu-img (vm/disk-probe.ts). Also writes the one-partition MBR
 // that debootstrap disks get.
 
 const SECTOR = 512;

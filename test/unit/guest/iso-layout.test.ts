@@ -4,7 +4,7 @@ import {
   installerKernelArgs,
   parseInstallerProgress,
   unrecognisedLayoutMessage,
-} from '../../../src/steps/iso-layout.js';
+} from '../../../src/guest/iso-layout.js';
 
 describe('installer ISO layouts', () => {
   test('Debian installer', () => {

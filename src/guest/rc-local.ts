@@ -2,10 +2,10 @@
 // the instance's SSH key from the metadata service and install it for a user, run the
 // recipe's lines; everything logged to the console with an "emi-recipe:" prefix.
 // Pure text generation; the script itself is POSIX sh (dash, bash, busybox ash).
-import type { CustomizeParams } from '../plan/step-params.js';
+import type { RcLocalSpec } from './spec.js';
 import { shWord } from './shell.js';
 
-export type RcLocalParams = NonNullable<CustomizeParams['rcLocal']>;
+export type RcLocalParams = RcLocalSpec;
 
 /**
  * SSH public key lines accepted from the metadata service (key type, base64 blob,

@@ -1,7 +1,7 @@
 // The cpio "newc" writer, byte for byte against an archive GNU cpio wrote (test/fixtures/cpio).
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from '@jest/globals';
-import { cpioNewc, initrdPadding } from '../../../src/steps/cpio-newc.js';
+import { cpioNewc, initrdPadding } from '../../../src/guest/cpio-newc.js';
 import { repoPath } from '../../helpers/paths.js';
 
 const HEADER = 110;

@@ -6,7 +6,7 @@ import {
   singlePartitionBytes,
   singlePartitionMbr,
   type Volume,
-} from '../../../src/steps/disk-layout.js';
+} from '../../../src/guest/disk-layout.js';
 
 function ext4Superblock(options: { label: string; incompat: number; compat: number }): Uint8Array {
   const b = new Uint8Array(8192);

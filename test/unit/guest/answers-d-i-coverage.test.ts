@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from '@jest/globals';
 import type { IsoInstallParams } from '../../../src/plan/step-params.js';
-import { answerOptions } from '../../../src/steps/answers/answer-options.js';
-import { preseedFile } from '../../../src/steps/answers/preseed.js';
+import { answerOptions } from '../../../src/guest/answers/answer-options.js';
+import { preseedFile } from '../../../src/guest/answers/preseed.js';
 import {
   DI12_INITRD,
   hasDi12Initrd,

@@ -9,9 +9,8 @@ import type { IsoInstallParams } from '../plan/step-params.js';
 import { formatCommand } from '../tools/exec.js';
 import { listenQmp, qmpClientArgs } from '../tools/qmp.js';
 import { QEMU_SYSTEM, vmArgs, type Accel, type VmDrive } from '../tools/qemu.js';
-import { installerProgressReader } from './iso-layout.js';
-import { stepFailure, toolStepFailure } from './step-failure.js';
-import { logFile } from './upstream.js';
+import { installerProgressReader } from '../guest/iso-layout.js';
+import { stepFailure, toolStepFailure } from '../plan/step-failure.js';
 
 /** Boots the installer and waits for it to power the guest off. */
 export async function bootInstaller(
@@ -23,6 +22,8 @@ export async function bootInstaller(
     append: string;
     drives: VmDrive[];
     sockDir: string;
+    /** Where the serial console is written (logs/install.log of the work directory). */
+    logPath: string;
   },
 ): Promise<Result<void, StepFailure>> {
   const p = ctx.step.params;
@@ -39,7 +40,7 @@ export async function bootInstaller(
     network: true,
     extra: qmpClientArgs(socket),
   });
-  const logPath = await logFile(ctx, 'install.log');
+  const logPath = o.logPath;
   const serialLog = createWriteStream(logPath, { flags: 'w' });
   const header = [
     `# emi-recipe install-os: ${new Date().toISOString()}`,

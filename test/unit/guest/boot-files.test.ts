@@ -4,7 +4,7 @@ import {
   bootPairs,
   chooseBootPair,
   compareVersions,
-} from '../../../src/steps/boot-files.js';
+} from '../../../src/guest/boot-files.js';
 
 describe('kernel versions', () => {
   test("dpkg's order", () => {

@@ -3,7 +3,7 @@
 // (swap only when asked), no boot loader (the kernel is supplied separately), the
 // SSH server, root locked, power off when done. Pure, golden-tested; every question the
 // real installer asks at critical priority on this path is answered (checked against the
-// installer's own templates and scripts by test/unit/steps/answers-d-i-coverage.test.ts).
+// installer's own templates and scripts by test/unit/guest/answers-d-i-coverage.test.ts).
 import { countryFor, keymapFor, mib, type AnswerOptions } from './answer-options.js';
 import type { InstallerMirror } from './installer-mirror.js';
 

@@ -1,7 +1,12 @@
 // The archive mirror the Debian installer downloads its components and the base system
 // from, as the preseed's mirror/* answers: taken from this host's apt sources at run time
 // (no mirror host is written into emi-recipe). Pure: the sources are read by the caller.
-import type { AptSource } from '../../tools/debootstrap.js';
+
+/** One apt source as the host's sources list names it (tools/debootstrap.ts parses them). */
+export interface AptSourceEntry {
+  readonly uri: string;
+  readonly suites: readonly string[];
+}
 
 /** A mirror as choose-mirror's questions want it: mirror/<protocol>/{hostname,directory}. */
 export interface InstallerMirror {
@@ -18,7 +23,7 @@ export interface InstallerMirror {
  * security archive is never taken for the mirror. null when the host names none (then the
  * installer's own choice for the country applies).
  */
-export function installerMirror(sources: readonly AptSource[]): InstallerMirror | null {
+export function installerMirror(sources: readonly AptSourceEntry[]): InstallerMirror | null {
   for (const source of sources) {
     if (!source.suites.some((s) => /^[a-z]+$/.test(s))) continue;
     let url: URL;

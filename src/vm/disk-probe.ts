@@ -1,6 +1,6 @@
 // Finds the root file system of a disk image of any format: reads the partition table
 // and each partition's first bytes through qemu-img (no mount, no VM), then picks the
-// root (steps/disk-layout.ts). Writes only small temp files under `tmpDir`.
+// root (guest/disk-layout.ts). Writes only small temp files under `tmpDir`.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ToolFailure } from '../core/failure.js';
@@ -22,8 +22,8 @@ import {
   TABLE_BYTES,
   type PartitionTable,
   type Volume,
-} from './disk-layout.js';
-import { stepFailure, toolStepFailure } from './step-failure.js';
+} from '../guest/disk-layout.js';
+import { stepFailure, toolStepFailure } from '../plan/step-failure.js';
 
 export interface DiskLayout {
   readonly table: PartitionTable['kind'];

@@ -1,7 +1,7 @@
 // The customize step as one POSIX sh script run as root inside the image, the same
 // text for both ways of running it (chroot on the host as root, or virt-customize
 // --run in libguestfs's appliance). Pure text generation, golden-tested.
-import type { CustomizeParams } from '../plan/step-params.js';
+import type { CustomizeSpec } from './spec.js';
 import { rcLocalScript } from './rc-local.js';
 import { shWord } from './shell.js';
 
@@ -33,7 +33,7 @@ After=network-online.target
 `;
 
 /** The packages the script installs: the recipe's, plus sudo when a user gets a sudo rule. */
-export function packagesToInstall(params: CustomizeParams): string[] {
+export function packagesToInstall(params: CustomizeSpec): string[] {
   const packages = [...params.packages];
   if (
     params.users.some((u) => u.sudo !== false) &&
@@ -54,12 +54,12 @@ function writeFile(path: string, content: string, mode: number, owner: string): 
 }
 
 /**
- * The script. Order (plan/step-params.ts CustomizeParams): packages, users, files,
+ * The script. Order (guest/spec.ts CustomizeSpec): packages, users, files,
  * remove, rc.local, commands, then image hygiene (no SSH host keys, an empty
  * machine-id, no downloaded packages). `set -eu`: the first failing command stops
  * the step, and its output says which.
  */
-export function customizeScript(params: CustomizeParams): string {
+export function customizeScript(params: CustomizeSpec): string {
   const out: string[] = [
     '#!/bin/sh',
     '# Written by emi-recipe: the customize step, run as root inside the image.',

@@ -1,8 +1,8 @@
 // The boot test's VM: the registered boot files as they are (the root disk a snapshot),
 // and only test-side speed-ups around them; the installer VM keeps its own CPU.
 import { describe, expect, test } from '@jest/globals';
-import { bootTestVmArgs, KEY_INSTALLED_LINE, testCpus } from '../../../src/steps/boot-test.js';
-import { rcLocalScript } from '../../../src/steps/rc-local.js';
+import { bootTestVmArgs, KEY_INSTALLED_LINE, testCpus } from '../../../src/vm/boot-vm.js';
+import { rcLocalScript } from '../../../src/guest/rc-local.js';
 import { vmArgs } from '../../../src/tools/qemu.js';
 
 const vm = {

@@ -1,7 +1,7 @@
 // Turning tool failures into step failures (plan/step.ts StepFailure): the command,
 // exit code, output tail, and a sentence that says what to do next. Pure.
 import { describeToolFailure, type ToolFailure } from '../core/failure.js';
-import type { StepFailure } from '../plan/step.js';
+import type { StepFailure } from './step.js';
 
 /**
  * A StepFailure for a tool that did not succeed. `doing` says what the step was

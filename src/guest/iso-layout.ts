@@ -1,6 +1,6 @@
 // Recognising an installer ISO from its file list: where its kernel and initrd are and
 // which answer-file flavour it takes. Pure.
-import type { IsoInstallParams } from '../plan/step-params.js';
+import type { AnswerFlavour, Arch } from './spec.js';
 
 export type IsoLayoutKind = 'debian-installer' | 'ubuntu-legacy' | 'ubuntu-live' | 'redhat';
 
@@ -9,7 +9,7 @@ export interface IsoLayout {
   /** Paths inside the ISO. */
   readonly kernel: string;
   readonly initrd: string;
-  readonly answers: IsoInstallParams['answers'];
+  readonly answers: AnswerFlavour;
   /** For people: "Debian installer (install.amd)". */
   readonly description: string;
 }
@@ -18,14 +18,14 @@ interface Candidate {
   readonly kind: IsoLayoutKind;
   readonly kernel: readonly string[];
   readonly initrd: readonly string[];
-  readonly answers: IsoInstallParams['answers'];
+  readonly answers: AnswerFlavour;
   readonly description: string;
   /** Another file that must exist to tell this layout from a look-alike. */
   readonly marker?: RegExp;
 }
 
 /** The layouts, most specific first, per architecture. */
-function candidates(arch: IsoInstallParams['arch']): Candidate[] {
+function candidates(arch: Arch): Candidate[] {
   const d = arch === 'x86_64' ? 'install.amd' : 'install.386';
   return [
     {
@@ -69,10 +69,7 @@ function candidates(arch: IsoInstallParams['arch']): Candidate[] {
 }
 
 /** The layout of an ISO with these files, or null when none is recognised. */
-export function detectIsoLayout(
-  files: readonly string[],
-  arch: IsoInstallParams['arch'],
-): IsoLayout | null {
+export function detectIsoLayout(files: readonly string[], arch: Arch): IsoLayout | null {
   const present = new Set(files);
   for (const c of candidates(arch)) {
     const kernel = c.kernel.find((k) => present.has(k));
@@ -85,10 +82,7 @@ export function detectIsoLayout(
 }
 
 /** What the step says when the layout is not recognised: what it looked for and what the ISO has. */
-export function unrecognisedLayoutMessage(
-  files: readonly string[],
-  arch: IsoInstallParams['arch'],
-): string {
+export function unrecognisedLayoutMessage(files: readonly string[], arch: Arch): string {
   const looked = candidates(arch)
     .map((c) => c.kernel[0])
     .join(', ');

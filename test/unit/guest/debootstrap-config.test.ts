@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { debootstrapTreeChanges, INTERFACES } from '../../../src/steps/debootstrap-config.js';
+import { debootstrapTreeChanges, INTERFACES } from '../../../src/guest/debootstrap-config.js';
 import { includedPackages } from '../../../src/steps/install-debootstrap.js';
 
 const facts = { hasIfupdown: true, hasNetworkd: true, hasLocaleGen: false, hasZone: true };

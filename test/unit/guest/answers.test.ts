@@ -2,12 +2,12 @@
 import { describe, expect, test } from '@jest/globals';
 import { parse } from 'yaml';
 import type { IsoInstallParams } from '../../../src/plan/step-params.js';
-import { answerOptions, countryFor, keymapFor } from '../../../src/steps/answers/answer-options.js';
-import { installerMirror } from '../../../src/steps/answers/installer-mirror.js';
+import { answerOptions, countryFor, keymapFor } from '../../../src/guest/answers/answer-options.js';
+import { installerMirror } from '../../../src/guest/answers/installer-mirror.js';
 import { parseAptSources } from '../../../src/tools/debootstrap.js';
-import { autoinstallUserData } from '../../../src/steps/answers/autoinstall.js';
-import { kickstartFile } from '../../../src/steps/answers/kickstart.js';
-import { preseedFile } from '../../../src/steps/answers/preseed.js';
+import { autoinstallUserData } from '../../../src/guest/answers/autoinstall.js';
+import { kickstartFile } from '../../../src/guest/answers/kickstart.js';
+import { preseedFile } from '../../../src/guest/answers/preseed.js';
 import { generatedAnswerFile } from '../../../src/steps/answer-inject.js';
 import { expectGolden } from '../../helpers/golden-text.js';
 

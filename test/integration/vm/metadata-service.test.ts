@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   startMetadataService,
   type RunningMetadataService,
-} from '../../../src/vm-test/metadata-service.js';
+} from '../../../src/vm/metadata-service.js';
 
 describe('metadata service', () => {
   let service: RunningMetadataService;

@@ -1,0 +1,52 @@
+// What the guest-image generators are given: the shapes of the image's architecture, the
+// answer-file flavour, and the customisation (users, files, rc.local). Types only. The step
+// params (plan/step-params.ts) reuse them, so a generator and its step agree by construction.
+
+export type Arch = 'x86_64' | 'i386';
+
+/** The answer-file flavour an installer takes. */
+export type AnswerFlavour = 'preseed' | 'autoinstall' | 'kickstart';
+
+/** A user the customize script creates. */
+export interface GuestUser {
+  readonly name: string;
+  readonly groups: readonly string[];
+  readonly shell: string;
+  readonly sudo: boolean | string;
+  readonly sshAuthorizedKeys: readonly string[];
+  readonly uid: number | null;
+  readonly comment: string | null;
+}
+
+/** A file the customize script writes. */
+export interface GuestFile {
+  readonly path: string;
+  /** Text content, or null when the content comes from the input `files[<index>]`. */
+  readonly content: string | null;
+  readonly mode: number;
+  readonly owner: string;
+}
+
+/** The /etc/rc.local emi-recipe installs. */
+export interface RcLocalSpec {
+  readonly metadataSshKey: {
+    readonly user: string;
+    readonly url: string;
+    readonly timeoutMs: number;
+  } | null;
+  readonly modules: readonly string[];
+  readonly lines: readonly string[];
+}
+
+/**
+ * The customisation of an installed image. Order of application: packages, users, files,
+ * remove, rc.local, commands.
+ */
+export interface CustomizeSpec {
+  readonly packages: readonly string[];
+  readonly users: readonly GuestUser[];
+  readonly files: readonly GuestFile[];
+  readonly remove: readonly string[];
+  readonly rcLocal: RcLocalSpec | null;
+  readonly commands: readonly string[];
+}
