@@ -1,7 +1,6 @@
-#!/usr/bin/env node
 // Figures of the source tree's shape, for the redesign's before/after: `as unknown as` casts,
 // catch clauses in steps that do not rethrow (catch-alls), files over 300 lines and functions
-// over 100 lines. Usage: node scripts/house-figures.mjs [src-dir] [--list]
+// over 100 lines. Usage: npx tsx scripts/house-figures.ts [src-dir] [--list]
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
@@ -10,7 +9,7 @@ const args = process.argv.slice(2);
 const list = args.includes('--list');
 const root = args.find((a) => !a.startsWith('--')) ?? 'src';
 
-function files(dir) {
+function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return files(path);
@@ -18,19 +17,19 @@ function files(dir) {
   });
 }
 
-const casts = [];
-const catchAlls = [];
-const longFiles = [];
-const longFunctions = [];
+const casts: string[] = [];
+const catchAlls: string[] = [];
+const longFiles: string[] = [];
+const longFunctions: string[] = [];
 for (const path of files(root)) {
   const text = readFileSync(path, 'utf8');
   const name = relative(root, path);
   const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
   if (lines > 300) longFiles.push(`${name} (${lines})`);
   const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
-  const lineOf = (pos) => source.getLineAndCharacterOfPosition(pos).line + 1;
+  const lineOf = (pos: number): number => source.getLineAndCharacterOfPosition(pos).line + 1;
   const inSteps = /^(steps|vm)\//.test(name);
-  const visit = (node) => {
+  const visit = (node: ts.Node): void => {
     if (
       ts.isAsExpression(node) &&
       ts.isAsExpression(node.expression) &&
@@ -38,16 +37,15 @@ for (const path of files(root)) {
     )
       casts.push(`${name}:${lineOf(node.getStart())}`);
     if (inSteps && ts.isCatchClause(node)) {
-      let rethrows = false;
-      const find = (n) => {
-        if (ts.isThrowStatement(n)) rethrows = true;
-        else if (!ts.isFunctionLike(n)) ts.forEachChild(n, find);
-      };
-      find(node.block);
-      if (!rethrows) catchAlls.push(`${name}:${lineOf(node.getStart())}`);
+      const rethrows = (n: ts.Node): boolean =>
+        ts.isThrowStatement(n) ||
+        (!ts.isFunctionLike(n) &&
+          ts.forEachChild(n, (c) => (rethrows(c) ? true : undefined)) === true);
+      if (!rethrows(node.block)) catchAlls.push(`${name}:${lineOf(node.getStart())}`);
     }
-    if (ts.isFunctionLike(node) && 'body' in node && node.body) {
-      const span = lineOf(node.body.getEnd()) - lineOf(node.getStart()) + 1;
+    if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+      const body = node.body as ts.Node;
+      const span = lineOf(body.getEnd()) - lineOf(node.getStart()) + 1;
       if (span > 100) {
         const label = node.name?.getText() ?? ts.SyntaxKind[node.kind];
         longFunctions.push(`${name}:${lineOf(node.getStart())} ${label} (${span})`);
@@ -58,7 +56,7 @@ for (const path of files(root)) {
   visit(source);
 }
 
-const show = (title, items) => {
+const show = (title: string, items: readonly string[]): void => {
   console.log(`${title}: ${items.length}`);
   if (list) for (const item of items) console.log(`  ${item}`);
 };
