@@ -20,7 +20,8 @@ import {
   type UnbundleCheckOptions,
 } from './unbundle-checks.js';
 import { codeOf } from './fs-errors.js';
-import type { ManifestPart, ParsedManifest } from './manifest.js';
+import type { ManifestPart } from './manifest.js';
+import type { ParsedManifest } from './manifest-read.js';
 import { SparseFileWriter } from './sparse-file-writer.js';
 import { TarExtractor, UnbundleStop } from './tar-extractor.js';
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { ProgressUpdate } from '../core/task.js';
 import { err, ok, type Result } from '../core/result.js';
-import { MANIFEST_MAX_BYTES, parseManifest } from '../bundle/manifest.js';
+import { MANIFEST_MAX_BYTES, parseManifest } from '../bundle/manifest-read.js';
 import {
   describeFileProblem,
   openRegularFile,
