@@ -101,17 +101,11 @@ export async function createBundleParts(
   const extents = sparse.value;
 
   const bundler = options.bundler ?? (await defaultBundler());
-  const wrap = (text: string, certPem: string): string => encryptForCertificate(text, certPem);
-  const ec2EncryptedKey = wrap(keyHex, options.cloudCertPem);
-  const ec2EncryptedIv = wrap(ivHex, options.cloudCertPem);
-  const userEncryptedKey =
-    options.userCertPem === undefined ? '' : wrap(keyHex, options.userCertPem);
-  const userEncryptedIv = options.userCertPem === undefined ? '' : wrap(ivHex, options.userCertPem);
-
+  const keys = wrappedKeys(options, keyHex, ivHex);
   const writer = new PartWriter({
     dir: options.destDir,
-    prefix: prefix,
-    partSize: partSize,
+    prefix,
+    partSize,
     ...(options.durable !== undefined ? { durable: options.durable } : {}),
   });
   let source: TarSource | undefined;
@@ -162,18 +156,15 @@ export async function createBundleParts(
     );
     return ok({
       formatVersion: 1,
-      prefix: prefix,
+      prefix,
       imageType: options.imageType,
       architecture: arch,
-      account: account,
+      account,
       imageSize: size,
       digest,
       bundledSize: parts.reduce((sum, part) => sum + part.size, 0),
       parts,
-      ec2EncryptedKey,
-      ec2EncryptedIv,
-      userEncryptedKey,
-      userEncryptedIv,
+      ...keys,
       bundler,
       ...(userKey !== undefined ? { userPublicKeyId: publicKeyId(userKey) } : {}),
       warnings,
@@ -186,6 +177,24 @@ export async function createBundleParts(
   } finally {
     await source?.close().catch(() => undefined);
   }
+}
+
+/** The AES key and IV wrapped for the cloud's certificate and, when given, the user's. */
+function wrappedKeys(
+  options: BundlePartsOptions,
+  keyHex: string,
+  ivHex: string,
+): Pick<
+  BundleParts,
+  'ec2EncryptedKey' | 'ec2EncryptedIv' | 'userEncryptedKey' | 'userEncryptedIv'
+> {
+  const user = options.userCertPem;
+  return {
+    ec2EncryptedKey: encryptForCertificate(keyHex, options.cloudCertPem),
+    ec2EncryptedIv: encryptForCertificate(ivHex, options.cloudCertPem),
+    userEncryptedKey: user === undefined ? '' : encryptForCertificate(keyHex, user),
+    userEncryptedIv: user === undefined ? '' : encryptForCertificate(ivHex, user),
+  };
 }
 
 /** A failure of the image or output side, as facts; undefined for anything else (a bug). */
