@@ -27,6 +27,7 @@ export interface BundleImageCliOptions {
   readonly progress: boolean;
 }
 
+/** The architecture euca-bundle-image assumes without -r: this machine's. */
 export function hostArch(): string | undefined {
   switch (process.arch) {
     case 'x64':
