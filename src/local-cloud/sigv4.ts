@@ -101,7 +101,7 @@ interface AuthParts {
   readonly signature: string;
   readonly amzDate: string;
   readonly payloadHash: string;
-  /** The query without the presigning parameters (the signer writes those back). */
+  /** The query; presigned, without the X-Amz-* parameters the presigner writes back. */
   readonly queryPairs: [string, string][];
   readonly expiresSeconds?: number;
 }
