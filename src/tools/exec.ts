@@ -61,7 +61,7 @@ const SETPRIV = '/usr/bin/setpriv';
 let setpriv: boolean | undefined;
 const hasSetpriv = (): boolean => (setpriv ??= existsSync(SETPRIV));
 
-/** The displayable command line: each word quoted (core/shell-quote.ts), so it can be pasted into a shell. */
+/** The displayable command line: each word quoted (core/shell-quote.ts), ready to paste into a shell. */
 export function formatCommand(file: string, args: readonly string[]): string {
   return [file, ...args].map(shellQuote).join(' ');
 }
