@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { availableParallelism } from 'node:os';
 import { exec as realExec } from '../tools/exec.js';
 import { createStepKinds } from '../steps/registry.js';
+import { stepKindOptions } from './step-kind-options.js';
 import { cachedProbe, probeAccel } from '../tools/qemu-accel.js';
 import { describeFsFailure, fsFailureOf } from '../core/fs-failure.js';
 import { quietTask } from '../core/task.js';
@@ -36,7 +37,7 @@ function engineDeps(deps: CliDeps): ApplyDeps {
       const given = deps.kinds;
       return given
         ? { kinds: given, close: () => Promise.resolve() }
-        : createStepKinds(recipe, deps.env);
+        : createStepKinds(stepKindOptions(recipe), deps.env);
     },
     exec: deps.exec ?? realExec,
     version: packageVersion(),

@@ -3,7 +3,7 @@
 // --run in libguestfs's appliance). Pure text generation, golden-tested.
 import type { CustomizeSpec, GuestFile, GuestUser, RcLocalSpec } from './spec.js';
 import { rcLocalScript } from './rc-local.js';
-import { shWord } from './shell.js';
+import { shellQuote } from '../core/shell-quote.js';
 
 /** Where host files (customize.files[].source) are copied before the script runs. */
 export const STAGE_DIR = '/var/tmp/emi-recipe-stage';
@@ -46,10 +46,10 @@ export function packagesToInstall(params: CustomizeSpec): string[] {
 /** Writes `content` to `path` exactly (no added newline), then sets mode and owner. */
 function writeFile(path: string, content: string, mode: number, owner: string): string[] {
   return [
-    `mkdir -p -- ${shWord(path.replace(/\/[^/]*$/, '') || '/')}`,
-    `printf '%s' ${shWord(content)} >${shWord(path)}`,
-    `chown -- ${shWord(owner)} ${shWord(path)}`,
-    `chmod -- ${mode.toString(8).padStart(4, '0')} ${shWord(path)}`,
+    `mkdir -p -- ${shellQuote(path.replace(/\/[^/]*$/, '') || '/')}`,
+    `printf '%s' ${shellQuote(content)} >${shellQuote(path)}`,
+    `chown -- ${shellQuote(owner)} ${shellQuote(path)}`,
+    `chmod -- ${mode.toString(8).padStart(4, '0')} ${shellQuote(path)}`,
   ];
 }
 
@@ -74,8 +74,8 @@ export function customizeScript(params: CustomizeSpec): string {
     ...(params.rcLocal ? rcLocalLines(params.rcLocal) : []),
     ...params.commands.flatMap((command) => [
       '',
-      `say ${shWord(`running: ${command}`)}`,
-      `/bin/sh -c ${shWord(command)}`,
+      `say ${shellQuote(`running: ${command}`)}`,
+      `/bin/sh -c ${shellQuote(command)}`,
     ]),
     ...HYGIENE_LINES,
     '',
@@ -85,10 +85,10 @@ export function customizeScript(params: CustomizeSpec): string {
 /** Installs with whichever package manager the image has; package names after `--`. */
 function packageLines(packages: readonly string[]): string[] {
   if (packages.length === 0) return [];
-  const list = packages.map(shWord).join(' ');
+  const list = packages.map(shellQuote).join(' ');
   return [
     '',
-    `say ${shWord(`installing packages: ${packages.join(' ')}`)}`,
+    `say ${shellQuote(`installing packages: ${packages.join(' ')}`)}`,
     'if command -v apt-get >/dev/null 2>&1; then',
     '  apt-get update -q',
     `  apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- ${list}`,
@@ -107,16 +107,16 @@ function packageLines(packages: readonly string[]): string[] {
 
 /** Creates (or updates) a user: groups, a locked password, sudo rule, authorized keys. */
 function userLines(user: GuestUser): string[] {
-  const name = shWord(user.name);
-  const out = ['', `say ${shWord(`user ${user.name}`)}`];
+  const name = shellQuote(user.name);
+  const out = ['', `say ${shellQuote(`user ${user.name}`)}`];
   for (const group of user.groups)
-    out.push(`getent group -- ${shWord(group)} >/dev/null || groupadd -- ${shWord(group)}`);
+    out.push(`getent group -- ${shellQuote(group)} >/dev/null || groupadd -- ${shellQuote(group)}`);
   const options = [
-    `--shell ${shWord(user.shell)}`,
+    `--shell ${shellQuote(user.shell)}`,
     ...(user.uid !== null ? [`--uid ${user.uid}`] : []),
-    ...(user.comment !== null ? [`--comment ${shWord(user.comment)}`] : []),
+    ...(user.comment !== null ? [`--comment ${shellQuote(user.comment)}`] : []),
   ];
-  const groups = user.groups.length > 0 ? ` --groups ${shWord(user.groups.join(','))}` : '';
+  const groups = user.groups.length > 0 ? ` --groups ${shellQuote(user.groups.join(','))}` : '';
   out.push(
     `if getent passwd -- ${name} >/dev/null; then`,
     `  usermod ${options.join(' ')}${user.groups.length > 0 ? ` --append${groups}` : ''} -- ${name}`,
@@ -129,14 +129,14 @@ function userLines(user: GuestUser): string[] {
     const rule = user.sudo === true ? 'ALL=(ALL) NOPASSWD:ALL' : user.sudo;
     const file = `/etc/sudoers.d/${user.name.replace(/\./g, '_')}`;
     out.push(...writeFile(file, `${user.name} ${rule}\n`, 0o440, 'root:root'));
-    out.push(`if command -v visudo >/dev/null 2>&1; then visudo -cqf ${shWord(file)}; fi`);
+    out.push(`if command -v visudo >/dev/null 2>&1; then visudo -cqf ${shellQuote(file)}; fi`);
   }
   if (user.sshAuthorizedKeys.length > 0) {
     out.push(
       `home=$(getent passwd -- ${name} | cut -d: -f6)`,
       `group=$(id -gn -- ${name})`,
       'mkdir -p "$home/.ssh"',
-      `printf '%s\\n' ${user.sshAuthorizedKeys.map(shWord).join(' ')} >"$home/.ssh/authorized_keys"`,
+      `printf '%s\\n' ${user.sshAuthorizedKeys.map(shellQuote).join(' ')} >"$home/.ssh/authorized_keys"`,
       'chmod 700 "$home/.ssh"',
       'chmod 600 "$home/.ssh/authorized_keys"',
       `chown -R -- ${name}:"$group" "$home/.ssh"`,
@@ -147,15 +147,15 @@ function userLines(user: GuestUser): string[] {
 
 /** A file from the recipe's text, or copied from the staged input `files[index]`. */
 function fileLines(file: GuestFile, index: number): string[] {
-  const head = ['', `say ${shWord(`file ${file.path}`)}`];
+  const head = ['', `say ${shellQuote(`file ${file.path}`)}`];
   if (file.content !== null)
     return [...head, ...writeFile(file.path, file.content, file.mode, file.owner)];
   return [
     ...head,
-    `mkdir -p -- ${shWord(file.path.replace(/\/[^/]*$/, '') || '/')}`,
-    `cp -- ${shWord(stagedFile(index))} ${shWord(file.path)}`,
-    `chown -- ${shWord(file.owner)} ${shWord(file.path)}`,
-    `chmod -- ${file.mode.toString(8).padStart(4, '0')} ${shWord(file.path)}`,
+    `mkdir -p -- ${shellQuote(file.path.replace(/\/[^/]*$/, '') || '/')}`,
+    `cp -- ${shellQuote(stagedFile(index))} ${shellQuote(file.path)}`,
+    `chown -- ${shellQuote(file.owner)} ${shellQuote(file.path)}`,
+    `chmod -- ${file.mode.toString(8).padStart(4, '0')} ${shellQuote(file.path)}`,
   ];
 }
 
@@ -163,7 +163,10 @@ function removeLines(paths: readonly string[]): string[] {
   if (paths.length === 0) return [];
   return [
     '',
-    ...paths.flatMap((path) => [`say ${shWord(`remove ${path}`)}`, `rm -rf -- ${shWord(path)}`]),
+    ...paths.flatMap((path) => [
+      `say ${shellQuote(`remove ${path}`)}`,
+      `rm -rf -- ${shellQuote(path)}`,
+    ]),
   ];
 }
 
