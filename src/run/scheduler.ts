@@ -111,6 +111,8 @@ export async function schedule<S extends SchedulerStep>(
       end({ state: 'internal-error', error });
     });
     running.set(step.id, { controller, task });
+    // `start` itself may have aborted the run, before this step was in `running`.
+    if (signal.aborted) controller.abort(signal.reason);
   };
 
   /** Blocks and starts steps until nothing changes. */

@@ -275,6 +275,19 @@ describe('scheduler', () => {
     expect(blocked).toEqual(['b by a']);
   });
 
+  test('a step whose own start aborts the run gets an aborted signal too', async () => {
+    const controller = new AbortController();
+    const fake = new FakeSteps();
+    const start = (s: SchedulerStep, signal: AbortSignal): StepOutcome | Promise<StepOutcome> => {
+      const outcome = fake.start(s, signal);
+      controller.abort(new Error('interrupted'));
+      return outcome;
+    };
+    const { result } = run([step('a'), step('b')], { signal: controller.signal, start, fake });
+    expect(await result).toEqual({ a: 'canceled', b: 'canceled' });
+    expect(fake.signals.get('a')?.aborted).toBe(true);
+  });
+
   test('a run aborted before it begins starts nothing', async () => {
     const controller = new AbortController();
     controller.abort(new Error('interrupted'));
