@@ -9,7 +9,7 @@
 //                                                                                           +-> register-machine
 import type { Location } from '../core/diagnostic.js';
 import type { LocatedStepReference } from '../recipe/parse.js';
-import type { Recipe } from '../recipe/model.js';
+import type { Recipe, RecipeCustomize } from '../recipe/model.js';
 import type { GraphInput } from './graph.js';
 import type { JsonValue, StepId, StepInput, StepSpec } from './step.js';
 import type {
@@ -59,6 +59,22 @@ function spec<P>(
   inputs: readonly StepInput[] = [],
 ): StepSpec {
   return { id: stepId, kind, needs, section, params: params as unknown as JsonValue, inputs };
+}
+
+/**
+ * The customize step's params: the recipe's customisation as is, except that a file copied
+ * from the host becomes the input `files[<index>]` (params hold no absolute path).
+ */
+export function customizeParams(customize: RecipeCustomize): {
+  readonly params: CustomizeParams;
+  readonly inputs: readonly StepInput[];
+} {
+  return {
+    params: { ...customize, files: customize.files.map(({ source: _source, ...file }) => file) },
+    inputs: customize.files.flatMap((file, i) =>
+      file.source ? [{ name: `files[${String(i)}]`, path: file.source.path }] : [],
+    ),
+  };
 }
 
 /**
@@ -128,41 +144,15 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
     );
   }
 
-  const c = recipe.customize;
+  const customize = customizeParams(recipe.customize);
   add(
-    spec<CustomizeParams>(
+    spec(
       STEP.customize,
       'customize',
       [STEP.install],
       ['customize'],
-      {
-        packages: c.packages,
-        users: c.users.map((u) => ({
-          name: u.name,
-          groups: u.groups,
-          shell: u.shell,
-          sudo: u.sudo,
-          sshAuthorizedKeys: u.sshAuthorizedKeys,
-          uid: u.uid ?? null,
-          comment: u.comment ?? null,
-        })),
-        files: c.files.map((f) => ({
-          path: f.path,
-          content: f.content ?? null,
-          mode: f.mode,
-          owner: f.owner,
-        })),
-        remove: c.remove,
-        rcLocal: c.rcLocal
-          ? {
-              metadataSshKey: c.rcLocal.metadataSshKey ?? null,
-              modules: c.rcLocal.modules,
-              lines: c.rcLocal.lines,
-            }
-          : null,
-        commands: c.commands,
-      },
-      c.files.flatMap((f, i) => (f.source ? [{ name: `files[${i}]`, path: f.source.path }] : [])),
+      customize.params,
+      customize.inputs,
     ),
   );
 

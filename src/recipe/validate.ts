@@ -3,8 +3,8 @@
 import type { ErrorObject } from 'ajv';
 import type { Diagnostic } from '../core/diagnostic.js';
 import { formatPath, type ParsedRecipe, type ValuePath } from './parse.js';
-import type { PrunedRecipe } from './raw.js';
-import { validateAgainstSchema } from './schema.js';
+import type { PrunedRecipe, RawRecipe } from './raw.js';
+import { checkAgainstSchema } from './schema.js';
 import { closest } from './suggest.js';
 
 /** Paths whose values are secret: messages never quote them. */
@@ -14,6 +14,8 @@ export interface SchemaOutcome {
   readonly diagnostics: readonly Diagnostic[];
   /** The value with every invalid part removed, for the rules (see pruneInvalid). */
   readonly pruned: PrunedRecipe;
+  /** The value itself, typed by the schema, when it matches the schema in full. */
+  readonly recipe?: RawRecipe;
 }
 
 /**
@@ -21,7 +23,8 @@ export interface SchemaOutcome {
  * values whose placeholders already failed (one message per mistake).
  */
 export function validateSchema(recipe: ParsedRecipe): SchemaOutcome {
-  const allErrors = validateAgainstSchema(recipe.value);
+  const verdict = checkAgainstSchema(recipe.value);
+  const allErrors = verdict.valid ? [] : verdict.errors;
   const errors = allErrors.filter(
     (e) => !recipe.brokenPaths.has(formatPath(toValuePath(recipe.value, e.instancePath))),
   );
@@ -41,7 +44,11 @@ export function validateSchema(recipe: ParsedRecipe): SchemaOutcome {
       if (diagnostic) diagnostics.push(diagnostic);
     }
   }
-  return { diagnostics, pruned: pruneInvalid(recipe.value, allErrors, recipe.brokenPaths) };
+  return {
+    diagnostics,
+    pruned: pruneInvalid(recipe.value, allErrors, recipe.brokenPaths),
+    ...(verdict.valid ? { recipe: verdict.recipe } : {}),
+  };
 }
 
 /** Errors that leave the value's shape sound: the rules may still look at it. */
