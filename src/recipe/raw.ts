@@ -110,7 +110,7 @@ export interface RawRecipe {
 
 /**
  * Every member optional, at every depth: what rules.ts sees. Rules also run on a
- * recipe whose invalid values were pruned (see pruneInvalid in validate.ts), where
+ * recipe whose invalid values were pruned (see pruneInvalid in prune.ts), where
  * even required members may be missing, and list items may be holes.
  */
 export type DeepPartial<T> = T extends readonly (infer U)[]
