@@ -6,7 +6,7 @@ import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256Hex } from '../core/hash.js';
 import { fsyncDirectory } from '../core/atomic-write.js';
-import { describeFsFailure, fsFailureOf, makeDirectories } from '../core/fs-failure.js';
+import { fsFailureOf, makeDirectories } from '../core/fs-failure.js';
 import type { Exec } from '../tools/exec.js';
 import { decideStep, type PlanFacts, type StepDecision } from '../plan/plan.js';
 import type { StepGraph } from '../plan/graph.js';
@@ -19,6 +19,12 @@ import type {
   StepSpec,
 } from '../plan/step.js';
 import { resolveStepRefs } from '../plan/step-refs.js';
+import {
+  describeStepFailure,
+  fsStepFailure,
+  internalStepFailure,
+  stepFailure,
+} from '../plan/step-failure.js';
 import type { EventSink, RunOutcome, RunSummary } from './events.js';
 import { hashFile, statIdentity } from './file-identity.js';
 import { NO_LOG, openLog } from './step-log.js';
@@ -193,7 +199,7 @@ export async function runGraph(
     };
     options.signal.addEventListener('abort', forward, { once: true });
     const fail = (failure: StepFailure): Status => {
-      log.write(`# failed: ${failure.message}\n`);
+      log.write(`# failed: ${describeStepFailure(failure)}\n`);
       options.emit({
         type: 'step-failed',
         id: step.id,
@@ -207,25 +213,31 @@ export async function runGraph(
     const failFs = (error: unknown, action: string, path?: string): Status | undefined => {
       const failure = fsFailureOf(error, path);
       if (!failure) return undefined;
-      return fail({
-        reason: 'io-error',
-        message: `step ${step.id}: ${describeFsFailure(failure, { action, elsewhere: 'use another work directory (--work-dir DIR)' })} Finished steps are kept; run the same command again to resume.`,
-      });
+      return fail(fsStepFailure(failure, action));
     };
     try {
       if (!opened.ok)
         return (
           failFs(opened.error, 'create its log', logPath(options.workDir, step.id)) ??
-          fail({
-            reason: 'io-error',
-            message: `step ${step.id}: cannot create its log ${logPath(options.workDir, step.id)}: ${String(opened.error)}`,
-          })
+          fail(
+            stepFailure(
+              'input',
+              'log-unwritable',
+              `cannot create its log: ${String(opened.error)}`,
+              {
+                path: logPath(options.workDir, step.id),
+              },
+            ),
+          )
         );
       if (!kind || decision.fingerprint === undefined || decision.components === undefined) {
-        return fail({
-          reason: 'not-runnable',
-          message: `step kind '${step.kind}' cannot run: ${decision.reasons.join('; ')}`,
-        });
+        return fail(
+          stepFailure(
+            'input',
+            'not-runnable',
+            `step kind '${step.kind}' cannot run: ${decision.reasons.join('; ')}`,
+          ),
+        );
       }
       // The record goes before the step starts: a crash from here on leaves the step "not done".
       if (options.store.current.steps[step.id]) {
@@ -256,10 +268,13 @@ export async function runGraph(
       const params = resolveStepRefs(step.params, (id) => needs.get(id as StepId)?.values);
       if (!params.ok) {
         const m = params.error;
-        return fail({
-          reason: 'missing-output',
-          message: `\${steps.${m.step}.${m.output}} names an output that step ${m.step} does not have (it has: ${m.available.join(', ') || 'none'}); fix the recipe`,
-        });
+        return fail(
+          stepFailure(
+            'input',
+            'missing-output',
+            `\${steps.${m.step}.${m.output}} names an output that step ${m.step} does not have (it has: ${m.available.join(', ') || 'none'}); fix the recipe`,
+          ),
+        );
       }
       let result;
       try {
@@ -286,11 +301,7 @@ export async function runGraph(
         if (failed) return failed;
         const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
         log.write(`# internal error: ${stack}\n`);
-        return fail({
-          reason: 'internal-error',
-          message: `internal error in step ${step.id}: ${error instanceof Error ? error.message : String(error)}. This is a bug in emi-recipe: please report it with ${logPath(options.workDir, step.id)}`,
-          outputTail: stack.split('\n').slice(0, 20),
-        });
+        return fail(internalStepFailure(error));
       }
       if (controller.signal.aborted) {
         log.write('# canceled\n');
@@ -307,10 +318,13 @@ export async function runGraph(
         const path = join(outDir, file);
         const identity = await statIdentity(path);
         if (!identity)
-          return fail({
-            reason: 'missing-artifact',
-            message: `step ${step.id} reported artifact ${name} (${file}) but did not write it: this is a bug`,
-          });
+          return fail(
+            stepFailure(
+              'internal',
+              'missing-artifact',
+              `step ${step.id} reported artifact ${name} (${file}) but did not write it`,
+            ),
+          );
         artifacts[name] = { file, ...identity, sha256: await hashFile(path, controller.signal) };
       }
       const final = stepDir(options.workDir, step.id);
@@ -353,11 +367,7 @@ export async function runGraph(
       }
       const failed = failFs(error, 'write');
       if (failed) return failed;
-      const message = error instanceof Error ? error.message : String(error);
-      return fail({
-        reason: 'io-error',
-        message: `step ${step.id} could not record its result: ${message}`,
-      });
+      return fail(internalStepFailure(error)); // not the machine's fault: a bug
     } finally {
       options.signal.removeEventListener('abort', forward);
       await log.close();

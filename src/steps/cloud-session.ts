@@ -15,6 +15,7 @@ import {
 import type { Recipe } from '../recipe/model.js';
 import type { StepFailure } from '../plan/step.js';
 import type { PublishTargetParams } from '../plan/step-params.js';
+import { stepFailure } from '../plan/step-failure.js';
 
 /** The account and keys that bundles are made with. */
 export interface BundleIdentity {
@@ -64,10 +65,13 @@ export class CloudSession {
       (r) =>
         r.ok
           ? ok(r.value)
-          : err({
-              reason: 'local-cloud',
-              message: `the local cloud could not start: ${describeLocalCloudFailure(r.error)}`,
-            }),
+          : err(
+              stepFailure(
+                'cloud',
+                'local-cloud',
+                `the local cloud could not start: ${describeLocalCloudFailure(r.error)}`,
+              ),
+            ),
     );
     return this.#local;
   }
@@ -90,10 +94,13 @@ export class CloudSession {
         env: this.#env,
       });
       if (!target.ok)
-        return err({
-          reason: 'target-invalid',
-          message: `${target.error.setting}: ${target.error.problem}`,
-        });
+        return err(
+          stepFailure(
+            'input',
+            'target-invalid',
+            `${target.error.setting}: ${target.error.problem}`,
+          ),
+        );
       return ok(connectCloud(target.value));
     })();
     return this.#connection;
@@ -129,19 +136,26 @@ export class CloudSession {
       b.cloudCert === undefined ? 'bundle.cloudCert (or EUCALYPTUS_CERT)' : undefined,
     ].filter((x): x is string => x !== undefined);
     if (missing.length > 0 || !b.account || !b.cert || !b.privateKey || !b.cloudCert) {
-      return err({
-        reason: 'identity-missing',
-        message: `bundling needs ${missing.join(', ')}: set them in the recipe or source your eucarc`,
-      });
+      return err(
+        stepFailure(
+          'input',
+          'identity-missing',
+          `bundling needs ${missing.join(', ')}: set them in the recipe or source your eucarc`,
+        ),
+      );
     }
     const read = async (path: string, what: string): Promise<Result<string, StepFailure>> => {
       try {
         return ok(await readFile(path, 'utf8'));
       } catch (error) {
-        return err({
-          reason: 'identity-unreadable',
-          message: `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-        });
+        // A missing or unreadable file (ENOENT, EACCES, EISDIR…); anything else is a bug.
+        const code = (error as NodeJS.ErrnoException | undefined)?.code;
+        if (typeof code !== 'string') throw error;
+        return err(
+          stepFailure('input', 'identity-unreadable', `cannot read ${what} ${path}: ${code}`, {
+            path,
+          }),
+        );
       }
     };
     const cert = await read(b.cert.path, 'the certificate');

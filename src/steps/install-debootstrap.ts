@@ -41,7 +41,7 @@ import {
   singlePartitionBytes,
   singlePartitionMbr,
 } from '../guest/disk-layout.js';
-import { ioStepFailure, stepFailure, toolStepFailure } from '../plan/step-failure.js';
+import { fsStepFailureOrRethrow, stepFailure, toolStepFailure } from '../plan/step-failure.js';
 import { chrootRun, unmountBelow } from '../vm/chroot-session.js';
 import { diskFileName, scratchDir, upstreamDisk } from './upstream.js';
 
@@ -93,6 +93,7 @@ export async function installDebootstrap(
   if (process.getuid?.() !== 0)
     return err(
       stepFailure(
+        'host',
         'needs-root',
         'debootstrap needs root (it creates device nodes and runs package scripts in a chroot). Run emi-recipe as root (sudo), or install from an ISO (install.iso), which needs no root.',
       ),
@@ -154,18 +155,18 @@ export async function installDebootstrap(
       const logTail = await readFile(join(tree, 'debootstrap', 'debootstrap.log'), 'utf8').catch(
         () => '',
       );
-      const failure = toolStepFailure(
-        boot.error,
-        'debootstrap',
-        'Check the suite, the package names in install.debootstrap (packages, kernelPackage) and the mirror; the lines below come from debootstrap.',
+      // debootstrap says why in its own log, not on stderr: its last lines join the tail.
+      const stderrTail = [
+        ...boot.error.stderrTail,
+        ...logTail.split('\n').filter(Boolean).slice(-10),
+      ];
+      return err(
+        toolStepFailure(
+          { ...boot.error, stderrTail },
+          'installing with debootstrap',
+          'Check the suite, the package names in install.debootstrap (packages, kernelPackage) and the mirror; the lines below come from debootstrap.',
+        ),
       );
-      return err({
-        ...failure,
-        outputTail: [
-          ...(failure.outputTail ?? []),
-          ...logTail.split('\n').filter(Boolean).slice(-10),
-        ],
-      });
     }
     // Nothing debootstrap started may keep running in the tree (or keep a mount busy).
     await sandbox.killInside();
@@ -195,6 +196,7 @@ export async function installDebootstrap(
     if (kernels.length === 0)
       return err(
         stepFailure(
+          'guest',
           'no-kernel',
           `debootstrap finished but /boot has no kernel with an initrd (found: ${bootNames.join(', ') || 'nothing'}). Check install.debootstrap.kernelPackage (${p.kernelPackage}).`,
         ),
@@ -259,7 +261,7 @@ export async function installDebootstrap(
       },
     });
   } catch (error) {
-    return err(ioStepFailure(error, 'installing with debootstrap'));
+    return err(fsStepFailureOrRethrow(error, { doing: 'installing with debootstrap' })); // anything else is a bug
   } finally {
     // Closing the namespace undoes whatever is still mounted in it before the tree goes.
     await sandbox.close();

@@ -5,6 +5,7 @@ import { describeCloudFailure } from '../cloud/aws-errors.js';
 import { preflight, type PreflightFinding } from '../cloud/preflight.js';
 import type { Recipe } from '../recipe/model.js';
 import type { CloudSession } from './cloud-session.js';
+import { describeStepFailure } from '../plan/step-failure.js';
 
 export interface PreflightReport {
   readonly errors: readonly string[];
@@ -24,7 +25,7 @@ export async function publishPreflight(
     options.kinds.has('bundle-manifest');
   if (!publishes && !bundles) return { errors: [], warnings: [] };
   const connection = await session.connection(options.signal);
-  if (!connection.ok) return { errors: [connection.error.message], warnings: [] };
+  if (!connection.ok) return { errors: [describeStepFailure(connection.error)], warnings: [] };
   const b = recipe.bundle;
   const findings: readonly PreflightFinding[] = await preflight({
     target: connection.value.target,

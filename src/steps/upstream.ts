@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import type { StepFailure, StepRunContext } from '../plan/step.js';
 import type { DiskFormat } from '../tools/qemu-img.js';
+import { stepFailure } from '../plan/step-failure.js';
 
 /** An upstream disk: its absolute path and format. */
 export interface UpstreamDisk {
@@ -32,10 +33,13 @@ export function upstreamDisk<P>(ctx: StepRunContext<P>): Result<UpstreamDisk, St
     const size = typeof outputs.values.sizeBytes === 'number' ? outputs.values.sizeBytes : 0;
     return ok({ path: join(outputs.dir, file), format, sizeBytes: size, values: outputs.values });
   }
-  return err({
-    reason: 'missing-input',
-    message: `step ${ctx.step.id} needs a disk from ${ctx.step.needs.join(', ') || 'an upstream step'}, but none was recorded; run the upstream steps again`,
-  });
+  return err(
+    stepFailure(
+      'input',
+      'missing-input',
+      `step ${ctx.step.id} needs a disk from ${ctx.step.needs.join(', ') || 'an upstream step'}, but none was recorded; run the upstream steps again`,
+    ),
+  );
 }
 
 /**
