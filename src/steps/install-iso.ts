@@ -158,7 +158,20 @@ export async function installIso(
   const sockDir = await mkdtemp(join(tmpdir(), 'emi-qmp-'));
   try {
     ctx.log(`checking the SHA-256 of ${iso}`);
-    const digest = await sha256File(ctx, iso);
+    const read = await sha256File(ctx, iso).then(ok, (error: unknown) => {
+      // Gone or replaced since the plan read it: the user's to fix, not a bug.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return err(code);
+      throw error;
+    });
+    if (!read.ok)
+      return err(
+        stepFailure('input', 'iso-missing', `the ISO ${iso} cannot be read (${read.error})`, {
+          path: iso,
+          hint: 'Check install.iso.path, then run the same command again.',
+        }),
+      );
+    const digest = read.value;
     if (p.sha256 && digest !== p.sha256.toLowerCase())
       return err(
         stepFailure(

@@ -118,21 +118,38 @@ export async function downloadIso(
 
 /**
  * What went wrong on the network, or undefined when `error` is not a network error.
- * Node's fetch (undici) rejects with a TypeError ("fetch failed", or "terminated" when
- * the body breaks off) whose `cause` holds the socket or DNS error and its code
- * (https://undici.nodejs.org/#/docs/api/Errors); a socket error may also come bare.
+ * Node's fetch (undici) rejects with a TypeError ("fetch failed", "Failed to parse URL",
+ * or "terminated" when the body breaks off) whose `cause` holds the socket, DNS or URL
+ * error (https://undici.nodejs.org/#/docs/api/Errors); a socket error may also come
+ * bare, with an UND_ERR_ or connection errno code. Checked by shape, not instanceof:
+ * these errors come from Node's own realm.
  */
 export function networkCause(error: unknown): string | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const cause: unknown = error.cause;
-  if (error instanceof TypeError && cause instanceof Error) return cause.message;
-  if (error instanceof TypeError && /^(fetch failed|terminated)$/.test(error.message))
-    return error.message;
-  const code = (error as NodeJS.ErrnoException).code;
+  if (!isErrorLike(error)) return undefined;
+  if (error.name === 'TypeError') {
+    if (isErrorLike(error.cause)) return error.cause.message;
+    if (/^(fetch failed|terminated)$/.test(error.message)) return error.message;
+    return undefined;
+  }
+  const code = error.code;
   if (
     typeof code === 'string' &&
     /^(UND_ERR_|E(CONN|HOST|NET|AI_|TIMEDOUT|PIPE|NOTFOUND))/.test(code)
   )
     return error.message;
   return undefined;
+}
+
+function isErrorLike(x: unknown): x is {
+  readonly name: string;
+  readonly message: string;
+  readonly cause?: unknown;
+  readonly code?: unknown;
+} {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as { name?: unknown }).name === 'string' &&
+    typeof (x as { message?: unknown }).message === 'string'
+  );
 }

@@ -3,6 +3,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
+import { makeDirectories } from '../core/fs-failure.js';
 import type { StepFailure, StepRunContext } from '../plan/step.js';
 import type { DiskFormat } from '../tools/qemu-img.js';
 import { stepFailure } from '../plan/step-failure.js';
@@ -50,7 +51,7 @@ export async function scratchDir<P>(
   ctx: StepRunContext<P>,
 ): Promise<{ dir: string; remove: () => Promise<void> }> {
   const base = join(ctx.workDir, 'tmp');
-  await mkdir(base, { recursive: true });
+  await makeDirectories(base); // (recursive mkdir would report EROFS/ENOSPC as ENOENT)
   const dir = await mkdtemp(join(base, `${ctx.step.id}-`));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -1,6 +1,7 @@
 // The runner meets a full or read-only disk: a step's log that cannot be created, a
 // state write that fails after a step, a step that throws ENOSPC. Each is a failed step
-// naming the path (exit 1 in apply), never "internal error", and state.json stays as it was.
+// naming the path (exit 1 in apply), never "internal error", and state.json stays as it was;
+// a TypeError thrown by a step is the one that is internal (a bug, exit 70 in apply).
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,6 +159,28 @@ describe('the runner on a full or read-only disk', () => {
       expect(text).toContain(`(${code})`);
       expect(text).not.toContain('bug');
     }
+  });
+
+  test('a step that throws a TypeError fails as internal (a bug), never as a disk problem; state keeps the finished steps', async () => {
+    const error = new TypeError("Cannot read properties of undefined (reading 'size')");
+    const { workDir, events, run } = await setUp(kinds({ kind: 'install-os', error }), (d, s) => {
+      return new StateStore(d, s);
+    });
+    const result = await run();
+    expect(result.outcome).toBe('failed');
+    expect(result.summary.failed).toEqual(['install-os']);
+    const [failure] = failures(events);
+    expect(failure).toMatchObject({ id: 'install-os', kind: 'internal', reason: 'internal-error' });
+    const text = failure ? describeStepFailure(failure) : '';
+    expect(text).toMatch(
+      /^internal error: Cannot read properties of undefined \(reading 'size'\)\. This is a bug in emi-recipe/,
+    );
+    expect(text).not.toContain('space');
+    const after = JSON.parse(readFileSync(statePath(workDir), 'utf8')) as State;
+    expect(Object.keys(after.steps)).toEqual(['create-disk']);
+    expect(readFileSync(logPath(workDir, 'install-os'), 'utf8')).toContain(
+      '# internal error: TypeError: Cannot read properties of undefined',
+    );
   });
 
   test('a log that cannot be created fails the step before it runs', async () => {
