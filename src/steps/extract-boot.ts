@@ -81,7 +81,8 @@ function extractBootKind(which: 'kernel' | 'ramdisk'): StepKind<ExtractBootParam
           values: { kernelVersion: pair.version, sizeBytes: size, fileType: kind },
         });
       } catch (error) {
-        return err(fsStepFailureOrRethrow(error, { doing: `extracting the ${noun}` })); // anything else is a bug
+        // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
+        return err(fsStepFailureOrRethrow(error, { doing: `extracting the ${noun}` }));
       } finally {
         await scratch.remove();
       }

@@ -109,7 +109,8 @@ export const extractRootfs: StepKind<ExtractRootfsParams> = {
         },
       });
     } catch (error) {
-      return err(fsStepFailureOrRethrow(error, { doing: 'extracting the root file system' })); // anything else is a bug
+      // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
+      return err(fsStepFailureOrRethrow(error, { doing: 'extracting the root file system' }));
     } finally {
       await scratch.remove();
     }

@@ -261,7 +261,8 @@ export async function installDebootstrap(
       },
     });
   } catch (error) {
-    return err(fsStepFailureOrRethrow(error, { doing: 'installing with debootstrap' })); // anything else is a bug
+    // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
+    return err(fsStepFailureOrRethrow(error, { doing: 'installing with debootstrap' }));
   } finally {
     // Closing the namespace undoes whatever is still mounted in it before the tree goes.
     await sandbox.close();

@@ -292,7 +292,8 @@ export async function installIso(
       },
     });
   } catch (error) {
-    return err(fsStepFailureOrRethrow(error, { doing: 'installing from the ISO' })); // anything else is a bug
+    // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
+    return err(fsStepFailureOrRethrow(error, { doing: 'installing from the ISO' }));
   } finally {
     await scratch.remove();
     await rm(sockDir, { recursive: true, force: true });
