@@ -5,9 +5,13 @@ import { Option, type Command } from 'commander';
 import type { ExitCode } from '../exit-codes.js';
 import type { CliDeps } from '../deps.js';
 import type { TargetFlags } from './publish-run.js';
+import { localCloudDataDir } from '../../local-cloud/publish-target.js';
 
-/** The default data dir of the local cloud for the standalone commands (relative to the cwd). */
-export const DEFAULT_LOCAL_DATA_DIR = '.emi-recipe/local-cloud';
+/**
+ * The default data dir of the local cloud for the standalone commands: the one `apply`
+ * uses for a recipe in the working directory (relative, so that help shows it as such).
+ */
+export const DEFAULT_LOCAL_DATA_DIR = localCloudDataDir('.');
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ok, type Result } from '../../../src/core/result.js';
 import type {
   StepFailure,
@@ -16,18 +16,29 @@ import type {
   StepRunContext,
   StepSpec,
 } from '../../../src/plan/step.js';
-import type { CustomizeParams, IsoInstallParams } from '../../../src/plan/step-params.js';
+import type {
+  CustomizeParams,
+  DebootstrapInstallParams,
+  IsoInstallParams,
+} from '../../../src/plan/step-params.js';
 import { describeStepFailure } from '../../../src/plan/step-failure.js';
 import { customize } from '../../../src/steps/customize.js';
 import { extractKernelKind } from '../../../src/steps/extract-boot.js';
 import { extractRootfs } from '../../../src/steps/extract-rootfs.js';
+import { installDebootstrap } from '../../../src/steps/install-debootstrap.js';
 import { installIso } from '../../../src/steps/install-iso.js';
 import { downloadIso, networkCause } from '../../../src/steps/iso-download.js';
 import type { Exec } from '../../../src/tools/exec.js';
 
 const dirs: string[] = [];
+const savedDebCache = process.env.EMI_RECIPE_DEBOOTSTRAP_CACHE;
+beforeAll(() => {
+  process.env.EMI_RECIPE_DEBOOTSTRAP_CACHE = 'off'; // no .deb cache in the user's ~/.cache
+});
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  if (savedDebCache === undefined) delete process.env.EMI_RECIPE_DEBOOTSTRAP_CACHE;
+  else process.env.EMI_RECIPE_DEBOOTSTRAP_CACHE = savedDebCache;
 });
 
 const FULL_DISK_PATH = '/w/artifacts/x.partial/disk.raw';
@@ -106,6 +117,21 @@ const isoParams: IsoInstallParams = {
   timeoutMs: 60_000,
 };
 
+const debootstrapParams: DebootstrapInstallParams = {
+  source: 'debootstrap',
+  arch: 'x86_64',
+  suite: 'bookworm',
+  variant: 'minbase',
+  components: ['main'],
+  mirror: 'http://deb.debian.org/debian',
+  kernelPackage: 'linux-image-cloud-amd64',
+  packages: ['linux-image-cloud-amd64'],
+  locale: 'C.UTF-8',
+  timezone: 'UTC',
+  diskSizeBytes: 2 ** 30,
+  diskFormat: 'qcow2',
+};
+
 /** An ISO input file (its content does not matter: xorriso is the fake). */
 function isoInput(): StepSpec<unknown>['inputs'] {
   const dir = mkdtempSync(join(tmpdir(), 'emi-iso-'));
@@ -128,6 +154,25 @@ const STEPS: readonly (readonly [string, string, Runner])[] = [
     run(extractRootfs, { name: 'r.img', sizeBytes: 2 ** 30 }),
   ],
   ['extract-kernel', 'extracting the kernel', run(extractKernelKind, { kernel: 'newest' })],
+  [
+    'install-os (debootstrap)',
+    'installing with debootstrap',
+    // A fake host: root, and a namespace whose exec is the test's.
+    (exec) =>
+      installDebootstrap(context('install-os', debootstrapParams, exec), {
+        isRoot: () => true,
+        openSandbox: () =>
+          Promise.resolve(
+            ok({
+              exec,
+              hostPath: (path: string) => path,
+              mounts: () => Promise.resolve(''),
+              killInside: () => Promise.resolve(0),
+              close: () => Promise.resolve(),
+            }),
+          ),
+      }),
+  ],
   [
     'install-os (iso)',
     'installing from the ISO',

@@ -1,0 +1,65 @@
+// One attempt at a step and how it ends: the run-wide environment a step runs in, and the
+// failure and cancel reports (log line plus event) that run-step.ts and checkpoint.ts share.
+import { fsFailureOf } from '../core/fs-failure.js';
+import type { Exec } from '../tools/exec.js';
+import type { StepFailure, StepKind, StepSpec } from '../plan/step.js';
+import type { EventSink } from './events.js';
+import { logPath } from './layout.js';
+import type { StepOutcome } from './scheduler.js';
+import type { StepLog } from './step-log.js';
+import type { StateStore } from './state.js';
+import { describeStepFailure, fsStepFailure } from '../plan/step-failure.js';
+
+/** What running a step needs from the run: the same for every step of it. */
+export interface StepRunEnv {
+  readonly kinds: ReadonlyMap<string, StepKind>;
+  readonly store: StateStore;
+  readonly workDir: string;
+  readonly emit: EventSink;
+  readonly exec: Exec;
+  readonly secrets: ReadonlyMap<string, string>;
+  /** The run's accelerator, probed at most once per run. */
+  readonly accel: () => Promise<'kvm' | 'tcg'>;
+  readonly clock: () => number;
+}
+
+/** One attempt at one step: where its lines go, when it started, what stops it. */
+export interface StepAttempt {
+  readonly env: StepRunEnv;
+  readonly step: StepSpec;
+  readonly log: StepLog;
+  readonly t0: number;
+  readonly signal: AbortSignal;
+}
+
+/** Reports `failure` (log line and step-failed event): the step failed. */
+export function failStep(attempt: StepAttempt, failure: StepFailure): StepOutcome {
+  const { env, step, log } = attempt;
+  log.write(`# failed: ${describeStepFailure(failure)}\n`);
+  env.emit({
+    type: 'step-failed',
+    id: step.id,
+    durationMs: env.clock() - attempt.t0,
+    failure,
+    logPath: logPath(env.workDir, step.id),
+  });
+  return { state: 'failed' };
+}
+
+/** A file-system failure (ENOSPC, EROFS…) of `path` as a step failure, or undefined. */
+export function failStepOnFs(
+  attempt: StepAttempt,
+  error: unknown,
+  where: { readonly action: string; readonly path?: string },
+): StepOutcome | undefined {
+  const failure = fsFailureOf(error, where.path);
+  if (!failure) return undefined;
+  return failStep(attempt, fsStepFailure(failure, where.action));
+}
+
+/** Reports that `signal` stopped the step (step-canceled event). */
+export function cancelStep(attempt: StepAttempt): StepOutcome {
+  const { env, step } = attempt;
+  env.emit({ type: 'step-canceled', id: step.id, logPath: logPath(env.workDir, step.id) });
+  return { state: 'canceled' };
+}
