@@ -19,6 +19,7 @@ import { extractRootfs } from '../src/steps/extract-rootfs.js';
 import type { CustomizeParams, DebootstrapInstallParams } from '../src/plan/step-params.js';
 import { recipeSteps, StepHarness } from '../test/helpers/step-harness.js';
 import { repoPath } from '../test/helpers/paths.js';
+import { describeStepFailure } from '../src/plan/step-failure.js';
 
 const warm = process.argv.includes('--warm');
 const keep = process.argv.includes('--keep');
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
       const ms = Date.now() - started;
       if (!r.ok)
         throw new Error(
-          `${id} failed: ${r.error.message}\n${h.logs.get(id)?.slice(-20).join('\n') ?? ''}`,
+          `${id} failed: ${describeStepFailure(r.error)}\n${h.logs.get(id)?.slice(-20).join('\n') ?? ''}`,
         );
       const note =
         id === 'install-os'

@@ -4,6 +4,7 @@
 import type { TaskContext } from '../core/task.js';
 import type { Result } from '../core/result.js';
 import type { Exec } from '../tools/exec.js';
+import type { EnvironmentFsCode } from '../core/fs-failure.js';
 
 declare const stepIdBrand: unique symbol;
 /** A step's id in the graph, kebab-case: 'create-disk', 'bundle-kernel'. */
@@ -109,17 +110,84 @@ export interface StepRunContext<P = JsonValue> extends TaskContext {
 }
 
 /**
- * A step failure: facts for the failure report. `reason` tags the variant; `command`,
- * `exitCode`, `stderrTail` are shown when present. Never holds secrets.
+ * A step failure, as facts (STYLE.md §3): tagged by `kind`, each variant holds what the
+ * step knew (the tool and its exit, the path and errno…), never a finished sentence;
+ * plan/step-failure.ts `describeStepFailure` makes the sentence and cli/output the report.
+ * `reason` is a stable kebab-case tag within the kind (for logs and tests). Never holds secrets.
  */
-export interface StepFailure {
+export type StepFailure =
+  ToolStepFailure | FsStepFailure | FindingStepFailure | CanceledStepFailure;
+
+/** An external program did not succeed (a ToolFailure, with what the step was doing). */
+export type ToolStepFailure = ToolStepFailureBase &
+  (
+    | {
+        readonly reason: 'tool-spawn-error';
+        /** The errno (ENOENT: not installed). */ readonly spawnCode: string;
+      }
+    | { readonly reason: 'tool-exit-non-zero'; readonly exitCode: number }
+    | { readonly reason: 'tool-signal'; readonly signal: string }
+    | { readonly reason: 'tool-timeout'; /** The limit it ran into. */ readonly timeoutMs: number }
+  );
+
+export interface ToolStepFailureBase {
+  readonly kind: 'tool';
+  /** What the step was doing, a gerund phrase: "creating the disk". */
+  readonly doing: string;
+  /** The program as given ("qemu-img"). */
+  readonly tool: string;
+  /** The whole command, shell-escaped. */
+  readonly command: string;
+  /** Its last lines on stderr and stdout (~20 each). */
+  readonly stderrTail: readonly string[];
+  readonly stdoutTail: readonly string[];
+  /** What the user can do about it, a sentence by nature ("fix the package names in customize"). */
+  readonly hint?: string;
+}
+
+/** A file-system error the user must fix (full, read-only, quota, permissions) at `path`. */
+export interface FsStepFailure {
+  readonly kind: 'fs';
+  readonly reason: 'io-error';
+  readonly code: EnvironmentFsCode;
+  /** The file or directory concerned (the one to name, not a temp file beside it). */
+  readonly path: string;
+  /** The verb phrase: "write", "create its log", "record the step in". */
+  readonly action: string;
+  /** What the step was doing, when known: "customizing". */
+  readonly doing?: string;
+  /** Which place it is in, for the way out: the work directory (--work-dir) or the ISO cache (EMI_RECIPE_CACHE_DIR). */
+  readonly place: 'work-dir' | 'cache-dir';
+}
+
+/**
+ * Something the step found wrong, by who must act: `guest` the built image or the guest
+ * (no kernel in /boot, an unsafe symlink, a guest that never booted), `input` the recipe
+ * or an input file (a wrong checksum, a size too small, an ISO URL that does not answer),
+ * `host` this machine (not root, no KVM), `cloud` the publishing target,
+ * `internal` emi-recipe itself (a broken invariant or a thrown exception: a bug, exit 70).
+ * `detail` states the fact in words because it is one by nature ("/boot/vmlinuz is not a
+ * Linux kernel: found gzip").
+ */
+export interface FindingStepFailure {
+  readonly kind: 'guest' | 'input' | 'host' | 'cloud' | 'internal';
   readonly reason: string;
-  /** What went wrong, one or two sentences, and what to do next. */
-  readonly message: string;
+  readonly detail: string;
+  /** What to do next, when the detail does not say it. */
+  readonly hint?: string;
+  /** The file concerned, when there is one. */
+  readonly path?: string;
+  /** A command whose output is shown (`outputTail`), with its exit status. */
   readonly command?: string;
   readonly exitCode?: number;
-  readonly signal?: string;
+  /** Lines worth showing: a console tail, a stack. */
   readonly outputTail?: readonly string[];
+}
+
+/** The step stopped because the run was interrupted (or another step failed under --on-failure kill). */
+export interface CanceledStepFailure {
+  readonly kind: 'canceled';
+  readonly reason: 'canceled';
 }
 
 /** A step kind: registered in steps/registry.ts, called by the runner. */

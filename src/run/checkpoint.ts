@@ -11,6 +11,7 @@ import { artifactsRoot, stepDir } from './layout.js';
 import type { StepOutcome } from './scheduler.js';
 import { failStep, failStepOnFs, type StepAttempt } from './step-attempt.js';
 import { statePath, withStep, type ArtifactRecord, type StepRecord } from './state.js';
+import { stepFailure } from '../plan/step-failure.js';
 
 /** Digest of a step's outputs, which its dependents' fingerprints include. */
 export function outputDigestOf(
@@ -45,10 +46,14 @@ export async function checkpointStep(
     const path = join(result.outDir, file);
     const identity = await statIdentity(path);
     if (!identity)
-      return failStep(attempt, {
-        reason: 'missing-artifact',
-        message: `step ${step.id} reported artifact ${name} (${file}) but did not write it: this is a bug`,
-      });
+      return failStep(
+        attempt,
+        stepFailure(
+          'internal',
+          'missing-artifact',
+          `step ${step.id} reported artifact ${name} (${file}) but did not write it`,
+        ),
+      );
     artifacts[name] = { file, ...identity, sha256: await hashFile(path, attempt.signal) };
   }
   const final = stepDir(env.workDir, step.id);

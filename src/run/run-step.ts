@@ -18,6 +18,7 @@ import {
 import { NO_LOG, openLog } from './step-log.js';
 import { logPath, partialDir, stepDir } from './layout.js';
 import { statePath, withStep } from './state.js';
+import { internalStepFailure, stepFailure } from '../plan/step-failure.js';
 
 /**
  * Runs `step` (whose decision is 'run') until it succeeds, fails or `signal` aborts it.
@@ -50,21 +51,19 @@ export async function runStep(
     if (!opened.ok)
       return (
         failStepOnFs(attempt, opened.error, { action: 'create its log', path }) ??
-        failStep(attempt, {
-          reason: 'io-error',
-          message: `step ${step.id}: cannot create its log ${path}: ${String(opened.error)}`,
-        })
+        failStep(
+          attempt,
+          stepFailure('input', 'log-unwritable', `cannot create its log: ${String(opened.error)}`, {
+            path,
+          }),
+        )
       );
     return await runKind(attempt, decision);
   } catch (error) {
     if (signal.aborted) return cancelStep(attempt);
     const failed = failStepOnFs(attempt, error, { action: 'write' });
     if (failed) return failed;
-    const message = error instanceof Error ? error.message : String(error);
-    return failStep(attempt, {
-      reason: 'io-error',
-      message: `step ${step.id} could not record its result: ${message}`,
-    });
+    return failStep(attempt, internalStepFailure(error)); // not the machine's fault: a bug
   } finally {
     await log.close();
   }
@@ -76,10 +75,14 @@ async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<St
   const kind = env.kinds.get(step.kind);
   const { fingerprint, components } = decision;
   if (!kind || fingerprint === undefined || components === undefined) {
-    return failStep(attempt, {
-      reason: 'not-runnable',
-      message: `step kind '${step.kind}' cannot run: ${decision.reasons.join('; ')}`,
-    });
+    return failStep(
+      attempt,
+      stepFailure(
+        'input',
+        'not-runnable',
+        `step kind '${step.kind}' cannot run: ${decision.reasons.join('; ')}`,
+      ),
+    );
   }
   const dropped = await dropRecord(attempt);
   if (dropped) return dropped;
@@ -90,10 +93,14 @@ async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<St
   const params = resolveStepRefs(step.params, (id) => needs.get(id as StepId)?.values);
   if (!params.ok) {
     const m = params.error;
-    return failStep(attempt, {
-      reason: 'missing-output',
-      message: `\${steps.${m.step}.${m.output}} names an output that step ${m.step} does not have (it has: ${m.available.join(', ') || 'none'}); fix the recipe`,
-    });
+    return failStep(
+      attempt,
+      stepFailure(
+        'input',
+        'missing-output',
+        `\${steps.${m.step}.${m.output}} names an output that step ${m.step} does not have (it has: ${m.available.join(', ') || 'none'}); fix the recipe`,
+      ),
+    );
   }
   let result;
   try {
@@ -162,14 +169,9 @@ function needOutputs(env: StepRunEnv, step: StepSpec): Map<StepId, StepOutputs &
 
 /** An exception from a kind's run(): a full or read-only disk it did not expect, or a bug. */
 function thrownByKind(attempt: StepAttempt, error: unknown): StepOutcome {
-  const { env, step, log } = attempt;
   const failed = failStepOnFs(attempt, error, { action: 'write' });
   if (failed) return failed;
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  log.write(`# internal error: ${stack}\n`);
-  return failStep(attempt, {
-    reason: 'internal-error',
-    message: `internal error in step ${step.id}: ${error instanceof Error ? error.message : String(error)}. This is a bug in emi-recipe: please report it with ${logPath(env.workDir, step.id)}`,
-    outputTail: stack.split('\n').slice(0, 20),
-  });
+  attempt.log.write(`# internal error: ${stack}\n`);
+  return failStep(attempt, internalStepFailure(error));
 }

@@ -13,6 +13,7 @@ import { runStep } from './run-step.js';
 import { schedule, type FailureMode, type FinalStatus, type StepOutcome } from './scheduler.js';
 import type { StepRunEnv } from './step-attempt.js';
 import type { StateStore } from './state.js';
+import { internalStepFailure } from '../plan/step-failure.js';
 
 export type { FailureMode } from './scheduler.js';
 
@@ -67,17 +68,12 @@ function startStep(
 
 /** A step's start threw: a bug in the runner, reported as the step's internal error. */
 function reportInternalError(options: RunnerOptions, id: StepId, error: unknown): void {
-  const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
   const path = logPath(options.workDir, id);
   options.emit({
     type: 'step-failed',
     id,
     durationMs: 0,
-    failure: {
-      reason: 'internal-error',
-      message: `internal error in step ${id}: ${error instanceof Error ? error.message : String(error)}. This is a bug in emi-recipe: please report it with the lines below`,
-      outputTail: stack.split('\n').slice(0, 20),
-    },
+    failure: internalStepFailure(error),
     logPath: path,
   });
 }

@@ -1,6 +1,6 @@
 // One attempt at a step and how it ends: the run-wide environment a step runs in, and the
 // failure and cancel reports (log line plus event) that run-step.ts and checkpoint.ts share.
-import { describeFsFailure, fsFailureOf } from '../core/fs-failure.js';
+import { fsFailureOf } from '../core/fs-failure.js';
 import type { Exec } from '../tools/exec.js';
 import type { StepFailure, StepKind, StepSpec } from '../plan/step.js';
 import type { EventSink } from './events.js';
@@ -8,6 +8,7 @@ import { logPath } from './layout.js';
 import type { StepOutcome } from './scheduler.js';
 import type { StepLog } from './step-log.js';
 import type { StateStore } from './state.js';
+import { describeStepFailure, fsStepFailure } from '../plan/step-failure.js';
 
 /** What running a step needs from the run: the same for every step of it. */
 export interface StepRunEnv {
@@ -34,7 +35,7 @@ export interface StepAttempt {
 /** Reports `failure` (log line and step-failed event): the step failed. */
 export function failStep(attempt: StepAttempt, failure: StepFailure): StepOutcome {
   const { env, step, log } = attempt;
-  log.write(`# failed: ${failure.message}\n`);
+  log.write(`# failed: ${describeStepFailure(failure)}\n`);
   env.emit({
     type: 'step-failed',
     id: step.id,
@@ -53,11 +54,7 @@ export function failStepOnFs(
 ): StepOutcome | undefined {
   const failure = fsFailureOf(error, where.path);
   if (!failure) return undefined;
-  const { id } = attempt.step;
-  return failStep(attempt, {
-    reason: 'io-error',
-    message: `step ${id}: ${describeFsFailure(failure, { action: where.action, elsewhere: 'use another work directory (--work-dir DIR)' })} Finished steps are kept; run the same command again to resume.`,
-  });
+  return failStep(attempt, fsStepFailure(failure, where.action));
 }
 
 /** Reports that `signal` stopped the step (step-canceled event). */

@@ -9,7 +9,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeToolFailure } from '../core/failure.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { StepFailure, StepKind, StepRunContext } from '../plan/step.js';
+import type { FindingStepFailure, StepFailure, StepKind, StepRunContext } from '../plan/step.js';
 import type { BootTestParams } from '../plan/step-params.js';
 import { formatCommand } from '../tools/exec.js';
 import { QEMU_SYSTEM, type Accel } from '../tools/qemu.js';
@@ -29,6 +29,7 @@ import {
 } from '../vm/boot-vm.js';
 import { startMetadataService } from '../vm/metadata-service.js';
 import { formatDuration } from '../recipe/units.js';
+import { CANCELED, stepFailure, toolStepFailure } from '../plan/step-failure.js';
 
 function artifactOf(ctx: StepRunContext<BootTestParams>, name: string): string | undefined {
   for (const need of ctx.needs.values()) {
@@ -82,10 +83,13 @@ export const bootTest: StepKind<BootTestParams> = {
     const initrd = artifactOf(ctx, 'ramdisk');
     const rootfs = artifactOf(ctx, 'rootfs');
     if (!kernel || !initrd || !rootfs)
-      return err({
-        reason: 'no-boot-files',
-        message: 'boot-test needs the kernel, ramdisk and rootfs artifacts: this is a bug',
-      });
+      return err(
+        stepFailure(
+          'internal',
+          'no-boot-files',
+          'boot-test needs the kernel, ramdisk and rootfs artifacts',
+        ),
+      );
     const accel: Accel = p.accel === 'auto' ? await ctx.accel() : p.accel;
     const tmp = await mkdtemp(join(tmpdir(), 'emi-boot-test-'));
     try {
@@ -112,12 +116,7 @@ async function boot(
     signal: ctx.signal,
     timeoutMs: 30_000,
   });
-  if (!keygen.ok)
-    return err({
-      reason: 'keygen-failed',
-      message: describeToolFailure(keygen.error),
-      command: keygen.error.command,
-    });
+  if (!keygen.ok) return err(toolStepFailure(keygen.error, 'creating the test SSH key'));
   const publicKey = await readFile(`${keyPath}.pub`, 'utf8');
   const metadata = await startMetadataService(
     {
@@ -196,17 +195,19 @@ async function boot(
     await metadata.close();
     await new Promise((resolve) => consoleLog.end(resolve));
   };
+  /** Something the guest did (or did not do), with the console's last lines. */
   const failure = (
     reason: string,
-    message: string,
-    extra: Partial<StepFailure> = {},
-  ): Result<never, StepFailure> => err({ reason, message, outputTail: [...tail], ...extra });
+    detail: string,
+    extra: Partial<Omit<FindingStepFailure, 'kind' | 'reason' | 'detail'>> = {},
+  ): Result<never, StepFailure> =>
+    err(stepFailure('guest', reason, detail, { outputTail: [...tail], ...extra }));
   try {
     // Wait for the login: TCG boots take tens of seconds; each attempt waits at most ~20 s.
     let loggedIn = false;
     let lastError = '';
     while (!loggedIn) {
-      if (ctx.signal.aborted) return failure('canceled', 'stopped');
+      if (ctx.signal.aborted) return err(CANCELED);
       if (vmState.exited)
         return failure(
           'guest-stopped',

@@ -16,6 +16,7 @@ import {
   describeBundle,
   makeParts,
 } from './bundle-common.js';
+import { stepFailure } from '../plan/step-failure.js';
 
 export function bundleImageKind(session: CloudSession): StepKind<BundleParams> {
   return {
@@ -39,7 +40,7 @@ export function bundleImageKind(session: CloudSession): StepKind<BundleParams> {
         ctx.outDir,
       );
       if (!written.ok)
-        return err({ reason: 'manifest-failed', message: describeBundleFailure(written.error) });
+        return err(stepFailure('input', 'manifest-failed', describeBundleFailure(written.error)));
       const manifest = written.value.manifestPath.slice(ctx.outDir.length + 1);
       const outputs: StepOutputs = {
         artifacts: bundleArtifacts(parts.value, manifest),

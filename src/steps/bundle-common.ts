@@ -10,6 +10,7 @@ import type { JsonValue, StepFailure, StepKind, StepRunContext } from '../plan/s
 import type { BundleParams } from '../plan/step-params.js';
 import { formatSize } from '../recipe/units.js';
 import { targetLabel, type BundleIdentity, type CloudSession } from './cloud-session.js';
+import { stepFailure } from '../plan/step-failure.js';
 
 /** Name of the JSON record of a machine bundle's parts (read by bundle-manifest). */
 export const PARTS_RECORD = 'bundle-parts.json';
@@ -61,10 +62,13 @@ export async function makeParts(
   const p = ctx.step.params;
   const image = imageToBundle(ctx);
   if (image === undefined)
-    return err({
-      reason: 'no-image',
-      message: `step ${ctx.step.id} found no image to bundle among its needs: this is a bug`,
-    });
+    return err(
+      stepFailure(
+        'internal',
+        'no-image',
+        `step ${ctx.step.id} found no image to bundle among its needs`,
+      ),
+    );
   ctx.log(
     `bundling ${image} as ${p.prefix} (${p.imageType}, ${p.arch}, parts of ${formatSize(p.partSizeBytes)})`,
   );
@@ -84,7 +88,7 @@ export async function makeParts(
     ctx,
   );
   if (!parts.ok)
-    return err({ reason: 'bundle-failed', message: describeBundleFailure(parts.error) });
+    return err(stepFailure('input', 'bundle-failed', describeBundleFailure(parts.error)));
   for (const warning of parts.value.warnings) ctx.log(`warning: ${describeBundleWarning(warning)}`);
   ctx.log(
     `${parts.value.parts.length} part(s), ${formatSize(parts.value.bundledSize)} from ${formatSize(parts.value.imageSize)}`,

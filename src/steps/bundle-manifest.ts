@@ -9,6 +9,7 @@ import type { StepKind } from '../plan/step.js';
 import type { BundleManifestParams } from '../plan/step-params.js';
 import type { CloudSession } from './cloud-session.js';
 import { bundleArtifacts, bundleValues, buildIdOf } from './bundle-common.js';
+import { stepFailure } from '../plan/step-failure.js';
 
 export function bundleManifestKind(session: CloudSession): StepKind<BundleManifestParams> {
   return {
@@ -38,11 +39,13 @@ export function bundleManifestKind(session: CloudSession): StepKind<BundleManife
         typeof kernelId !== 'string' ||
         typeof ramdiskId !== 'string'
       ) {
-        return err({
-          reason: 'missing-inputs',
-          message:
-            'bundle-manifest needs the machine parts and the registered eki and eri ids: this is a bug',
-        });
+        return err(
+          stepFailure(
+            'internal',
+            'missing-inputs',
+            'bundle-manifest needs the machine parts and the registered eki and eri ids',
+          ),
+        );
       }
       const record = parseBundleParts(
         JSON.parse(
@@ -50,10 +53,13 @@ export function bundleManifestKind(session: CloudSession): StepKind<BundleManife
         ) as unknown,
       );
       if (!record)
-        return err({
-          reason: 'parts-record-invalid',
-          message: `the parts record in ${partsStep.dir} is not readable: run apply --force bundle-machine`,
-        });
+        return err(
+          stepFailure(
+            'input',
+            'parts-record-invalid',
+            `the parts record in ${partsStep.dir} is not readable: run apply --force bundle-machine`,
+          ),
+        );
       const identity = await session.identity(ctx.signal);
       if (!identity.ok) return identity;
       // The parts stay where bundle-parts wrote them; hard links make this step's directory a whole bundle.
@@ -71,7 +77,7 @@ export function bundleManifestKind(session: CloudSession): StepKind<BundleManife
         ctx.outDir,
       );
       if (!written.ok)
-        return err({ reason: 'manifest-failed', message: describeBundleFailure(written.error) });
+        return err(stepFailure('input', 'manifest-failed', describeBundleFailure(written.error)));
       ctx.log(`manifest names kernel ${kernelId} and ramdisk ${ramdiskId}`);
       return ok({
         artifacts: bundleArtifacts(record, written.value.manifestPath.slice(ctx.outDir.length + 1)),

@@ -13,6 +13,7 @@ import {
 } from '../local-cloud/publish-target.js';
 import type { StepFailure } from '../plan/step.js';
 import type { PublishTargetParams } from '../plan/step-params.js';
+import { stepFailure } from '../plan/step-failure.js';
 
 /** The account and keys that bundles are made with. */
 export interface BundleIdentity {
@@ -92,10 +93,13 @@ export class CloudSession {
     }).then((r) =>
       r.ok
         ? ok(r.value)
-        : err({
-            reason: r.error.reason,
-            message: describeOpenTargetFailure(r.error),
-          }),
+        : err(
+            stepFailure(
+              r.error.reason === 'local-cloud' ? 'cloud' : 'input',
+              r.error.reason,
+              describeOpenTargetFailure(r.error),
+            ),
+          ),
     );
     return this.#opened;
   }
@@ -146,19 +150,26 @@ export class CloudSession {
       b.privateKeyPath === null ||
       b.cloudCertPath === null
     ) {
-      return err({
-        reason: 'identity-missing',
-        message: `bundling needs ${missing.join(', ')}: set them in the recipe or source your eucarc`,
-      });
+      return err(
+        stepFailure(
+          'input',
+          'identity-missing',
+          `bundling needs ${missing.join(', ')}: set them in the recipe or source your eucarc`,
+        ),
+      );
     }
     const read = async (path: string, what: string): Promise<Result<string, StepFailure>> => {
       try {
         return ok(await readFile(path, 'utf8'));
       } catch (error) {
-        return err({
-          reason: 'identity-unreadable',
-          message: `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-        });
+        // A missing or unreadable file (ENOENT, EACCES, EISDIR…); anything else is a bug.
+        const code = (error as NodeJS.ErrnoException | undefined)?.code;
+        if (typeof code !== 'string') throw error;
+        return err(
+          stepFailure('input', 'identity-unreadable', `cannot read ${what} ${path}: ${code}`, {
+            path,
+          }),
+        );
       }
     };
     const cert = await read(b.certPath, 'the certificate');

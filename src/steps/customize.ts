@@ -34,7 +34,7 @@ import {
 } from '../guest/customize-script.js';
 import { deriveDisk, readRange, writeRange } from './disk-write.js';
 import { probeDisk } from '../vm/disk-probe.js';
-import { ioStepFailure, toolStepFailure } from '../plan/step-failure.js';
+import { fsStepFailureOrRethrow, toolStepFailure } from '../plan/step-failure.js';
 import { diskFileName, scratchDir, upstreamDisk, type UpstreamDisk } from './upstream.js';
 
 /** How the script runs: 'chroot' (root, fast) or 'guestfs' (any user). */
@@ -281,7 +281,8 @@ export const customize: StepKind<CustomizeParams> = {
           : await viaGuestfs(ctx, disk, base.value, tmp);
       if (!r.ok) return r;
     } catch (error) {
-      return err(ioStepFailure(error, 'customizing'));
+      // A full or read-only scratch or work directory; anything else is a bug (rethrown).
+      return err(fsStepFailureOrRethrow(error, { doing: 'customizing' }));
     } finally {
       await scratch.remove();
     }

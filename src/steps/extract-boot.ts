@@ -10,7 +10,7 @@ import { planCommand } from './plan-command.js';
 import { debugfsArgs } from '../tools/e2fs.js';
 import { bootFileKind, chooseBootPair, type BootFileKind } from '../guest/boot-files.js';
 import { cutRootImage, dumpFile, fileHead, listBoot, rootImagePath } from './root-image.js';
-import { ioStepFailure, stepFailure } from '../plan/step-failure.js';
+import { fsStepFailureOrRethrow, stepFailure } from '../plan/step-failure.js';
 import { scratchDir } from './upstream.js';
 
 const INITRD_KINDS: readonly BootFileKind[] = [
@@ -56,7 +56,7 @@ function extractBootKind(which: 'kernel' | 'ramdisk'): StepKind<ExtractBootParam
         const names = await listBoot(ctx, root.value.image);
         if (!names.ok) return names;
         const chosen = chooseBootPair(names.value, ctx.step.params.kernel);
-        if (!chosen.ok) return err(stepFailure('no-kernel', chosen.message));
+        if (!chosen.ok) return err(stepFailure('guest', 'no-kernel', chosen.message));
         const { pair } = chosen;
         const name = which === 'kernel' ? pair.kernel : pair.initrd;
         const to = join(ctx.outDir, name);
@@ -67,6 +67,7 @@ function extractBootKind(which: 'kernel' | 'ramdisk'): StepKind<ExtractBootParam
         if (!good)
           return err(
             stepFailure(
+              'guest',
               'bad-boot-file',
               `/boot/${name} is not ${which === 'kernel' ? 'a Linux kernel (no HdrS header)' : 'an initrd (not cpio, nor gzip/zstd/xz/lz4 compressed)'}: found ${kind}. Check the image's kernel package.`,
             ),
@@ -80,7 +81,8 @@ function extractBootKind(which: 'kernel' | 'ramdisk'): StepKind<ExtractBootParam
           values: { kernelVersion: pair.version, sizeBytes: size, fileType: kind },
         });
       } catch (error) {
-        return err(ioStepFailure(error, `extracting the ${noun}`));
+        // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
+        return err(fsStepFailureOrRethrow(error, { doing: `extracting the ${noun}` }));
       } finally {
         await scratch.remove();
       }

@@ -19,7 +19,7 @@ import {
   runFsck,
 } from '../tools/e2fs.js';
 import { cutRootImage } from './root-image.js';
-import { ioStepFailure, stepFailure, toolStepFailure } from '../plan/step-failure.js';
+import { fsStepFailureOrRethrow, stepFailure, toolStepFailure } from '../plan/step-failure.js';
 import { scratchDir } from './upstream.js';
 
 /** extract-rootfs: artifact `rootfs` (<recipe>.img); values `sizeBytes`, `filesystem`, `label`, `uuid`. */
@@ -52,6 +52,7 @@ export const extractRootfs: StepKind<ExtractRootfsParams> = {
         return err(
           repaired.ok
             ? stepFailure(
+                'guest',
                 'fsck-failed',
                 'e2fsck found errors in the root file system it could not fix; the install or customize step left it damaged. Run them again.',
               )
@@ -68,6 +69,7 @@ export const extractRootfs: StepKind<ExtractRootfsParams> = {
           if (blocks !== null && blocks * blockSize > target)
             return err(
               stepFailure(
+                'input',
                 'rootfs-too-small',
                 `extract.rootfsSize is ${formatSize(sizeBytes)}, but the root file system needs at least ${formatSize(blocks * blockSize)}: raise extract.rootfsSize.`,
               ),
@@ -90,6 +92,7 @@ export const extractRootfs: StepKind<ExtractRootfsParams> = {
         return err(
           checked.ok
             ? stepFailure(
+                'guest',
                 'fsck-failed',
                 `e2fsck -fn reports problems in the extracted file system (${checked.value}).`,
               )
@@ -106,7 +109,8 @@ export const extractRootfs: StepKind<ExtractRootfsParams> = {
         },
       });
     } catch (error) {
-      return err(ioStepFailure(error, 'extracting the root file system'));
+      // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
+      return err(fsStepFailureOrRethrow(error, { doing: 'extracting the root file system' }));
     } finally {
       await scratch.remove();
     }

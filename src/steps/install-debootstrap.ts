@@ -37,7 +37,7 @@ import {
   type TreeChange,
 } from '../guest/debootstrap-config.js';
 import { singlePartitionMbr } from '../guest/disk-layout.js';
-import { ioStepFailure, stepFailure, toolStepFailure } from '../plan/step-failure.js';
+import { fsStepFailureOrRethrow, stepFailure, toolStepFailure } from '../plan/step-failure.js';
 import { chrootRun, unmountBelow } from '../vm/chroot-session.js';
 import { diskFileName, scratchDir, upstreamDisk } from './upstream.js';
 import {
@@ -101,6 +101,7 @@ export async function installDebootstrap(
   if (!host.isRoot())
     return err(
       stepFailure(
+        'host',
         'needs-root',
         'debootstrap needs root (it creates device nodes and runs package scripts in a chroot). Run emi-recipe as root (sudo), or install from an ISO (install.iso), which needs no root.',
       ),
@@ -157,18 +158,18 @@ export async function installDebootstrap(
       const logTail = await readFile(join(tree, 'debootstrap', 'debootstrap.log'), 'utf8').catch(
         () => '',
       );
-      const failure = toolStepFailure(
-        boot.error,
-        'debootstrap',
-        'Check the suite, the package names in install.debootstrap (packages, kernelPackage) and the mirror; the lines below come from debootstrap.',
+      // debootstrap says why in its own log, not on stderr: its last lines join the tail.
+      const stderrTail = [
+        ...boot.error.stderrTail,
+        ...logTail.split('\n').filter(Boolean).slice(-10),
+      ];
+      return err(
+        toolStepFailure(
+          { ...boot.error, stderrTail },
+          'installing with debootstrap',
+          'Check the suite, the package names in install.debootstrap (packages, kernelPackage) and the mirror; the lines below come from debootstrap.',
+        ),
       );
-      return err({
-        ...failure,
-        outputTail: [
-          ...(failure.outputTail ?? []),
-          ...logTail.split('\n').filter(Boolean).slice(-10),
-        ],
-      });
     }
     // Nothing debootstrap started may keep running in the tree (or keep a mount busy).
     await sandbox.killInside();
@@ -198,6 +199,7 @@ export async function installDebootstrap(
     if (kernels.length === 0)
       return err(
         stepFailure(
+          'guest',
           'no-kernel',
           `debootstrap finished but /boot has no kernel with an initrd (found: ${bootNames.join(', ') || 'nothing'}). Check install.debootstrap.kernelPackage (${p.kernelPackage}).`,
         ),
@@ -251,7 +253,8 @@ export async function installDebootstrap(
       },
     });
   } catch (error) {
-    return err(ioStepFailure(error, 'installing with debootstrap'));
+    // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
+    return err(fsStepFailureOrRethrow(error, { doing: 'installing with debootstrap' }));
   } finally {
     // Closing the namespace undoes whatever is still mounted in it before the tree goes.
     await sandbox.close();

@@ -42,7 +42,7 @@ import {
   unrecognisedLayoutMessage,
 } from '../guest/iso-layout.js';
 import { planCommand } from './plan-command.js';
-import { ioStepFailure, stepFailure, toolStepFailure } from '../plan/step-failure.js';
+import { fsStepFailureOrRethrow, stepFailure, toolStepFailure } from '../plan/step-failure.js';
 import { diskFileName, logFile, scratchDir, upstreamDisk } from './upstream.js';
 
 /** SHA-256 of a file, streamed, with byte progress. */
@@ -122,6 +122,7 @@ async function chooseAccel(
   if (wanted === 'kvm' && probed !== 'kvm')
     return err(
       stepFailure(
+        'host',
         'kvm-unavailable',
         'install.vm.accel is kvm, but KVM does not work on this host (the probe failed; see `emi-recipe doctor`). Use accel: auto or tcg.',
       ),
@@ -145,6 +146,7 @@ export async function installIso(
   } else {
     return err(
       stepFailure(
+        'input',
         'iso-missing',
         'the recipe names no ISO: give install.iso.path, or install.iso.url with install.iso.sha256',
       ),
@@ -156,10 +158,24 @@ export async function installIso(
   const sockDir = await mkdtemp(join(tmpdir(), 'emi-qmp-'));
   try {
     ctx.log(`checking the SHA-256 of ${iso}`);
-    const digest = await sha256File(ctx, iso);
+    const read = await sha256File(ctx, iso).then(ok, (error: unknown) => {
+      // Gone or replaced since the plan read it: the user's to fix, not a bug.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return err(code);
+      throw error;
+    });
+    if (!read.ok)
+      return err(
+        stepFailure('input', 'iso-missing', `the ISO ${iso} cannot be read (${read.error})`, {
+          path: iso,
+          hint: 'Check install.iso.path, then run the same command again.',
+        }),
+      );
+    const digest = read.value;
     if (p.sha256 && digest !== p.sha256.toLowerCase())
       return err(
         stepFailure(
+          'input',
           'iso-checksum-mismatch',
           `the ISO's SHA-256 is ${digest}, the recipe expects ${p.sha256}: check the file (a partial or different download?) or update install.iso.sha256. Nothing was booted.`,
         ),
@@ -175,6 +191,7 @@ export async function installIso(
       const custom = ctx.step.inputs.some((i) => i.name === 'answer-file');
       return err(
         stepFailure(
+          'input',
           'iso-layout-unknown',
           unrecognisedLayoutMessage(files, p.arch) +
             (custom
@@ -187,6 +204,7 @@ export async function installIso(
     if (layout.answers !== p.answers)
       return err(
         stepFailure(
+          'input',
           'answers-mismatch',
           `the ISO is a ${layout.description}, which takes ${layout.answers} answers, but install.answers is ${p.answers}: set install.answers: ${layout.answers}.`,
         ),
@@ -274,7 +292,8 @@ export async function installIso(
       },
     });
   } catch (error) {
-    return err(ioStepFailure(error, 'installing from the ISO'));
+    // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
+    return err(fsStepFailureOrRethrow(error, { doing: 'installing from the ISO' }));
   } finally {
     await scratch.remove();
     await rm(sockDir, { recursive: true, force: true });

@@ -11,9 +11,9 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { err, ok, type Result } from '../core/result.js';
 import type { TaskContext } from '../core/task.js';
 import type { StepFailure } from '../plan/step.js';
-import { cacheDir, describeCacheFailure, makeCacheDir } from '../core/cache-dir.js';
+import { cacheDir, makeCacheDir } from '../core/cache-dir.js';
 import { fsFailureOf } from '../core/fs-failure.js';
-import { stepFailure } from '../plan/step-failure.js';
+import { CANCELED, fsStepFailure, stepFailure } from '../plan/step-failure.js';
 
 /** Where an ISO with this digest is kept. */
 export function cachedIsoPath(
@@ -46,7 +46,8 @@ export async function downloadIso(
     return ok(target);
   }
   const dir = await makeCacheDir(dirname(target));
-  if (!dir.ok) return err(stepFailure('cache-unwritable', describeCacheFailure(dir.error)));
+  if (!dir.ok)
+    return err(fsStepFailure(dir.error, 'write the cache directory', { place: 'cache-dir' }));
   const part = `${target}.part-${process.pid}`;
   ctx.log(`downloading ${options.url}`);
   try {
@@ -54,8 +55,10 @@ export async function downloadIso(
     if (!response.ok || !response.body)
       return err(
         stepFailure(
+          'input',
           'iso-download-failed',
-          `downloading ${options.url} failed: HTTP ${response.status} ${response.statusText}. Check install.iso.url.`,
+          `downloading ${options.url} failed: HTTP ${response.status} ${response.statusText}`,
+          { hint: 'Check install.iso.url.' },
         ),
       );
     const total = Number(response.headers.get('content-length') ?? 0) || undefined;
@@ -82,8 +85,10 @@ export async function downloadIso(
       await rm(part, { force: true });
       return err(
         stepFailure(
+          'input',
           'iso-checksum-mismatch',
-          `the ISO downloaded from ${options.url} has SHA-256 ${digest}, the recipe expects ${options.sha256}: the mirror serves another file (a newer point release?); update install.iso.url or install.iso.sha256. Nothing was booted.`,
+          `the ISO downloaded from ${options.url} has SHA-256 ${digest}, the recipe expects ${options.sha256}: the mirror serves another file (a newer point release?)`,
+          { hint: 'Update install.iso.url or install.iso.sha256. Nothing was booted.' },
         ),
       );
     }
@@ -91,24 +96,60 @@ export async function downloadIso(
     return ok(target);
   } catch (error) {
     await rm(part, { force: true });
-    if (ctx.signal.aborted) return err({ reason: 'canceled', message: 'stopped (interrupted)' });
+    if (ctx.signal.aborted) return err(CANCELED);
     // A full cache disk is not a network problem: say where, and how to move the cache.
     const full = fsFailureOf(error, dirname(target));
     if (full)
       return err(
-        stepFailure('cache-unwritable', describeCacheFailure(full, `download ${options.url} into`)),
+        fsStepFailure(full, `download ${options.url} into`, {
+          doing: 'downloading the ISO',
+          place: 'cache-dir',
+        }),
       );
-    const cause =
-      error instanceof Error
-        ? error.cause instanceof Error
-          ? error.cause.message
-          : error.message
-        : String(error);
+    const cause = networkCause(error);
+    if (cause === undefined) throw error; // not the network, not the disk: a bug
     return err(
-      stepFailure(
-        'iso-download-failed',
-        `downloading ${options.url} failed: ${cause}. Check the URL and the network, or download it yourself and give install.iso.path.`,
-      ),
+      stepFailure('input', 'iso-download-failed', `downloading ${options.url} failed: ${cause}`, {
+        hint: 'Check the URL and the network, or download it yourself and give install.iso.path.',
+      }),
     );
   }
+}
+
+/**
+ * What went wrong on the network, or undefined when `error` is not a network error.
+ * Node's fetch (undici) rejects with a TypeError ("fetch failed", "Failed to parse URL",
+ * or "terminated" when the body breaks off) whose `cause` holds the socket, DNS or URL
+ * error (https://undici.nodejs.org/#/docs/api/Errors); a socket error may also come
+ * bare, with an UND_ERR_ or connection errno code. Checked by shape, not instanceof:
+ * these errors come from Node's own realm.
+ */
+export function networkCause(error: unknown): string | undefined {
+  if (!isErrorLike(error)) return undefined;
+  if (error.name === 'TypeError') {
+    if (isErrorLike(error.cause)) return error.cause.message;
+    if (/^(fetch failed|terminated)$/.test(error.message)) return error.message;
+    return undefined;
+  }
+  const code = error.code;
+  if (
+    typeof code === 'string' &&
+    /^(UND_ERR_|E(CONN|HOST|NET|AI_|TIMEDOUT|PIPE|NOTFOUND))/.test(code)
+  )
+    return error.message;
+  return undefined;
+}
+
+function isErrorLike(x: unknown): x is {
+  readonly name: string;
+  readonly message: string;
+  readonly cause?: unknown;
+  readonly code?: unknown;
+} {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as { name?: unknown }).name === 'string' &&
+    typeof (x as { message?: unknown }).message === 'string'
+  );
 }

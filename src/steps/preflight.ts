@@ -4,6 +4,7 @@
 import { describeCloudFailure } from '../cloud/aws-errors.js';
 import { preflight, type PreflightFinding } from '../cloud/preflight.js';
 import type { CloudSession } from './cloud-session.js';
+import { describeStepFailure } from '../plan/step-failure.js';
 
 /** What pre-flight checks besides the target: derived once from the recipe by the CLI. */
 export interface PreflightSettings {
@@ -32,7 +33,7 @@ export async function publishPreflight(
     options.kinds.has('bundle-manifest');
   if (!publishes && !bundles) return { errors: [], warnings: [] };
   const connection = await session.connection(options.signal);
-  if (!connection.ok) return { errors: [connection.error.message], warnings: [] };
+  if (!connection.ok) return { errors: [describeStepFailure(connection.error)], warnings: [] };
   const b = session.identityFiles;
   const findings: readonly PreflightFinding[] = await preflight({
     target: connection.value.target,

@@ -17,6 +17,7 @@ import type { CloudConnection } from '../cloud/connect.js';
 import type { JsonValue, StepFailure, StepKind } from '../plan/step.js';
 import type { RegisterParams } from '../plan/step-params.js';
 import { targetLabel, type CloudSession } from './cloud-session.js';
+import { stepFailure } from '../plan/step-failure.js';
 
 const PREFIX = { kernel: 'eki', ramdisk: 'eri', machine: 'emi' } as const;
 
@@ -38,7 +39,7 @@ async function replacePrevious(
     signal: options.signal,
   });
   if (!found.ok)
-    return err({ reason: 'describe-failed', message: describeCloudFailure(found.error) });
+    return err(stepFailure('cloud', 'describe-failed', describeCloudFailure(found.error)));
   const replaced: string[] = [];
   // The same bundle registered under another name (publish.names changed): register it anew.
   const sameBundle = await findImageByLocation(
@@ -47,7 +48,7 @@ async function replacePrevious(
     options.signal,
   );
   if (!sameBundle.ok)
-    return err({ reason: 'describe-failed', message: describeCloudFailure(sameBundle.error) });
+    return err(stepFailure('cloud', 'describe-failed', describeCloudFailure(sameBundle.error)));
   if (sameBundle.value && sameBundle.value.name !== options.name) {
     options.log(
       `deregistering ${sameBundle.value.imageId}: the same bundle registered as '${sameBundle.value.name}', now named '${options.name}'`,
@@ -58,7 +59,7 @@ async function replacePrevious(
       signal: options.signal,
     });
     if (!gone.ok)
-      return err({ reason: 'deregister-failed', message: describeCloudFailure(gone.error) });
+      return err(stepFailure('cloud', 'deregister-failed', describeCloudFailure(gone.error)));
     replaced.push(sameBundle.value.imageId);
   }
   for (const image of found.value) {
@@ -66,10 +67,13 @@ async function replacePrevious(
     const location = image.imageLocation.replace(/^\/+/, '');
     if (location === options.location) continue;
     if (!location.startsWith(options.ownPrefix)) {
-      return err({
-        reason: 'name-taken',
-        message: `the image name '${options.name}' is already used by ${image.imageId} (${location}), which this recipe did not make: choose another name in publish.names, or deregister it`,
-      });
+      return err(
+        stepFailure(
+          'cloud',
+          'name-taken',
+          `the image name '${options.name}' is already used by ${image.imageId} (${location}), which this recipe did not make: choose another name in publish.names, or deregister it`,
+        ),
+      );
     }
     options.log(
       `deregistering ${image.imageId}, the previous build of '${options.name}' (${location})`,
@@ -80,10 +84,13 @@ async function replacePrevious(
       signal: options.signal,
     });
     if (!gone.ok) {
-      return err({
-        reason: 'deregister-failed',
-        message: `could not deregister ${image.imageId}, the previous build of '${options.name}': ${describeCloudFailure(gone.error)}. If instances still run from it, stop them, or choose another name in publish.names`,
-      });
+      return err(
+        stepFailure(
+          'cloud',
+          'deregister-failed',
+          `could not deregister ${image.imageId}, the previous build of '${options.name}': ${describeCloudFailure(gone.error)}. If instances still run from it, stop them, or choose another name in publish.names`,
+        ),
+      );
     }
     const slash = location.indexOf('/');
     const last = location.lastIndexOf('/');
@@ -148,10 +155,13 @@ export function registerImageKind(session: CloudSession): StepKind<RegisterParam
       const location = upload?.values.imageLocation;
       const bucket = upload?.values.bucket;
       if (typeof location !== 'string' || typeof bucket !== 'string') {
-        return err({
-          reason: 'no-upload',
-          message: `step ${ctx.step.id} found no uploaded bundle among its needs: this is a bug`,
-        });
+        return err(
+          stepFailure(
+            'internal',
+            'no-upload',
+            `step ${ctx.step.id} found no uploaded bundle among its needs`,
+          ),
+        );
       }
       const connection = await session.connection(ctx.signal);
       if (!connection.ok) return connection;
@@ -184,7 +194,7 @@ export function registerImageKind(session: CloudSession): StepKind<RegisterParam
         log: ctx.log,
       });
       if (!registered.ok)
-        return err({ reason: 'register-failed', message: describeCloudFailure(registered.error) });
+        return err(stepFailure('cloud', 'register-failed', describeCloudFailure(registered.error)));
       const r = registered.value;
       ctx.log(`${r.reused ? 're-used' : 'registered'} ${r.imageId}`);
       const values: Record<string, JsonValue> = {

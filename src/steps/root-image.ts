@@ -48,6 +48,7 @@ export async function cutRootImage<P>(
   if (!['ext2', 'ext3', 'ext4'].includes(root.fs.kind))
     return err(
       stepFailure(
+        'guest',
         'unsupported-filesystem',
         `the root file system (partition ${root.number}) is ${root.fs.kind}; extraction without mounting supports ext2, ext3 and ext4. Make the installer use ext4 for / (the generated answer files do; check install.answerFile).`,
       ),
@@ -109,6 +110,7 @@ export async function dumpFile(
   if (!request.ok)
     return err(
       stepFailure(
+        'guest',
         'unsafe-file-name',
         `cannot copy ${JSON.stringify(from)} out of the image to ${JSON.stringify(to)}: ${JSON.stringify(request.error.value)} cannot be passed to debugfs safely (${request.error.detail}). Rename the file in the image, or use a work directory whose path has no such character.`,
       ),

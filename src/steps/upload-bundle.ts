@@ -9,6 +9,7 @@ import { uploadBundle } from '../cloud/s3-upload.js';
 import type { JsonValue, StepKind, StepOutputs } from '../plan/step.js';
 import type { UploadParams } from '../plan/step-params.js';
 import { targetLabel, type CloudSession } from './cloud-session.js';
+import { stepFailure } from '../plan/step-failure.js';
 
 /** The upstream step that holds the bundle: the one with a `manifest` artifact. */
 export function bundleUpstream(
@@ -56,10 +57,13 @@ export function uploadBundleKind(session: CloudSession): StepKind<UploadParams> 
       const manifest = bundle?.artifacts.manifest;
       const buildId = bundle?.values.buildId;
       if (!bundle || manifest === undefined || typeof buildId !== 'string') {
-        return err({
-          reason: 'no-bundle',
-          message: `step ${ctx.step.id} found no bundle among its needs: this is a bug`,
-        });
+        return err(
+          stepFailure(
+            'internal',
+            'no-bundle',
+            `step ${ctx.step.id} found no bundle among its needs`,
+          ),
+        );
       }
       const connection = await session.connection(ctx.signal);
       if (!connection.ok) return connection;
@@ -80,7 +84,7 @@ export function uploadBundleKind(session: CloudSession): StepKind<UploadParams> 
         log: ctx.log,
       });
       if (!uploaded.ok)
-        return err({ reason: 'upload-failed', message: describeCloudFailure(uploaded.error) });
+        return err(stepFailure('cloud', 'upload-failed', describeCloudFailure(uploaded.error)));
       const u = uploaded.value;
       ctx.log(`sent ${u.sent.length} object(s), ${u.skipped.length} already there`);
       const values: Record<string, JsonValue> = {

@@ -3,8 +3,10 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
+import { makeDirectories } from '../core/fs-failure.js';
 import type { StepFailure, StepRunContext } from '../plan/step.js';
 import type { DiskFormat } from '../tools/qemu-img.js';
+import { stepFailure } from '../plan/step-failure.js';
 
 /** An upstream disk: its absolute path and format. */
 export interface UpstreamDisk {
@@ -32,10 +34,13 @@ export function upstreamDisk<P>(ctx: StepRunContext<P>): Result<UpstreamDisk, St
     const size = typeof outputs.values.sizeBytes === 'number' ? outputs.values.sizeBytes : 0;
     return ok({ path: join(outputs.dir, file), format, sizeBytes: size, values: outputs.values });
   }
-  return err({
-    reason: 'missing-input',
-    message: `step ${ctx.step.id} needs a disk from ${ctx.step.needs.join(', ') || 'an upstream step'}, but none was recorded; run the upstream steps again`,
-  });
+  return err(
+    stepFailure(
+      'input',
+      'missing-input',
+      `step ${ctx.step.id} needs a disk from ${ctx.step.needs.join(', ') || 'an upstream step'}, but none was recorded; run the upstream steps again`,
+    ),
+  );
 }
 
 /**
@@ -46,7 +51,7 @@ export async function scratchDir<P>(
   ctx: StepRunContext<P>,
 ): Promise<{ dir: string; remove: () => Promise<void> }> {
   const base = join(ctx.workDir, 'tmp');
-  await mkdir(base, { recursive: true });
+  await makeDirectories(base); // (recursive mkdir would report EROFS/ENOSPC as ENOENT)
   const dir = await mkdtemp(join(base, `${ctx.step.id}-`));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -39,6 +39,7 @@ export function unsafeImageFailure(failure: ContainedPathFailure, doing: string)
       ? `the image's ${failure.path} is a symbolic link (or something already there is in the way)`
       : `the image's ${failure.path} is not a directory`;
   return stepFailure(
+    'guest',
     'unsafe-image',
     `${doing}: ${what}; emi-recipe never writes into an image through a link, which could lead out of the image onto the host. Make ${failure.path} a real directory in the image, or customize with libguestfs (EMI_RECIPE_CUSTOMIZE=guestfs), which writes inside its own appliance.`,
   );
@@ -139,6 +140,7 @@ export async function unmountBelow<P>(
     ? ok(undefined)
     : err(
         stepFailure(
+          'host',
           'unmount-failed',
           `could not unmount ${left.join(', ')} after the chroot; the step's log has umount's message.`,
         ),

@@ -92,6 +92,7 @@ export async function probeDisk(
         .join(', ');
       return err(
         stepFailure(
+          'guest',
           'no-root-filesystem',
           `no Linux root file system found on the disk (${table.kind} partition table; ${found || 'no partitions'}). ` +
             'The install did not write one: check logs/install.log and the answer file.',

@@ -82,15 +82,17 @@ export async function bootInstaller(
       if (r.error.reason === 'timeout')
         return err(
           stepFailure(
+            'guest',
             'install-timeout',
             `the installer did not power the VM off within ${Math.round(p.timeoutMs / 1000)}s (${o.accel.toUpperCase()}) and was stopped. The console is in ${logPath}; its last lines are below. If it was still working, raise install.vm.timeout; if it waits for an answer, fix the answer file.`,
             { command: r.error.command, outputTail: tail },
           ),
         );
-      return err({
-        ...toolStepFailure(r.error, 'running the installer VM', `See ${logPath}.`),
-        outputTail: [...tail, ...r.error.stderrTail].slice(-20),
-      });
+      // QEMU's own stderr says little: the console's last lines come first in the tail.
+      const stderrTail = [...tail, ...r.error.stderrTail].slice(-20);
+      return err(
+        toolStepFailure({ ...r.error, stderrTail }, 'running the installer VM', `See ${logPath}.`),
+      );
     }
     if (shutdowns.some((s) => s.guest && s.reason === 'guest-shutdown')) {
       ctx.log('the installer powered the VM off');
@@ -101,6 +103,7 @@ export async function bootInstaller(
       (qmp.connected() ? 'no shutdown event' : 'QMP never connected');
     return err(
       stepFailure(
+        'guest',
         'install-no-poweroff',
         `QEMU ended without the guest powering off (${how}). A reboot means the answer file should power off at the end (preseed: d-i debian-installer/exit/poweroff boolean true; kickstart: poweroff; autoinstall: shutdown: poweroff). See ${logPath}.`,
         { outputTail: tail },

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../src/core/hash.js';
 import { err, ok } from '../../src/core/result.js';
+import { CANCELED, stepFailure } from '../../src/plan/step-failure.js';
 import type { StepKind, StepRunContext } from '../../src/plan/step.js';
 
 /** How the fakes behave; read from the JSON file named by EMI_FAKE_CONFIG in spawned CLIs. */
@@ -30,6 +31,11 @@ export interface FakeConfig {
   readonly defaultDelayMs?: number;
   /** Steps that fail. */
   readonly fail?: readonly string[];
+  /**
+   * Steps that throw once their artifact is half written: 'type-error' a bug (a TypeError),
+   * 'enospc' a full disk (an ENOSPC error naming the artifact's path).
+   */
+  readonly throws?: Readonly<Record<string, 'type-error' | 'enospc'>>;
   /**
    * A barrier: each of these steps, once started, waits until all of them have started
    * (read from the journal) and fails if that does not happen within `timeoutMs`. Proves
@@ -144,13 +150,14 @@ function fakeKind(kind: string, config: FakeConfig): StepKind {
         const until = Date.now() + timeoutMs;
         while (!started()) {
           if (Date.now() > until || !(await sleep(10, ctx.signal)))
-            return err({
-              reason: 'fake-failure',
-              message: `${id}: not all of ${ids.join(', ')} started within ${timeoutMs} ms`,
-              command: `fake-${kind} ${id}`,
-              exitCode: 4,
-              outputTail: [],
-            });
+            return err(
+              stepFailure(
+                'guest',
+                'fake-failure',
+                `${id}: not all of ${ids.join(', ')} started within ${timeoutMs} ms`,
+                { command: `fake-${kind} ${id}`, exitCode: 4, outputTail: [] },
+              ),
+            );
         }
       }
       ctx.log(`fake ${kind} running`);
@@ -162,18 +169,32 @@ function fakeKind(kind: string, config: FakeConfig): StepKind {
       for (let i = 0; i < pieces; i += 1) {
         appendFileSync(file, `${digest} piece ${i}\n`);
         ctx.progress({ done: i + 1, total: pieces, unit: 'items' });
-        if (!(await sleep(total / pieces, ctx.signal)))
-          return err({ reason: 'canceled', message: 'stopped' });
+        if (!(await sleep(total / pieces, ctx.signal))) return err(CANCELED);
+      }
+      const thrown = config.throws?.[id];
+      if (thrown === 'type-error') {
+        journal(config, `throw ${id}`);
+        // A real bug, not a staged message: a param read that the types wrongly promise.
+        const params = ctx.step.params as unknown as { readonly none: { readonly field: string } };
+        return ok({ artifacts: { out: 'out.txt' }, values: { x: params.none.field } });
+      }
+      if (thrown === 'enospc') {
+        journal(config, `throw ${id}`);
+        throw Object.assign(new Error(`ENOSPC: no space left on device, write`), {
+          code: 'ENOSPC',
+          syscall: 'write',
+          path: file,
+        });
       }
       if (config.fail?.includes(id)) {
         journal(config, `fail ${id}`);
-        return err({
-          reason: 'fake-failure',
-          message: `${id} failed as the test asked`,
-          command: `fake-${kind} ${id}`,
-          exitCode: 3,
-          outputTail: ['line one', 'last line'],
-        });
+        return err(
+          stepFailure('guest', 'fake-failure', `${id} failed as the test asked`, {
+            command: `fake-${kind} ${id}`,
+            exitCode: 3,
+            outputTail: ['line one', 'last line'],
+          }),
+        );
       }
       const values: Record<string, string> = { digest };
       if (kind === 'register-image')

@@ -286,6 +286,13 @@ async function execute(
     terminal.err(`Interrupted. Finished steps are kept; run the same command again to resume.\n`);
     return EXIT.interrupted;
   }
+  if (failures.some((f) => f.failure.kind === 'internal')) {
+    // A bug, not the machine: exit 70 like any other internal error (STYLE.md §4).
+    terminal.err(
+      `internal error: a step failed because of a bug in emi-recipe (see above). Please report it with the command you ran, the output above and the step's log.\n`,
+    );
+    return EXIT.internal;
+  }
   terminal.err(
     `Fix the problem above, then run the same command again: finished steps are kept and skipped.\n`,
   );

@@ -5,6 +5,7 @@ import { Listr, type ListrTaskWrapper } from 'listr2';
 import { formatDuration, formatSize } from '../../recipe/units.js';
 import type { RunEvent } from '../../run/events.js';
 import type { StepId } from '../../plan/step.js';
+import { describeStepFailure } from '../../plan/step-failure.js';
 
 interface Slot {
   resolve: () => void;
@@ -109,7 +110,7 @@ export function listrRenderer(
       case 'step-failed':
         if (slot) {
           slot.finished = true;
-          slot.reject(new Error(`${event.id}: ${event.failure.message}`));
+          slot.reject(new Error(`${event.id}: ${describeStepFailure(event.failure)}`));
         }
         break;
       case 'step-canceled':

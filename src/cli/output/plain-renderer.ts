@@ -1,6 +1,7 @@
 // Progress as plain timestamped lines: for CI, pipes and --no-progress. Renders RunEvents.
 import { formatDuration, formatSize } from '../../recipe/units.js';
 import type { RunEvent } from '../../run/events.js';
+import { describeStepFailure } from '../../plan/step-failure.js';
 import type { Terminal } from './terminal.js';
 
 export interface PlainRendererOptions {
@@ -55,7 +56,7 @@ export function plainRenderer(
         break;
       case 'step-failed':
         line(
-          `✗ ${event.id} failed after ${formatDuration(event.durationMs)}: ${event.failure.message}`,
+          `✗ ${event.id} failed after ${formatDuration(event.durationMs)}: ${describeStepFailure(event.failure)}`,
         );
         break;
       case 'step-canceled':

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { StepSpec } from '../../../src/plan/step.js';
+import type { StepFailure, StepSpec } from '../../../src/plan/step.js';
 import { createDisk } from '../../../src/steps/create-disk.js';
 import { customize } from '../../../src/steps/customize.js';
 import { extractKernel } from '../../../src/steps/extract-kernel.js';
@@ -21,6 +21,11 @@ import { createServer } from 'node:http';
 import { catFile, debugfsErr, fileType } from '../../helpers/debugfs.js';
 import { recipeSteps, StepHarness, tempWorkDir } from '../../helpers/step-harness.js';
 import { buildTestInstallerIso } from '../../helpers/test-installer.js';
+import { describeStepFailure } from '../../../src/plan/step-failure.js';
+
+/** The output lines a guest failure carries (none for other kinds). */
+const tailOf = (f: StepFailure): readonly string[] =>
+  f.kind === 'guest' ? (f.outputTail ?? []) : [];
 
 const MINUTES = 60_000;
 const isRoot = process.getuid?.() === 0;
@@ -140,10 +145,10 @@ describe('install from an installer ISO (test-built, real QEMU, TCG)', () => {
       expect(r.ok).toBe(false);
       if (r.ok) return;
       expect(r.error.reason).toBe('install-timeout');
-      expect(r.error.message).toMatch(
+      expect(describeStepFailure(r.error)).toMatch(
         /^the installer did not power the VM off within 20s \(TCG\) and was stopped\. The console is in .*logs\/install\.log/,
       );
-      expect(r.error.outputTail?.join('\n')).toContain('broken on purpose');
+      expect(tailOf(r.error).join('\n')).toContain('broken on purpose');
       // Nothing half-installed is left as an output.
       expect(existsSync(join(dir, 'work', 'steps', 'install-os'))).toBe(false);
     },
@@ -166,8 +171,9 @@ describe('install from an installer ISO (test-built, real QEMU, TCG)', () => {
       expect(r.ok).toBe(false);
       if (r.ok) return;
       expect(r.error).toMatchObject({
+        kind: 'input',
         reason: 'iso-checksum-mismatch',
-        message: `the ISO's SHA-256 is ${goodSha}, the recipe expects ${wrong}: check the file (a partial or different download?) or update install.iso.sha256. Nothing was booted.`,
+        detail: `the ISO's SHA-256 is ${goodSha}, the recipe expects ${wrong}: check the file (a partial or different download?) or update install.iso.sha256. Nothing was booted.`,
       });
       expect(existsSync(join(dir, 'work', 'logs', 'install.log'))).toBe(false);
     },
@@ -208,7 +214,7 @@ describe('install from an installer ISO (test-built, real QEMU, TCG)', () => {
       });
       expect(missing).toMatchObject({
         ok: false,
-        error: { reason: 'iso-download-failed', message: expect.stringContaining('HTTP 404') },
+        error: { reason: 'iso-download-failed', detail: expect.stringContaining('HTTP 404') },
       });
     } finally {
       await new Promise((resolve) => server.close(resolve));

@@ -30,6 +30,7 @@ import {
 import { repoPath } from '../../helpers/paths.js';
 import { quietTask } from '../../../src/core/task.js';
 import { downloadIso } from '../../../src/steps/iso-download.js';
+import { describeStepFailure } from '../../../src/plan/step-failure.js';
 
 const isRoot = process.getuid?.() === 0;
 const mounted: string[] = [];
@@ -234,9 +235,16 @@ const waitFor = async (pred: () => boolean, ms = 20_000) => {
         env: { EMI_RECIPE_CACHE_DIR: join(ro, 'cache') },
       });
       expect(readOnly.ok ? undefined : readOnly.error).toEqual({
-        reason: 'cache-unwritable',
-        message: `cannot write the cache directory ${join(ro, 'cache', 'isos')}: the file system is read-only (EROFS). Remount it read-write, or point EMI_RECIPE_CACHE_DIR at a writable directory.`,
+        kind: 'fs',
+        reason: 'io-error',
+        code: 'EROFS',
+        path: join(ro, 'cache', 'isos'),
+        action: 'write the cache directory',
+        place: 'cache-dir',
       });
+      expect(readOnly.ok ? '' : describeStepFailure(readOnly.error)).toBe(
+        `cannot write the cache directory ${join(ro, 'cache', 'isos')}: the file system is read-only (EROFS). Remount it read-write, or point EMI_RECIPE_CACHE_DIR at a writable directory. Finished steps are kept; run the same command again to resume.`,
+      );
       const small = join(dir, 'small');
       mountTmpfs(small, '256k');
       const full = await downloadIso(quietTask(), {
@@ -244,10 +252,15 @@ const waitFor = async (pred: () => boolean, ms = 20_000) => {
         sha256,
         env: { EMI_RECIPE_CACHE_DIR: small },
       });
-      expect(full.ok ? undefined : full.error).toEqual({
-        reason: 'cache-unwritable',
-        message: `cannot download ${url} into ${join(small, 'isos')}: no space left on the device (ENOSPC). Free some space there (df -h; also df -i for inodes), or point EMI_RECIPE_CACHE_DIR at a writable directory.`,
+      expect(full.ok ? undefined : full.error).toMatchObject({
+        kind: 'fs',
+        code: 'ENOSPC',
+        path: join(small, 'isos'),
+        place: 'cache-dir',
       });
+      expect(full.ok ? '' : describeStepFailure(full.error)).toBe(
+        `downloading the ISO: cannot download ${url} into ${join(small, 'isos')}: no space left on the device (ENOSPC). Free some space there (df -h; also df -i for inodes), or point EMI_RECIPE_CACHE_DIR at a writable directory. Finished steps are kept; run the same command again to resume.`,
+      );
       expect(readdirSync(join(small, 'isos'))).toEqual([]); // the .part file is gone
     } finally {
       server.close();

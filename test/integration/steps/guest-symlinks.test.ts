@@ -20,6 +20,7 @@ import { customize } from '../../../src/steps/customize.js';
 import { mountsBelow } from '../../../src/tools/mount.js';
 import { recipeSteps, StepHarness } from '../../helpers/step-harness.js';
 import { makeTinyTree, tinyRootDisk } from '../../helpers/tiny-root.js';
+import { describeStepFailure } from '../../../src/plan/step-failure.js';
 
 const isRoot = process.getuid?.() === 0;
 const maybe = isRoot ? describe : describe.skip;
@@ -89,7 +90,7 @@ maybe('customize never writes through links planted in the image', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error.reason).toBe('unsafe-image');
-    expect(r.error.message).toContain("the image's /var/tmp is a symbolic link");
+    expect(describeStepFailure(r.error)).toContain("the image's /var/tmp is a symbolic link");
     expect(snapshot()).toEqual(before);
     expect(hostMounts()).toEqual([]);
   });
@@ -99,7 +100,9 @@ maybe('customize never writes through links planted in the image', () => {
       rmSync(join(tree, 'usr', 'sbin'), { recursive: true });
       symlinkSync(join(victim, 'sbin'), join(tree, 'usr', 'sbin'));
     });
-    expect(r.ok ? '' : r.error.message).toContain("the image's /usr/sbin is a symbolic link");
+    expect(r.ok ? '' : describeStepFailure(r.error)).toContain(
+      "the image's /usr/sbin is a symbolic link",
+    );
     expect(snapshot()).toEqual(before);
   });
 

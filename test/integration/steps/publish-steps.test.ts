@@ -19,6 +19,7 @@ import { uploadBundleKind } from '../../../src/steps/upload-bundle.js';
 import { registerImageKind } from '../../../src/steps/register-image.js';
 import { describeImages } from '../../../src/cloud/ec2-register.js';
 import { StepHarness } from '../../helpers/step-harness.js';
+import { describeStepFailure } from '../../../src/plan/step-failure.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'emi-publish-steps-'));
 const recipeText = (machineName: string) => `name: pubtest
@@ -50,7 +51,7 @@ describe('publish step kinds on the local cloud', () => {
   const harness = new StepHarness(join(dir, 'work'), 'tcg');
   const images = async () => {
     const c = await session.connection(new AbortController().signal);
-    if (!c.ok) throw new Error(c.error.message);
+    if (!c.ok) throw new Error(describeStepFailure(c.error));
     const r = await describeImages({
       registry: c.value.registry,
       owners: ['self'],
@@ -61,7 +62,7 @@ describe('publish step kinds on the local cloud', () => {
   };
   const run = async (kind: StepKind, id: string, override?: Partial<StepSpec>) => {
     const r = await harness.run(kind, { ...spec(id), ...override });
-    if (!r.ok) throw new Error(`${id}: ${r.error.message}`);
+    if (!r.ok) throw new Error(`${id}: ${describeStepFailure(r.error)}`);
     return r.value;
   };
 
@@ -162,7 +163,7 @@ describe('publish step kinds on the local cloud', () => {
 
   test('a name used by an image this recipe did not make is refused, that image untouched', async () => {
     const c = await session.connection(new AbortController().signal);
-    if (!c.ok) throw new Error(c.error.message);
+    if (!c.ok) throw new Error(describeStepFailure(c.error));
     const signal = new AbortController().signal;
     const ramdiskBundle = harness.outputs.get('bundle-ramdisk' as StepId)!;
     const { uploadBundle } = await import('../../../src/cloud/s3-upload.js');
@@ -190,8 +191,8 @@ describe('publish step kinds on the local cloud', () => {
     expect(taken.ok).toBe(false);
     if (taken.ok) return;
     expect(taken.error.reason).toBe('name-taken');
-    expect(taken.error.message).toBe(
-      `the image name 'taken-name' is already used by ${foreign.value.imageId} (pubtest/${up.value.manifestKey}), which this recipe did not make: choose another name in publish.names, or deregister it`,
+    expect(describeStepFailure(taken.error)).toBe(
+      `the image name 'taken-name' is already used by ${foreign.value.imageId} (pubtest/${up.value.manifestKey}), which this recipe did not make: choose another name in publish.names, or deregister it.`,
     );
     expect((await images()).some((i) => i.imageId === foreign.value.imageId)).toBe(true);
   });

@@ -1,6 +1,7 @@
 // The runner meets a full or read-only disk: a step's log that cannot be created, a
 // state write that fails after a step, a step that throws ENOSPC. Each is a failed step
-// naming the path (exit 1 in apply), never "internal error", and state.json stays as it was.
+// naming the path (exit 1 in apply), never "internal error", and state.json stays as it was;
+// a TypeError thrown by a step is the one that is internal (a bug, exit 70 in apply).
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { ok } from '../../../src/core/result.js';
 import { buildGraph, type StepGraph } from '../../../src/plan/graph.js';
 import { defaultGraphInput } from '../../../src/plan/default-graph.js';
 import type { StepKind } from '../../../src/plan/step.js';
+import { describeStepFailure } from '../../../src/plan/step-failure.js';
 import { loadRecipe } from '../../../src/recipe/load-recipe.js';
 import type { RunEvent } from '../../../src/run/events.js';
 import { inspect } from '../../../src/run/inspect.js';
@@ -123,10 +125,18 @@ describe('the runner on a full or read-only disk', () => {
     expect(failures(events)).toEqual([
       {
         id: 'install-os',
+        kind: 'fs',
         reason: 'io-error',
-        message: `step install-os: cannot record the step in ${statePath(workDir)}: no space left on the device (ENOSPC). Free some space there (df -h; also df -i for inodes), or use another work directory (--work-dir DIR). Finished steps are kept; run the same command again to resume.`,
+        code: 'ENOSPC',
+        path: statePath(workDir),
+        action: 'record the step in',
+        place: 'work-dir',
       },
     ]);
+    const [failure] = failures(events);
+    expect(failure && describeStepFailure(failure)).toBe(
+      `cannot record the step in ${statePath(workDir)}: no space left on the device (ENOSPC). Free some space there (df -h; also df -i for inodes), or use another work directory (--work-dir DIR). Finished steps are kept; run the same command again to resume.`,
+    );
     const after = JSON.parse(readFileSync(statePath(workDir), 'utf8')) as State;
     expect(Object.keys(after.steps)).toEqual(['create-disk']);
   });
@@ -143,13 +153,34 @@ describe('the runner on a full or read-only disk', () => {
       });
       await run();
       const [failure] = failures(events);
-      expect(failure?.reason).toBe('io-error');
-      expect(failure?.message).toContain(
-        `step create-disk: cannot write /w/artifacts/x.partial/d.img: `,
-      );
-      expect(failure?.message).toContain(`(${code})`);
-      expect(failure?.message).not.toContain('bug');
+      expect(failure).toMatchObject({ id: 'create-disk', kind: 'fs', code, reason: 'io-error' });
+      const text = failure ? describeStepFailure(failure) : '';
+      expect(text).toContain(`cannot write /w/artifacts/x.partial/d.img: `);
+      expect(text).toContain(`(${code})`);
+      expect(text).not.toContain('bug');
     }
+  });
+
+  test('a step that throws a TypeError fails as internal (a bug), never as a disk problem; state keeps the finished steps', async () => {
+    const error = new TypeError("Cannot read properties of undefined (reading 'size')");
+    const { workDir, events, run } = await setUp(kinds({ kind: 'install-os', error }), (d, s) => {
+      return new StateStore(d, s);
+    });
+    const result = await run();
+    expect(result.outcome).toBe('failed');
+    expect(result.summary.failed).toEqual(['install-os']);
+    const [failure] = failures(events);
+    expect(failure).toMatchObject({ id: 'install-os', kind: 'internal', reason: 'internal-error' });
+    const text = failure ? describeStepFailure(failure) : '';
+    expect(text).toMatch(
+      /^internal error: Cannot read properties of undefined \(reading 'size'\)\. This is a bug in emi-recipe/,
+    );
+    expect(text).not.toContain('space');
+    const after = JSON.parse(readFileSync(statePath(workDir), 'utf8')) as State;
+    expect(Object.keys(after.steps)).toEqual(['create-disk']);
+    expect(readFileSync(logPath(workDir, 'install-os'), 'utf8')).toContain(
+      '# internal error: TypeError: Cannot read properties of undefined',
+    );
   });
 
   test('a log that cannot be created fails the step before it runs', async () => {
@@ -170,6 +201,10 @@ describe('the runner on a full or read-only disk', () => {
     expect(ran).toEqual([]);
     const [failure] = failures(events);
     expect(failure?.id).toBe('create-disk');
-    expect(failure?.message).toContain(`cannot create its log ${logPath(workDir, 'create-disk')}`);
+    expect(failure).toMatchObject({
+      reason: 'log-unwritable',
+      path: logPath(workDir, 'create-disk'),
+    });
+    expect(failure && describeStepFailure(failure)).toContain('cannot create its log: ');
   });
 });

@@ -16,6 +16,7 @@ import { createDisk } from '../../../src/steps/create-disk.js';
 import { customize } from '../../../src/steps/customize.js';
 import { installOs } from '../../../src/steps/install-os.js';
 import type { Exec } from '../../../src/tools/exec.js';
+import { describeStepFailure } from '../../../src/plan/step-failure.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -117,13 +118,18 @@ describe('build kinds', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error).toMatchObject({
+      kind: 'tool',
       reason: 'tool-exit-non-zero',
-      message:
-        'creating the disk: qemu-img exited with code 1. Check free space in the work directory.',
+      doing: 'creating the disk',
+      tool: 'qemu-img',
       exitCode: 1,
-      outputTail: ['qemu-img: No space left on device'],
+      stderrTail: ['qemu-img: No space left on device'],
+      hint: 'Check free space in the work directory.',
     });
-    expect(r.error.command).toMatch(/^qemu-img create -q -f raw /);
+    expect(describeStepFailure(r.error)).toBe(
+      'creating the disk: qemu-img exited with code 1. Check free space in the work directory.',
+    );
+    expect(r.error.kind === 'tool' ? r.error.command : '').toMatch(/^qemu-img create -q -f raw /);
   });
 
   test('install-os from an ISO: the plan says which accelerator', () => {

@@ -107,7 +107,7 @@ async function runUntilDebootstrap(
     openSandbox: () => Promise.resolve({ ok: true, value: sandbox }),
   });
   expect(r.ok).toBe(false);
-  if (!r.ok) expect(r.error.exitCode).toBe(1);
+  if (!r.ok) expect(r.error).toMatchObject({ kind: 'tool', exitCode: 1 });
   expect(calls.map((c) => c.file)).toEqual(['debootstrap']);
   return { args: calls[0]?.args ?? [], log, workDir };
 }
