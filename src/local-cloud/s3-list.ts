@@ -15,7 +15,7 @@ export function listObjects(
   s: S3Request,
   ctx: S3ApiContext,
   bucket: string,
-  query: Map<string, string>,
+  query: ReadonlyMap<string, string>,
   id: string,
 ): void {
   const v2 = query.get('list-type') === '2';
