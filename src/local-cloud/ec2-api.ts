@@ -8,7 +8,8 @@ import type { Result } from '../core/result.js';
 import { EC2_ACTIONS } from './ec2-actions.js';
 import { sendError, type Ec2ApiContext } from './ec2-responses.js';
 import { isEc2SigV2, verifyEc2SigV2 } from './ec2-sigv2.js';
-import { parseQuery, verifySigV4, type AuthError } from './sigv4.js';
+import { parseQuery } from './query-string.js';
+import { verifySigV4, type AuthError } from './sigv4.js';
 
 export type { Ec2ApiContext } from './ec2-responses.js';
 

@@ -22,7 +22,7 @@ import { listObjects } from './s3-list.js';
 import { requestId, sendError, type S3ApiContext, type S3Request } from './s3-responses.js';
 import { routeS3, type S3Call, type S3Operation } from './s3-route.js';
 import { authenticateS3, isAnonymous } from './s3-auth.js';
-import { parseQuery } from './sigv4.js';
+import { parseQuery } from './query-string.js';
 
 export type { S3ApiContext, S3Request } from './s3-responses.js';
 

@@ -8,7 +8,7 @@ import {
   type S3ApiContext,
   type S3Request,
 } from './s3-responses.js';
-import { uriEncode } from './sigv4.js';
+import { uriEncode } from './query-string.js';
 import { xmlDocument, type XmlNode } from './xml.js';
 
 export function listObjects(
