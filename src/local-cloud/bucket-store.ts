@@ -10,13 +10,13 @@
 //   <root>/<bucket>/tmp/                                  uploads in progress
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { writeFileAtomic } from '../core/atomic-write.js';
 import { err, ok, type Result } from '../core/result.js';
 import { bucketNameProblem } from './bucket-name.js';
+import { DIR_MODE, FILE_MODE, makePrivateDir, writePrivateFile } from './private-files.js';
 
 export interface ObjectMeta {
   readonly key: string;
@@ -59,20 +59,6 @@ export interface PutOptions {
   readonly expectedLength?: number;
   /** The most bytes the body may have: writing stops (EntityTooLarge) as soon as it has more. */
   readonly maxSize?: number;
-}
-
-const DIR_MODE = 0o700;
-const FILE_MODE = 0o600;
-
-/** Creates `dir` (and parents) private to this user; tightens it if it already exists. */
-export async function makePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: DIR_MODE });
-  await chmod(dir, DIR_MODE);
-}
-
-/** writeFileAtomic of a file readable by this user only (0600 from its creation on). */
-export async function writePrivateFile(path: string, text: string): Promise<void> {
-  await writeFileAtomic(path, text, { mode: FILE_MODE });
 }
 
 class TooLarge extends Error {}

@@ -4,7 +4,8 @@
 // Spec: https://docs.aws.amazon.com/general/latest/gr/signature-version-2.html
 import { createHmac } from 'node:crypto';
 import { err, ok, type Result } from '../core/result.js';
-import { MAX_SKEW_MS, uriEncode, type AuthError } from './sigv4.js';
+import { uriEncode } from './query-string.js';
+import { MAX_SKEW_MS, type AuthError } from './sigv4.js';
 import { matchesSignature } from './signature-match.js';
 
 export interface Ec2SigV2Request {

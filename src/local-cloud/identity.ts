@@ -83,17 +83,10 @@ function newAccountId(): string {
   );
 }
 
-/**
- * Loads the identity kept in `dataDir`, or creates it (from `seed` where given, else
- * fresh keys via openssl, else random ids) and writes it there atomically.
- */
-export async function loadOrCreateIdentity(options: {
-  readonly dataDir: string;
-  readonly exec: Exec;
-  readonly seed?: IdentitySeed;
-  readonly signal: AbortSignal;
-}): Promise<Result<LocalIdentity, IdentityFailure>> {
-  const { dataDir } = options;
+/** The identity saved in `dataDir`; undefined when there is none yet (no identity.json). */
+async function loadIdentity(
+  dataDir: string,
+): Promise<Result<LocalIdentity | undefined, IdentityFailure>> {
   const idPath = join(dataDir, 'identity.json');
   const paths = keyPaths(dataDir);
   try {
@@ -121,82 +114,125 @@ export async function loadOrCreateIdentity(options: {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
       return err({ reason: 'identity-invalid', path: idPath, problem: (error as Error).message });
+    return ok(undefined);
   }
+}
+
+/** A new identity from `seed` where given, else fresh keys (openssl, in `scratch`) and random ids. */
+async function newIdentity(options: {
+  readonly exec: Exec;
+  readonly seed: IdentitySeed;
+  readonly scratch: string;
+  readonly signal: AbortSignal;
+}): Promise<Result<LocalIdentity, IdentityFailure>> {
+  const { seed, scratch } = options;
+  let user =
+    seed.userKeyPem !== undefined && seed.userCertPem !== undefined
+      ? { key: seed.userKeyPem, cert: seed.userCertPem }
+      : undefined;
+  let cloud =
+    seed.cloudKeyPem !== undefined && seed.cloudCertPem !== undefined
+      ? { key: seed.cloudKeyPem, cert: seed.cloudCertPem }
+      : undefined;
+  const accountId = seed.accountId ?? newAccountId();
+  if (!user) {
+    const made = await makeKeyPair(
+      options.exec,
+      scratch,
+      'user',
+      `/O=emi-recipe local cloud/CN=account ${accountId}`,
+      options.signal,
+    );
+    if (!made.ok) return made;
+    user = made.value;
+  }
+  if (!cloud) {
+    const made = await makeKeyPair(
+      options.exec,
+      scratch,
+      'cloud',
+      '/O=emi-recipe local cloud/CN=cloud',
+      options.signal,
+    );
+    if (!made.ok) return made;
+    cloud = made.value;
+  }
+  return ok({
+    accountId,
+    accessKeyId: seed.accessKeyId ?? `AKLC${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: seed.secretAccessKey ?? randomBytes(30).toString('base64url'),
+    userKeyPem: user.key,
+    userCertPem: user.cert,
+    cloudKeyPem: cloud.key,
+    cloudCertPem: cloud.cert,
+  });
+}
+
+/**
+ * Writes `identity` into `dataDir`: the key files staged in `scratch` and renamed into
+ * place, then identity.json last (its presence means the keys are complete).
+ */
+async function saveIdentity(
+  dataDir: string,
+  scratch: string,
+  identity: LocalIdentity,
+): Promise<void> {
+  const keysDir = join(dataDir, 'keys');
+  const staged = join(scratch, 'keys');
+  await mkdir(staged, { recursive: true });
+  for (const [name, text] of [
+    ['user-key', identity.userKeyPem],
+    ['user-cert', identity.userCertPem],
+    ['cloud-key', identity.cloudKeyPem],
+    ['cloud-cert', identity.cloudCertPem],
+  ] as const) {
+    await writeFileAtomic(join(staged, `${name}.pem`), text, {
+      mode: name.endsWith('-key') ? 0o600 : 0o644,
+    });
+  }
+  await rm(keysDir, { recursive: true, force: true });
+  await rename(staged, keysDir);
+  await writeFileAtomic(
+    join(dataDir, 'identity.json'),
+    JSON.stringify(
+      {
+        version: 1,
+        accountId: identity.accountId,
+        accessKeyId: identity.accessKeyId,
+        secretAccessKey: identity.secretAccessKey,
+      },
+      null,
+      2,
+    ),
+    { mode: 0o600 },
+  );
+}
+
+/**
+ * Loads the identity kept in `dataDir`, or creates it (from `seed` where given, else
+ * fresh keys via openssl, else random ids) and writes it there atomically.
+ */
+export async function loadOrCreateIdentity(options: {
+  readonly dataDir: string;
+  readonly exec: Exec;
+  readonly seed?: IdentitySeed;
+  readonly signal: AbortSignal;
+}): Promise<Result<LocalIdentity, IdentityFailure>> {
+  const { dataDir } = options;
+  const loaded = await loadIdentity(dataDir);
+  if (!loaded.ok) return loaded;
+  if (loaded.value !== undefined) return ok(loaded.value);
   await mkdir(dataDir, { recursive: true });
-  const seed = options.seed ?? {};
   const scratch = await mkdtemp(join(dataDir, '.keys-'));
   try {
-    let user =
-      seed.userKeyPem !== undefined && seed.userCertPem !== undefined
-        ? { key: seed.userKeyPem, cert: seed.userCertPem }
-        : undefined;
-    let cloud =
-      seed.cloudKeyPem !== undefined && seed.cloudCertPem !== undefined
-        ? { key: seed.cloudKeyPem, cert: seed.cloudCertPem }
-        : undefined;
-    const accountId = seed.accountId ?? newAccountId();
-    if (!user) {
-      const made = await makeKeyPair(
-        options.exec,
-        scratch,
-        'user',
-        `/O=emi-recipe local cloud/CN=account ${accountId}`,
-        options.signal,
-      );
-      if (!made.ok) return made;
-      user = made.value;
-    }
-    if (!cloud) {
-      const made = await makeKeyPair(
-        options.exec,
-        scratch,
-        'cloud',
-        '/O=emi-recipe local cloud/CN=cloud',
-        options.signal,
-      );
-      if (!made.ok) return made;
-      cloud = made.value;
-    }
-    const identity: LocalIdentity = {
-      accountId,
-      accessKeyId: seed.accessKeyId ?? `AKLC${randomBytes(8).toString('hex').toUpperCase()}`,
-      secretAccessKey: seed.secretAccessKey ?? randomBytes(30).toString('base64url'),
-      userKeyPem: user.key,
-      userCertPem: user.cert,
-      cloudKeyPem: cloud.key,
-      cloudCertPem: cloud.cert,
-    };
-    const keysDir = join(dataDir, 'keys');
-    const staged = join(scratch, 'keys');
-    await mkdir(staged, { recursive: true });
-    for (const [name, text] of [
-      ['user-key', identity.userKeyPem],
-      ['user-cert', identity.userCertPem],
-      ['cloud-key', identity.cloudKeyPem],
-      ['cloud-cert', identity.cloudCertPem],
-    ] as const) {
-      await writeFileAtomic(join(staged, `${name}.pem`), text, {
-        mode: name.endsWith('-key') ? 0o600 : 0o644,
-      });
-    }
-    await rm(keysDir, { recursive: true, force: true });
-    await rename(staged, keysDir);
-    // identity.json last: its presence means the keys are complete.
-    await writeFileAtomic(
-      idPath,
-      JSON.stringify(
-        {
-          version: 1,
-          accountId: identity.accountId,
-          accessKeyId: identity.accessKeyId,
-          secretAccessKey: identity.secretAccessKey,
-        },
-        null,
-        2,
-      ),
-      { mode: 0o600 },
-    );
-    return ok(identity);
+    const identity = await newIdentity({
+      exec: options.exec,
+      seed: options.seed ?? {},
+      scratch,
+      signal: options.signal,
+    });
+    if (identity.ok) await saveIdentity(dataDir, scratch, identity.value);
+    return identity;
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ImageType } from '../bundle/manifest.js';
-import { writePrivateFile } from './bucket-store.js';
+import { writePrivateFile } from './private-files.js';
 
 export interface ImageRecord {
   readonly imageId: string;

@@ -8,14 +8,14 @@ import {
   type S3ApiContext,
   type S3Request,
 } from './s3-responses.js';
-import { uriEncode } from './sigv4.js';
+import { uriEncode } from './query-string.js';
 import { xmlDocument, type XmlNode } from './xml.js';
 
 export function listObjects(
   s: S3Request,
   ctx: S3ApiContext,
   bucket: string,
-  query: Map<string, string>,
+  query: ReadonlyMap<string, string>,
   id: string,
 ): void {
   const v2 = query.get('list-type') === '2';

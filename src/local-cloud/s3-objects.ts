@@ -1,16 +1,22 @@
 // The local cloud's S3 object handlers: PUT (plain or aws-chunked, digests checked by the
-// store), GET with ranges and HEAD. Routing and auth are s3-api.ts's.
+// store), GET with ranges and HEAD, DELETE, and the object's ACL (GET/PUT ?acl).
+// Routing is s3-route.ts's, auth s3-auth.ts's.
 import type { Readable } from 'node:stream';
 import { AwsChunkedDecoder } from './aws-chunked.js';
 import type { ObjectMeta } from './bucket-store.js';
 import type { S3Caller } from './s3-auth.js';
+import type { S3Call } from './s3-route.js';
 import {
+  S3_NS,
+  grantsFor,
   header,
   sendError,
   sendStoreError,
+  sendXml,
   type S3ApiContext,
   type S3Request,
 } from './s3-responses.js';
+import { xmlDocument } from './xml.js';
 
 export const CANNED_ACLS = new Set([
   'private',
@@ -162,4 +168,51 @@ export function getObject(
   s.res.writeHead(range ? 206 : 200, headers);
   read.value.stream.on('error', () => s.res.destroy());
   read.value.stream.pipe(s.res);
+}
+
+/** PUT ?acl on an object: the canned ACL from `x-amz-acl` (default private). */
+export async function putObjectAcl(s: S3Request, ctx: S3ApiContext, call: S3Call): Promise<void> {
+  s.req.resume();
+  const acl = header(s.req, 'x-amz-acl') ?? 'private';
+  const set = await ctx.store.setAcl(call.bucket, call.key, acl);
+  if (!set.ok) sendStoreError(s, set.error, call.id, `/${call.bucket}/${call.key}`);
+  else {
+    s.res.writeHead(200, { 'x-amz-request-id': call.id, 'content-length': 0 });
+    s.res.end();
+  }
+}
+
+/** GET (or HEAD) ?acl on an object: its grants, and the canned ACL in `x-emi-canned-acl`. */
+export function getObjectAcl(s: S3Request, ctx: S3ApiContext, call: S3Call): void {
+  const found = ctx.store.head(call.bucket, call.key);
+  if (!found.ok) {
+    sendStoreError(s, found.error, call.id, `/${call.bucket}/${call.key}`);
+    return;
+  }
+  sendXml(
+    s.res,
+    200,
+    xmlDocument('AccessControlPolicy', S3_NS, [
+      [
+        'Owner',
+        [
+          ['ID', found.value.owner],
+          ['DisplayName', found.value.owner],
+        ],
+      ],
+      ['AccessControlList', grantsFor(found.value.acl, found.value.owner)],
+    ]),
+    call.id,
+    { 'x-emi-canned-acl': found.value.acl },
+  );
+}
+
+export async function deleteObject(s: S3Request, ctx: S3ApiContext, call: S3Call): Promise<void> {
+  const deleted = await ctx.store.delete(call.bucket, call.key);
+  if (!deleted.ok) {
+    sendStoreError(s, deleted.error, call.id, `/${call.bucket}/${call.key}`);
+    return;
+  }
+  s.res.writeHead(204, { 'x-amz-request-id': call.id });
+  s.res.end();
 }

@@ -1,8 +1,9 @@
 // The `server.json` a running local cloud leaves in its data dir (pid, host, port), and
 // whether the server it names is still there. No HTTP serving here (server.ts).
-import { readFile } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { writePrivateFile } from './private-files.js';
 
 /** What server.json holds. */
 export interface ServerFile {
@@ -53,4 +54,16 @@ export async function runningServer(dataDir: string): Promise<ServerFile | undef
   }
   if (!isAlive(info.pid)) return undefined;
   return (await isListening(info.host, info.port)) ? info : undefined;
+}
+
+/** Records this process as the data dir's server (0600, atomically); returns the file's path. */
+export async function writeServerFile(dataDir: string, address: ServerFile): Promise<string> {
+  const path = join(dataDir, 'server.json');
+  await writePrivateFile(path, JSON.stringify(address satisfies ServerFile));
+  return path;
+}
+
+/** Forgets the record at `path` (already gone is fine). */
+export async function removeServerFile(path: string): Promise<void> {
+  await unlink(path).catch(() => undefined);
 }

@@ -5,14 +5,15 @@
 //   /services/compute            EC2 Query API (RegisterImage, DescribeImages…)
 //   /services/objectstorage/...  S3 (path-style); also served at / for clients such as
 //                                s3cmd that cannot put a path in their endpoint
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { unlink } from 'node:fs/promises';
+//
+// Start-up here (data dir, identity, stores, listen, server.json); requests are
+// server-http.ts's.
 import { join } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import { exec as realExec, type Exec } from '../tools/exec.js';
 import { staticCredentials, type CloudTarget } from '../cloud/target.js';
-import { BucketStore, makePrivateDir, writePrivateFile } from './bucket-store.js';
-import { handleEc2 } from './ec2-api.js';
+import { BucketStore } from './bucket-store.js';
+import { makePrivateDir } from './private-files.js';
 import {
   loadOrCreateIdentity,
   keyPaths,
@@ -21,12 +22,17 @@ import {
   type LocalIdentity,
 } from './identity.js';
 import { ImageStore, type NewImageId } from './image-store.js';
-import { runningServer, type ServerFile } from './server-file.js';
-import { handleS3 } from './s3-api.js';
+import { removeServerFile, runningServer, writeServerFile } from './server-file.js';
+import {
+  EC2_PATH,
+  S3_PATH,
+  closeServer,
+  createCloudServer,
+  listen,
+  type CloudServices,
+} from './server-http.js';
 
 export const LOCAL_REGION = 'local';
-const EC2_PATH = '/services/compute';
-const S3_PATH = '/services/objectstorage';
 /** S3's limit for one PUT: 5 GiB. */
 export const DEFAULT_MAX_OBJECT_SIZE = 5 * 1024 ** 3;
 
@@ -88,13 +94,6 @@ export interface StartLocalCloudOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The body size a request announces (x-amz-decoded-content-length, else Content-Length), 0 if none. */
-function announcedSize(req: IncomingMessage): number {
-  const decoded = req.headers['x-amz-decoded-content-length'];
-  const size = Number(typeof decoded === 'string' ? decoded : (req.headers['content-length'] ?? 0));
-  return Number.isFinite(size) ? size : 0;
-}
-
 function describeFromIdentity(
   identity: LocalIdentity,
   dataDir: string,
@@ -120,6 +119,46 @@ function describeFromIdentity(
   };
 }
 
+/** Creates the data dir private to this user (an older one is tightened). */
+async function prepareDataDir(dataDir: string): Promise<Result<void, LocalCloudFailure>> {
+  try {
+    // 0700: objects, images and the key pair are this user's.
+    await makePrivateDir(dataDir);
+    return ok(undefined);
+  } catch (error) {
+    return err({
+      reason: 'data-dir',
+      dataDir,
+      code: (error as NodeJS.ErrnoException).code ?? 'UNKNOWN',
+    });
+  }
+}
+
+/** The stores and settings the server answers with, opened from the data dir. */
+async function openServices(
+  options: StartLocalCloudOptions,
+  identity: LocalIdentity,
+): Promise<CloudServices> {
+  const { dataDir } = options;
+  return {
+    identity,
+    store: await BucketStore.open(join(dataDir, 's3')),
+    images: await ImageStore.open(join(dataDir, 'images.json'), options.newImageId),
+    region: LOCAL_REGION,
+    now: options.now ?? Date.now,
+    maxObjectSize: options.maxObjectSize ?? DEFAULT_MAX_OBJECT_SIZE,
+    ec2: {
+      ...(options.defaultKernelId !== undefined
+        ? { defaultKernelId: options.defaultKernelId }
+        : {}),
+      ...(options.defaultRamdiskId !== undefined
+        ? { defaultRamdiskId: options.defaultRamdiskId }
+        : {}),
+      ...(options.pendingMs !== undefined ? { pendingMs: options.pendingMs } : {}),
+    },
+  };
+}
+
 /**
  * Starts the local cloud on `host:port` with the data in `dataDir` (identity created on
  * first start). Refuses when another live process serves the same data dir
@@ -130,17 +169,8 @@ export async function startLocalCloud(
 ): Promise<Result<LocalCloud, LocalCloudFailure>> {
   const { dataDir } = options;
   const host = options.host ?? '127.0.0.1';
-  const signal = options.signal ?? new AbortController().signal;
-  try {
-    // 0700: objects, images and the key pair are this user's (an older data dir is tightened).
-    await makePrivateDir(dataDir);
-  } catch (error) {
-    return err({
-      reason: 'data-dir',
-      dataDir,
-      code: (error as NodeJS.ErrnoException).code ?? 'UNKNOWN',
-    });
-  }
+  const prepared = await prepareDataDir(dataDir);
+  if (!prepared.ok) return prepared;
   const running = await runningServer(dataDir);
   if (running)
     return err({ reason: 'already-running', dataDir, pid: running.pid, port: running.port });
@@ -148,100 +178,11 @@ export async function startLocalCloud(
     dataDir,
     exec: options.exec ?? realExec,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    signal,
+    signal: options.signal ?? new AbortController().signal,
   });
   if (!identity.ok) return identity;
-  const id = identity.value;
-  const store = await BucketStore.open(join(dataDir, 's3'));
-  const images = await ImageStore.open(join(dataDir, 'images.json'), options.newImageId);
-  const now = options.now ?? Date.now;
-  const maxObjectSize = options.maxObjectSize ?? DEFAULT_MAX_OBJECT_SIZE;
-  const secretFor = (key: string): string | undefined =>
-    key === id.accessKeyId ? id.secretAccessKey : undefined;
-  const accountFor = (): string => id.accountId;
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const rawPath = q < 0 ? url : url.slice(0, q);
-    const rawQuery = q < 0 ? '' : url.slice(q + 1);
-    if (rawPath === EC2_PATH || rawPath === `${EC2_PATH}/`) {
-      await handleEc2(
-        req,
-        res,
-        { rawPath, rawQuery },
-        {
-          images,
-          secretFor,
-          accountFor,
-          now,
-          ...(options.defaultKernelId !== undefined
-            ? { defaultKernelId: options.defaultKernelId }
-            : {}),
-          ...(options.defaultRamdiskId !== undefined
-            ? { defaultRamdiskId: options.defaultRamdiskId }
-            : {}),
-          ...(options.pendingMs !== undefined ? { pendingMs: options.pendingMs } : {}),
-          checks: () => ({
-            accountId: id.accountId,
-            isAdmin: true,
-            userCertPems: [id.userCertPem],
-            cloudKeyPem: id.cloudKeyPem,
-            readObject: async (bucket, key) => {
-              const meta = store.head(bucket, key);
-              if (!meta.ok || meta.value.size > 5 * 1024 * 1024)
-                return meta.ok ? Buffer.alloc(5 * 1024 * 1024 + 1) : undefined;
-              const bytes = await store.readAll(bucket, key);
-              return bytes.ok ? bytes.value : undefined;
-            },
-            objectInfo: (bucket, key) => {
-              const meta = store.head(bucket, key);
-              return meta.ok ? { size: meta.value.size, sha1: meta.value.sha1 } : undefined;
-            },
-          }),
-        },
-      );
-      return;
-    }
-    const routePath =
-      rawPath.startsWith(`${S3_PATH}/`) || rawPath === S3_PATH
-        ? rawPath.slice(S3_PATH.length) || '/'
-        : rawPath;
-    await handleS3(
-      { req, res, rawPath, routePath, rawQuery },
-      { store, secretFor, accountFor, region: LOCAL_REGION, now, maxObjectSize },
-    );
-  };
-  const onError = (res: ServerResponse) => (error: unknown) => {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>${String(error instanceof Error ? error.message : error).replace(/[<&>]/g, '')}</Message></Error>`;
-    res.writeHead(500, {
-      'content-type': 'application/xml',
-      'content-length': Buffer.byteLength(body),
-    });
-    res.end(body);
-  };
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch(onError(res));
-  });
-  // `Expect: 100-continue`: a PUT announcing more than the limit is answered EntityTooLarge
-  // without inviting its body; anything else is invited at once (Node's default).
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    if (!(req.method === 'PUT' && announcedSize(req) > maxObjectSize)) res.writeContinue();
-    handle(req, res).catch(onError(res));
-  });
-  server.keepAliveTimeout = 30_000;
-  const port = await new Promise<number | NodeJS.ErrnoException>((resolve) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      resolve(error);
-    });
-    server.listen(options.port ?? 0, host, () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : 0);
-    });
-  });
+  const server = createCloudServer(await openServices(options, identity.value));
+  const port = await listen(server, { host, port: options.port ?? 0 });
   if (typeof port !== 'number')
     return err({
       reason: 'listen-failed',
@@ -249,24 +190,15 @@ export async function startLocalCloud(
       port: options.port ?? 0,
       code: port.code ?? 'UNKNOWN',
     });
-  const serverFile = join(dataDir, 'server.json');
-  await writePrivateFile(
-    serverFile,
-    JSON.stringify({ pid: process.pid, port, host } satisfies ServerFile),
-  );
+  const serverFile = await writeServerFile(dataDir, { pid: process.pid, port, host });
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    await new Promise<void>((resolve) => {
-      server.close(() => {
-        resolve();
-      });
-      server.closeAllConnections();
-    });
-    await unlink(serverFile).catch(() => undefined);
+    await closeServer(server);
+    await removeServerFile(serverFile);
   };
-  return ok(describeFromIdentity(id, dataDir, host, port, true, close));
+  return ok(describeFromIdentity(identity.value, dataDir, host, port, true, close));
 }
 
 /**

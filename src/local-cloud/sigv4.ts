@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { err, ok, type Result } from '../core/result.js';
 import { matchesSignature } from './signature-match.js';
 import { expectedSigV4 } from './sigv4-signer.js';
+import { parseQuery } from './query-string.js';
 
 export interface SignedRequest {
   readonly method: string;
@@ -45,36 +46,6 @@ const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const MAX_SKEW_MS = 15 * 60_000;
 /** The longest a presigned URL may live, as on S3: 7 days. */
 export const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
-
-/** RFC 3986 encoding as SigV4 wants it (also !'()*). */
-export function uriEncode(text: string): string {
-  return encodeURIComponent(text).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, '%20'));
-  } catch {
-    return text;
-  }
-}
-
-/** The query pairs decoded; keys may repeat. */
-export function parseQuery(rawQuery: string): [string, string][] {
-  if (rawQuery === '') return [];
-  return rawQuery
-    .split('&')
-    .filter((p) => p !== '')
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      return eq < 0
-        ? [safeDecode(pair), '']
-        : [safeDecode(pair.slice(0, eq)), safeDecode(pair.slice(eq + 1))];
-    });
-}
 
 /** Parses `YYYYMMDDTHHMMSSZ`; undefined unless it is a real time written exactly so. */
 function parseAmzDate(text: string): number | undefined {
