@@ -11,18 +11,14 @@ import type { Location } from '../core/diagnostic.js';
 import type { LocatedStepReference } from '../recipe/parse.js';
 import type { Recipe } from '../recipe/model.js';
 import type { GraphInput } from './graph.js';
-import type { JsonValue, StepId, StepInput, StepSpec } from './step.js';
+import type { StepId, StepInput, StepSpec } from './step.js';
 import type {
-  BootTestParams,
-  BundleManifestParams,
+  BuiltinKind,
+  BuiltinStepSpec,
   BundleParams,
-  CreateDiskParams,
-  CustomizeParams,
-  ExtractBootParams,
-  ExtractRootfsParams,
-  InstallParams,
   PublishTargetParams,
   RegisterParams,
+  StepParamsByKind,
   UploadParams,
 } from './step-params.js';
 
@@ -49,16 +45,16 @@ export const STEP = {
   bootTest: id('boot-test'),
 } as const;
 
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- P checks each call's params against its kind's type
-function spec<P>(
+/** A step of kind K: its params must be that kind's (step-params.ts). Exported for the typing test. */
+export function spec<K extends BuiltinKind>(
   stepId: StepId,
-  kind: string,
+  kind: K,
   needs: readonly StepId[],
   section: readonly (string | number)[],
-  params: P,
+  params: StepParamsByKind[K],
   inputs: readonly StepInput[] = [],
-): StepSpec {
-  return { id: stepId, kind, needs, section, params: params as unknown as JsonValue, inputs };
+): BuiltinStepSpec<K> {
+  return { id: stepId, kind, needs, section, params, inputs };
 }
 
 /**
@@ -66,15 +62,15 @@ function spec<P>(
  * locations. `${steps.<id>.<output>}` placeholders add edges from the step that reads
  * them to the step named.
  */
-export function defaultGraphInput(recipe: Recipe): GraphInput {
-  const steps: StepSpec[] = [];
-  const add = (step: StepSpec): void => {
+export function defaultGraphInput(recipe: Recipe): GraphInput<BuiltinStepSpec> {
+  const steps: BuiltinStepSpec[] = [];
+  const add = (step: BuiltinStepSpec): void => {
     steps.push(step);
   };
   const arch = recipe.arch;
 
   add(
-    spec<CreateDiskParams>(STEP.createDisk, 'create-disk', [], ['disk'], {
+    spec(STEP.createDisk, 'create-disk', [], ['disk'], {
       sizeBytes: recipe.disk.sizeBytes,
       format: recipe.disk.format,
     }),
@@ -86,7 +82,7 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
     if (install.iso.path) inputs.push({ name: 'iso', path: install.iso.path.path });
     if (install.answerFile) inputs.push({ name: 'answer-file', path: install.answerFile.path });
     add(
-      spec<InstallParams>(
+      spec(
         STEP.install,
         'install-os',
         [STEP.createDisk],
@@ -111,7 +107,7 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
     );
   } else {
     add(
-      spec<InstallParams>(STEP.install, 'install-os', [STEP.createDisk], ['install'], {
+      spec(STEP.install, 'install-os', [STEP.createDisk], ['install'], {
         source: 'debootstrap',
         arch,
         suite: install.suite,
@@ -130,7 +126,7 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
 
   const c = recipe.customize;
   add(
-    spec<CustomizeParams>(
+    spec(
       STEP.customize,
       'customize',
       [STEP.install],
@@ -167,25 +163,17 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
   );
 
   add(
-    spec<ExtractBootParams>(
-      STEP.extractKernel,
-      'extract-kernel',
-      [STEP.customize],
-      ['extract', 'kernel'],
-      { kernel: recipe.extract.kernel },
-    ),
+    spec(STEP.extractKernel, 'extract-kernel', [STEP.customize], ['extract', 'kernel'], {
+      kernel: recipe.extract.kernel,
+    }),
   );
   add(
-    spec<ExtractBootParams>(
-      STEP.extractRamdisk,
-      'extract-ramdisk',
-      [STEP.customize],
-      ['extract', 'kernel'],
-      { kernel: recipe.extract.kernel },
-    ),
+    spec(STEP.extractRamdisk, 'extract-ramdisk', [STEP.customize], ['extract', 'kernel'], {
+      kernel: recipe.extract.kernel,
+    }),
   );
   add(
-    spec<ExtractRootfsParams>(STEP.extractRootfs, 'extract-rootfs', [STEP.customize], ['extract'], {
+    spec(STEP.extractRootfs, 'extract-rootfs', [STEP.customize], ['extract'], {
       sizeBytes: recipe.extract.rootfsSizeBytes,
       name: `${recipe.name}.img`,
     }),
@@ -282,7 +270,7 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
     ([virtual, device]) => ({ virtual, device }),
   );
   add(
-    spec<BundleManifestParams>(
+    spec(
       STEP.manifestMachine,
       'bundle-manifest',
       [STEP.bundleMachine, STEP.registerKernel, STEP.registerRamdisk],
@@ -295,7 +283,7 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
   const registerNeeds = [STEP.uploadMachine];
   if (recipe.test.boot) {
     add(
-      spec<BootTestParams>(
+      spec(
         STEP.bootTest,
         'boot-test',
         [STEP.extractKernel, STEP.extractRamdisk, STEP.extractRootfs],
@@ -337,7 +325,10 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
 }
 
 /** Adds an edge for every ${steps.<id>.<output>} to the steps that read the value holding it. */
-function withReferenceEdges(recipe: Recipe, steps: StepSpec[]): GraphInput {
+function withReferenceEdges(
+  recipe: Recipe,
+  steps: readonly BuiltinStepSpec[],
+): GraphInput<BuiltinStepSpec> {
   const edgeLocations = new Map<string, Location>();
   const patched = steps.map((step) => {
     const refs = recipe.stepRefs.filter((ref) => readsPath(step, ref));

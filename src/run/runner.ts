@@ -14,11 +14,10 @@ import type {
   JsonValue,
   StepFailure,
   StepId,
-  StepKind,
+  StepKinds,
   StepOutputs,
   StepSpec,
 } from '../plan/step.js';
-import { resolveStepRefs } from '../plan/step-refs.js';
 import type { EventSink, RunOutcome, RunSummary } from './events.js';
 import { hashFile, statIdentity } from './file-identity.js';
 import { NO_LOG, openLog } from './step-log.js';
@@ -36,7 +35,8 @@ export type FailureMode = 'stop' | 'continue' | 'kill';
 
 export interface RunnerOptions {
   readonly graph: StepGraph;
-  readonly kinds: ReadonlyMap<string, StepKind>;
+  /** The kind of each step, bound to its params, by step id. */
+  readonly kinds: StepKinds;
   readonly store: StateStore;
   /** From inspect(); `records` are taken from the store as the run goes. */
   readonly facts: PlanFacts;
@@ -170,7 +170,7 @@ export async function runGraph(
   };
 
   const executeStep = async (step: StepSpec, decision: StepDecision): Promise<Status> => {
-    const kind = options.kinds.get(step.kind);
+    const kind = options.kinds.get(step.id);
     const opened = await openLog(logPath(options.workDir, step.id));
     const log = opened.ok ? opened.value : NO_LOG;
     const t0 = clock();
@@ -253,9 +253,9 @@ export async function runGraph(
           dir: stepDir(options.workDir, need),
         });
       }
-      const params = resolveStepRefs(step.params, (id) => needs.get(id as StepId)?.values);
-      if (!params.ok) {
-        const m = params.error;
+      const ready = kind.resolve((id) => needs.get(id as StepId)?.values);
+      if (!ready.ok) {
+        const m = ready.error;
         return fail({
           reason: 'missing-output',
           message: `\${steps.${m.step}.${m.output}} names an output that step ${m.step} does not have (it has: ${m.available.join(', ') || 'none'}); fix the recipe`,
@@ -263,7 +263,7 @@ export async function runGraph(
       }
       let result;
       try {
-        result = await kind.run({
+        result = await ready.value.run({
           signal: controller.signal,
           log: (line) => {
             log.write(`${line}\n`);
@@ -272,7 +272,6 @@ export async function runGraph(
           progress: (update) => {
             options.emit({ type: 'step-progress', id: step.id, update });
           },
-          step: { ...step, params: params.value },
           workDir: options.workDir,
           outDir,
           needs,

@@ -17,7 +17,7 @@ import {
   makeParts,
 } from './bundle-common.js';
 
-export function bundleImageKind(session: CloudSession): StepKind<BundleParams> {
+export function bundleImageKind(session: CloudSession): StepKind<BundleParams, 'bundle-image'> {
   return {
     kind: 'bundle-image',
     tools: [],

@@ -10,7 +10,9 @@ import type { BundleManifestParams } from '../plan/step-params.js';
 import type { CloudSession } from './cloud-session.js';
 import { bundleArtifacts, bundleValues, buildIdOf } from './bundle-common.js';
 
-export function bundleManifestKind(session: CloudSession): StepKind<BundleManifestParams> {
+export function bundleManifestKind(
+  session: CloudSession,
+): StepKind<BundleManifestParams, 'bundle-manifest'> {
   return {
     kind: 'bundle-manifest',
     tools: [],
