@@ -3,7 +3,8 @@
 // kinds, the step's `kind` picks both the table entry and the params' type (a correlated
 // union), so a step never meets a kind of other params and nothing is cast. Pure.
 import type { BuiltinKind, BuiltinKinds, BuiltinStepSpec } from './step-params.js';
-import type { BoundKind, StepKind, StepKinds, StepSpec } from './step.js';
+import { ok } from '../core/result.js';
+import type { BoundKind, StepId, StepKind, StepKinds, StepSpec } from './step.js';
 import { resolveStepRefs } from './step-refs.js';
 
 /** `kind` bound to `step`, whose params are the kind's and whose `kind` is its name. */
@@ -21,7 +22,7 @@ export function bindKind<P, K extends string>(
       const params = resolveStepRefs(step.params, outputs);
       if (!params.ok) return params;
       const resolved = { ...step, params: params.value };
-      return { ok: true, value: { run: (ctx) => kind.run({ ...ctx, step: resolved }) } };
+      return ok({ run: (ctx) => kind.run({ ...ctx, step: resolved }) });
     },
   };
 }
@@ -40,7 +41,7 @@ export function bindSteps<S extends StepSpec>(
   steps: readonly S[],
   bind: (step: S) => BoundKind | undefined,
 ): StepKinds {
-  const bound = new Map<S['id'], BoundKind>();
+  const bound = new Map<StepId, BoundKind>();
   for (const step of steps) {
     const kind = bind(step);
     if (kind) bound.set(step.id, kind);
