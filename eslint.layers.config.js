@@ -7,13 +7,13 @@
 //   run ──> plan, tools, core        local-cloud ──> cloud, bundle, tools, core
 //   vm ──> plan, guest, tools, core  cloud ──> bundle, core
 //   plan ──> recipe, guest, tools, core
-//   recipe ──> core                  bundle ──> tools, core      tools ──> core
+//   recipe ──> guest, core           bundle ──> tools, core      tools ──> core
 //   guest ──> core                   core ──> (nothing)
 
 /** @type {Record<string, readonly string[]>} */
 export const LAYERS = {
   core: [],
-  recipe: ['core'],
+  recipe: ['guest', 'core'],
   tools: ['core'],
   guest: ['core'],
   plan: ['recipe', 'guest', 'tools', 'core'],

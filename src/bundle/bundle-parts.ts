@@ -2,26 +2,20 @@
 // tar stream's SHA-1 and each part's SHA-1 (spec §2.3–§2.8). Produces a BundleParts record
 // holding everything the manifest needs except the machine configuration and signature;
 // it holds only the RSA-wrapped key and IV, never the AES key itself.
-import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readdir, stat, unlink } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import type { TaskContext } from '../core/task.js';
-import { exec as realExec, type Exec } from '../tools/exec.js';
-import { listDataExtents, type DataExtent } from '../tools/seek-data.js';
 import type { BundleFailure, BundleWarning } from './bundle-failure.js';
-import { codeOf, statResult } from './fs-errors.js';
+import { codeOf } from './fs-errors.js';
+import { publicKeyId } from './bundle-options.js';
 import {
-  checkAccount,
-  checkArchitecture,
-  checkCertificate,
-  checkHex128,
-  checkPartSize,
-  checkPrefix,
-  DEFAULT_PART_SIZE,
-  publicKeyId,
-} from './bundle-options.js';
+  type BundlePartsOptions,
+  checkImageAndDestination,
+  checkPartsOptions,
+  sparseExtents,
+} from './bundle-parts-input.js';
 import type { BundlerInfo, ImageType } from './manifest.js';
 import { PartWriter, type WrittenPart } from './part-writer.js';
 import { encryptForCertificate } from './rsa.js';
@@ -30,35 +24,7 @@ import { GZIP_CHUNK, SideError, streamBundle } from './bundle-pipeline.js';
 
 const TEN_GIB = 10 * 1024 ** 3;
 
-export interface BundlePartsOptions {
-  readonly imagePath: string;
-  /** Existing directory that receives the parts. */
-  readonly destDir: string;
-  /** Base name of every bundle file and the image name in the manifest; default basename(imagePath). */
-  readonly prefix?: string;
-  readonly imageType: ImageType;
-  /** One of ARCHITECTURES. */
-  readonly arch: string;
-  /** Account id; dashes are removed. */
-  readonly account: string;
-  /** Without it the user_encrypted_* elements are empty (as euca2ools without -c). */
-  readonly userCertPem?: string;
-  readonly cloudCertPem: string;
-  /** Default 10485760. */
-  readonly partSize?: number;
-  /** Fixed key and IV (32 hex digits each), as euca2ools' hidden --enc-key/--enc-iv; default random. */
-  readonly encryption?: { readonly keyHex: string; readonly ivHex: string };
-  /** Default {name: 'emi-recipe', version: <package version>, release: '0'}. */
-  readonly bundler?: BundlerInfo;
-  /** Lists the image's holes (perl); injectable for tests. */
-  readonly exec?: Exec;
-  /** Chunks compressed at once; default the CPU count, at most the thread pool size − 1. */
-  readonly concurrency?: number;
-  /** fsync each part (default true). */
-  readonly durable?: boolean;
-  /** Store random-looking chunks instead of deflating them (default true; see ParallelGzip). */
-  readonly storeIncompressible?: boolean;
-}
+export type { BundlePartsOptions } from './bundle-parts-input.js';
 
 /**
  * The bundle minus its machine configuration and signature: JSON-serialisable, stored
@@ -116,41 +82,12 @@ export async function createBundleParts(
   options: BundlePartsOptions,
   task: TaskContext,
 ): Promise<Result<BundleParts, BundleFailure>> {
-  const prefix = checkPrefix(options.prefix ?? basename(options.imagePath));
-  if (!prefix.ok) return prefix;
-  const arch = checkArchitecture(options.arch);
-  if (!arch.ok) return arch;
-  const account = checkAccount(options.account);
-  if (!account.ok) return account;
-  const partSize = checkPartSize(options.partSize ?? DEFAULT_PART_SIZE);
-  if (!partSize.ok) return partSize;
-  const cloudKey = checkCertificate('cloud', options.cloudCertPem);
-  if (!cloudKey.ok) return cloudKey;
-  const userKey =
-    options.userCertPem === undefined ? undefined : checkCertificate('user', options.userCertPem);
-  if (userKey !== undefined && !userKey.ok) return userKey;
-  const keyHex = checkHex128(
-    'encryption.keyHex',
-    options.encryption?.keyHex ?? randomBytes(16).toString('hex'),
-  );
-  if (!keyHex.ok) return keyHex;
-  const ivHex = checkHex128(
-    'encryption.ivHex',
-    options.encryption?.ivHex ?? randomBytes(16).toString('hex'),
-  );
-  if (!ivHex.ok) return ivHex;
-
-  const imageStat = await statResult(options.imagePath);
-  if (!imageStat.ok)
-    return err({ reason: 'image-unreadable', path: options.imagePath, code: imageStat.error });
-  const image = imageStat.value;
-  if (!image.isFile())
-    return err({ reason: 'image-unreadable', path: options.imagePath, code: 'not a regular file' });
-  const dest = await statResult(options.destDir);
-  if (!dest.ok) return err({ reason: 'output-error', path: options.destDir, code: dest.error });
-  if (!dest.value.isDirectory())
-    return err({ reason: 'output-error', path: options.destDir, code: 'ENOTDIR' });
-
+  const checked = checkPartsOptions(options);
+  if (!checked.ok) return checked;
+  const { prefix, arch, account, partSize, userKey, keyHex, ivHex } = checked.value;
+  const input = await checkImageAndDestination(options);
+  if (!input.ok) return input;
+  const image = input.value;
   const size = image.size;
   const warnings: BundleWarning[] = [];
   if (size > TEN_GIB) {
@@ -159,47 +96,23 @@ export async function createBundleParts(
       `warning: the image is ${size} bytes (> 10 GiB); EC2 refuses such bundles and Eucalyptus may too`,
     );
   }
-  let extents: DataExtent[] | undefined;
-  if (image.blocks * 512 < size) {
-    const listed = await listDataExtents(options.imagePath, {
-      exec: options.exec ?? realExec,
-      signal: task.signal,
-    });
-    if (listed.ok && listed.value.size === size) {
-      extents = listed.value.extents;
-      const dataBytes = extents.reduce((sum, e) => sum + e.end - e.start, 0);
-      task.log(
-        `sparse image: ${dataBytes} of ${size} bytes hold data (${extents.length} extents); holes are not read`,
-      );
-    } else if (task.signal.aborted) {
-      return err({ reason: 'canceled' });
-    } else {
-      const detail = listed.ok ? 'the file changed size' : listed.error.reason;
-      warnings.push({ reason: 'sparse-map-unavailable', detail });
-      task.log(`could not list holes (${detail}); reading every byte`);
-    }
-  }
+  const sparse = await sparseExtents(options, image, task, warnings);
+  if (!sparse.ok) return sparse;
+  const extents = sparse.value;
 
   const bundler = options.bundler ?? (await defaultBundler());
-  const wrap = (text: string, certPem: string): string => encryptForCertificate(text, certPem);
-  const ec2EncryptedKey = wrap(keyHex.value, options.cloudCertPem);
-  const ec2EncryptedIv = wrap(ivHex.value, options.cloudCertPem);
-  const userEncryptedKey =
-    options.userCertPem === undefined ? '' : wrap(keyHex.value, options.userCertPem);
-  const userEncryptedIv =
-    options.userCertPem === undefined ? '' : wrap(ivHex.value, options.userCertPem);
-
+  const keys = wrappedKeys(options, keyHex, ivHex);
   const writer = new PartWriter({
     dir: options.destDir,
-    prefix: prefix.value,
-    partSize: partSize.value,
+    prefix,
+    partSize,
     ...(options.durable !== undefined ? { durable: options.durable } : {}),
   });
   let source: TarSource | undefined;
   try {
     source = await TarSource.open({
       imagePath: options.imagePath,
-      name: prefix.value,
+      name: prefix,
       size,
       extents,
       chunkSize: GZIP_CHUNK,
@@ -207,8 +120,8 @@ export async function createBundleParts(
       throw new SideError('image', error);
     });
     const digest = await streamBundle(source, writer, {
-      key: Buffer.from(keyHex.value, 'hex'),
-      iv: Buffer.from(ivHex.value, 'hex'),
+      key: Buffer.from(keyHex, 'hex'),
+      iv: Buffer.from(ivHex, 'hex'),
       concurrency: options.concurrency ?? defaultConcurrency(),
       storeIncompressible: options.storeIncompressible ?? true,
       size,
@@ -232,7 +145,7 @@ export async function createBundleParts(
         actualSize: after?.size ?? 0,
       });
     }
-    await removeStaleFiles(options.destDir, prefix.value, parts.length).catch((error: unknown) => {
+    await removeStaleFiles(options.destDir, prefix, parts.length).catch((error: unknown) => {
       throw new SideError('output', error);
     });
     await writer.commit().catch((error: unknown) => {
@@ -243,47 +156,68 @@ export async function createBundleParts(
     );
     return ok({
       formatVersion: 1,
-      prefix: prefix.value,
+      prefix,
       imageType: options.imageType,
-      architecture: arch.value,
-      account: account.value,
+      architecture: arch,
+      account,
       imageSize: size,
       digest,
       bundledSize: parts.reduce((sum, part) => sum + part.size, 0),
       parts,
-      ec2EncryptedKey,
-      ec2EncryptedIv,
-      userEncryptedKey,
-      userEncryptedIv,
+      ...keys,
       bundler,
-      ...(userKey !== undefined ? { userPublicKeyId: publicKeyId(userKey.value) } : {}),
+      ...(userKey !== undefined ? { userPublicKeyId: publicKeyId(userKey) } : {}),
       warnings,
     });
   } catch (error) {
     await writer.abort();
-    if (error instanceof SideError && error.original instanceof ImageShrankError) {
-      const now = await stat(options.imagePath).catch(() => undefined);
-      return err({
-        reason: 'image-changed',
-        path: options.imagePath,
-        expectedSize: size,
-        actualSize: now?.size ?? 0,
-      });
-    }
-    if (error instanceof SideError && error.side === 'image')
-      return err({
-        reason: 'image-unreadable',
-        path: options.imagePath,
-        code: codeOf(error.original),
-      });
-    if (error instanceof SideError) {
-      const path = (error.original as NodeJS.ErrnoException | undefined)?.path ?? options.destDir;
-      return err({ reason: 'output-error', path, code: codeOf(error.original) });
-    }
-    throw error;
+    const failure = await sideFailure(error, options.imagePath, options.destDir, size);
+    if (failure === undefined) throw error;
+    return err(failure);
   } finally {
     await source?.close().catch(() => undefined);
   }
+}
+
+/** The AES key and IV wrapped for the cloud's certificate and, when given, the user's. */
+function wrappedKeys(
+  options: BundlePartsOptions,
+  keyHex: string,
+  ivHex: string,
+): Pick<
+  BundleParts,
+  'ec2EncryptedKey' | 'ec2EncryptedIv' | 'userEncryptedKey' | 'userEncryptedIv'
+> {
+  const user = options.userCertPem;
+  return {
+    ec2EncryptedKey: encryptForCertificate(keyHex, options.cloudCertPem),
+    ec2EncryptedIv: encryptForCertificate(ivHex, options.cloudCertPem),
+    userEncryptedKey: user === undefined ? '' : encryptForCertificate(keyHex, user),
+    userEncryptedIv: user === undefined ? '' : encryptForCertificate(ivHex, user),
+  };
+}
+
+/** A failure of the image or output side, as facts; undefined for anything else (a bug). */
+async function sideFailure(
+  error: unknown,
+  imagePath: string,
+  destDir: string,
+  size: number,
+): Promise<BundleFailure | undefined> {
+  if (!(error instanceof SideError)) return undefined;
+  if (error.original instanceof ImageShrankError) {
+    const now = await stat(imagePath).catch(() => undefined);
+    return {
+      reason: 'image-changed',
+      path: imagePath,
+      expectedSize: size,
+      actualSize: now?.size ?? 0,
+    };
+  }
+  if (error.side === 'image')
+    return { reason: 'image-unreadable', path: imagePath, code: codeOf(error.original) };
+  const path = (error.original as NodeJS.ErrnoException | undefined)?.path ?? destDir;
+  return { reason: 'output-error', path, code: codeOf(error.original) };
 }
 
 /**

@@ -121,25 +121,7 @@ class Reader {
       const start = this.#at;
       this.#at += 1; // '<'
       const name = this.#name('element');
-      const attributes = new Map<string, string>();
-      for (;;) {
-        const hadSpace = this.#skipSpace();
-        const c = this.#s[this.#at];
-        if (c === '>' || (c === '/' && this.#s[this.#at + 1] === '>')) break;
-        if (c === undefined) throw new Refused(start, `<${name}> is not closed`);
-        if (!hadSpace) throw new Refused(this.#at, `expected a space or > in the tag <${name}>`);
-        const attrAt = this.#at;
-        const attr = this.#name('attribute');
-        if (attr === 'xmlns') throw new Refused(attrAt, 'namespaces are not accepted');
-        this.#skipSpace();
-        if (this.#s[this.#at] !== '=')
-          throw new Refused(this.#at, `expected = after the attribute ${attr}`);
-        this.#at += 1;
-        this.#skipSpace();
-        if (attributes.has(attr))
-          throw new Refused(attrAt, `attribute ${attr} given twice on <${name}>`);
-        attributes.set(attr, this.#quoted());
-      }
+      const attributes = this.#attributes(start, name);
       const counts = parent?.counts;
       const n = (counts?.get(name) ?? 0) + 1;
       counts?.set(name, n);
@@ -205,21 +187,49 @@ class Reader {
           open(current);
         }
       } else {
-        MARKUP.lastIndex = this.#at;
-        const end = MARKUP.exec(this.#s)?.index ?? this.#s.length;
-        const text = this.#s.slice(this.#at, end);
-        const bad = text.indexOf(']]>');
-        if (bad >= 0) throw new Refused(this.#at + bad, ']]> is not allowed in text');
-        // XML readers turn CR LF into LF in text: a value holding a raw CR would read
-        // differently elsewhere. (Between elements, where it is only white space, it is harmless.)
-        const cr = text.indexOf('\r');
-        if (cr >= 0 && text.trim() !== '')
-          throw new Refused(this.#at + cr, 'a raw carriage return in text (write &#13;)');
-        current.text += text;
-        this.#at = end;
+        current.text += this.#text();
       }
     }
     return root;
+  }
+
+  /** The attributes of a start tag, up to (not including) its `>` or `/>`. */
+  #attributes(start: number, name: string): Map<string, string> {
+    const attributes = new Map<string, string>();
+    for (;;) {
+      const hadSpace = this.#skipSpace();
+      const c = this.#s[this.#at];
+      if (c === '>' || (c === '/' && this.#s[this.#at + 1] === '>')) return attributes;
+      if (c === undefined) throw new Refused(start, `<${name}> is not closed`);
+      if (!hadSpace) throw new Refused(this.#at, `expected a space or > in the tag <${name}>`);
+      const attrAt = this.#at;
+      const attr = this.#name('attribute');
+      if (attr === 'xmlns') throw new Refused(attrAt, 'namespaces are not accepted');
+      this.#skipSpace();
+      if (this.#s[this.#at] !== '=')
+        throw new Refused(this.#at, `expected = after the attribute ${attr}`);
+      this.#at += 1;
+      this.#skipSpace();
+      if (attributes.has(attr))
+        throw new Refused(attrAt, `attribute ${attr} given twice on <${name}>`);
+      attributes.set(attr, this.#quoted());
+    }
+  }
+
+  /** Character data up to the next markup, checked. */
+  #text(): string {
+    MARKUP.lastIndex = this.#at;
+    const end = MARKUP.exec(this.#s)?.index ?? this.#s.length;
+    const text = this.#s.slice(this.#at, end);
+    const bad = text.indexOf(']]>');
+    if (bad >= 0) throw new Refused(this.#at + bad, ']]> is not allowed in text');
+    // XML readers turn CR LF into LF in text: a value holding a raw CR would read
+    // differently elsewhere. (Between elements, where it is only white space, it is harmless.)
+    const cr = text.indexOf('\r');
+    if (cr >= 0 && text.trim() !== '')
+      throw new Refused(this.#at + cr, 'a raw carriage return in text (write &#13;)');
+    this.#at = end;
+    return text;
   }
 
   /** Refuses what may follow `<` other than a tag: comments, CDATA, DOCTYPE, PIs. */

@@ -10,7 +10,7 @@ import {
   parseManifest,
   verifyManifestSignature,
   type ParsedManifest,
-} from './manifest.js';
+} from './manifest-read.js';
 import { describeFileProblem, readRegularFile } from './regular-file.js';
 import { decryptWithPrivateKey } from './rsa.js';
 

@@ -20,7 +20,8 @@ import {
   type UnbundleCheckOptions,
 } from './unbundle-checks.js';
 import { codeOf } from './fs-errors.js';
-import type { ManifestPart, ParsedManifest } from './manifest.js';
+import type { ManifestPart } from './manifest.js';
+import type { ParsedManifest } from './manifest-read.js';
 import { SparseFileWriter } from './sparse-file-writer.js';
 import { TarExtractor, UnbundleStop } from './tar-extractor.js';
 
@@ -60,20 +61,8 @@ export async function unbundle(
   );
   const partsDir = options.partsDir ?? dirname(options.manifestPath);
   const parts = manifest.image.parts;
-  for (const [index, part] of parts.entries()) {
-    // lstat: a part must be a regular file itself, not a link to one (or to /dev/zero).
-    // readParts checks again on the open file, so a swap after this check is caught too.
-    const found = await lstat(join(partsDir, part.filename)).catch((error: unknown) =>
-      codeOf(error),
-    );
-    if (found === 'ENOENT')
-      return err({ reason: 'part-missing', index, filename: part.filename, dir: partsDir });
-    if (typeof found === 'string')
-      return err({ reason: 'part-unreadable', index, filename: part.filename, code: found });
-    const kind = fileKind(found);
-    if (kind !== undefined)
-      return err({ reason: 'part-not-regular', index, filename: part.filename, kind });
-  }
+  const present = await checkPartsPresent(partsDir, parts);
+  if (!present.ok) return present;
   let created: string | undefined;
   try {
     created = await mkdir(options.destDir, { recursive: true });
@@ -92,56 +81,14 @@ export async function unbundle(
     writer = await SparseFileWriter.create(tempPath);
     tempCreated = true;
     trackTemporary(tempPath);
-    const out = writer;
-    let lastProgress = 0;
-    const size = manifest.image.size;
-    const extractor = new TarExtractor(
-      {
-        write: async (data) => {
-          await out.write(data);
-          const now = Date.now();
-          if (now - lastProgress >= 250) {
-            lastProgress = now;
-            task.progress({ done: out.length, total: size, unit: 'bytes', message: 'unbundling' });
-          }
-        },
-      },
-      size,
-    );
-    const decipher = createDecipheriv('aes-128-cbc', key, iv);
-    await pipeline(
-      readParts(partsDir, parts, {
-        limit: manifest.image.bundledSize,
-        signal: task.signal,
-        count: (n) => (bundledSize += n),
-      }),
-      async function* decrypt(source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          const plain = decipher.update(chunk);
-          if (plain.length > 0) yield plain;
-        }
-        let last: Buffer;
-        try {
-          last = decipher.final();
-        } catch (error) {
-          throw new UnbundleStop({
-            reason: 'stream-corrupt',
-            stage: 'decrypt',
-            detail: codeOf(error),
-          });
-        }
-        if (last.length > 0) yield last;
-      },
-      createGunzip({ chunkSize: READ_SIZE }),
-      async (source: AsyncIterable<Buffer>) => {
-        for await (const chunk of source) {
-          if (task.signal.aborted) throw new UnbundleStop({ reason: 'canceled' });
-          await extractor.push(chunk);
-        }
-      },
-      { signal: task.signal },
-    );
-    const { digest } = extractor.finish();
+    const { digest } = await streamImage(writer, {
+      partsDir,
+      manifest,
+      key,
+      iv,
+      task,
+      count: (n) => (bundledSize += n),
+    });
     if (bundledSize !== manifest.image.bundledSize)
       failure = {
         reason: 'bundled-size-mismatch',
@@ -157,6 +104,7 @@ export async function unbundle(
     else {
       await writer.finish();
       writer = undefined;
+      const size = manifest.image.size;
       task.progress({ done: size, total: size, unit: 'bytes', message: 'unbundling' });
       await rename(tempPath, imagePath);
       forgetTemporary(tempPath);
@@ -180,6 +128,95 @@ export async function unbundle(
   }
   if (created !== undefined) await removeCreatedDirs(options.destDir, created);
   return err(failure);
+}
+
+/** Every part is there and a regular file itself (lstat: not a link to one, or to /dev/zero). */
+async function checkPartsPresent(
+  partsDir: string,
+  parts: readonly ManifestPart[],
+): Promise<Result<void, BundleFailure>> {
+  for (const [index, part] of parts.entries()) {
+    // readParts checks again on the open file, so a swap after this check is caught too.
+    const found = await lstat(join(partsDir, part.filename)).catch((error: unknown) =>
+      codeOf(error),
+    );
+    if (found === 'ENOENT')
+      return err({ reason: 'part-missing', index, filename: part.filename, dir: partsDir });
+    if (typeof found === 'string')
+      return err({ reason: 'part-unreadable', index, filename: part.filename, code: found });
+    const kind = fileKind(found);
+    if (kind !== undefined)
+      return err({ reason: 'part-not-regular', index, filename: part.filename, kind });
+  }
+  return ok(undefined);
+}
+
+/**
+ * The parts, each checked against its SHA-1, decrypted, gunzipped and untarred into `out`
+ * (holes stay holes); resolves with the tar stream's SHA-1. Throws UnbundleStop (or the
+ * stream's error) at the first problem.
+ */
+async function streamImage(
+  out: SparseFileWriter,
+  o: {
+    partsDir: string;
+    manifest: ParsedManifest;
+    key: Buffer;
+    iv: Buffer;
+    task: TaskContext;
+    count: (bytes: number) => void;
+  },
+): Promise<{ digest: string }> {
+  const { manifest, task } = o;
+  let lastProgress = 0;
+  const size = manifest.image.size;
+  const extractor = new TarExtractor(
+    {
+      write: async (data) => {
+        await out.write(data);
+        const now = Date.now();
+        if (now - lastProgress >= 250) {
+          lastProgress = now;
+          task.progress({ done: out.length, total: size, unit: 'bytes', message: 'unbundling' });
+        }
+      },
+    },
+    size,
+  );
+  const decipher = createDecipheriv('aes-128-cbc', o.key, o.iv);
+  await pipeline(
+    readParts(o.partsDir, manifest.image.parts, {
+      limit: manifest.image.bundledSize,
+      signal: task.signal,
+      count: o.count,
+    }),
+    async function* decrypt(source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        const plain = decipher.update(chunk);
+        if (plain.length > 0) yield plain;
+      }
+      let last: Buffer;
+      try {
+        last = decipher.final();
+      } catch (error) {
+        throw new UnbundleStop({
+          reason: 'stream-corrupt',
+          stage: 'decrypt',
+          detail: codeOf(error),
+        });
+      }
+      if (last.length > 0) yield last;
+    },
+    createGunzip({ chunkSize: READ_SIZE }),
+    async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) {
+        if (task.signal.aborted) throw new UnbundleStop({ reason: 'canceled' });
+        await extractor.push(chunk);
+      }
+    },
+    { signal: task.signal },
+  );
+  return { digest: extractor.finish().digest };
 }
 
 /** Removes the directories mkdir -p made, innermost first, as long as they are empty. */

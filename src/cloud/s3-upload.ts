@@ -3,18 +3,14 @@
 // parts. Parallel, resumable (an object whose ETag is the local MD5 is not sent again),
 // retried. Also delete-bundle. Talks to S3 only through ObjectStorePort.
 import { createHash } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import type { ProgressUpdate } from '../core/task.js';
 import { err, ok, type Result } from '../core/result.js';
-import { MANIFEST_MAX_BYTES, parseManifest } from '../bundle/manifest.js';
-import {
-  describeFileProblem,
-  openRegularFile,
-  readRegularFile,
-  type RegularFileProblem,
-} from '../bundle/regular-file.js';
+import { bundleKey, fileProblem, localBundle, type LocalFile } from './bundle-files.js';
+import { parseManifest } from '../bundle/manifest-read.js';
+import { readRegularFile } from '../bundle/regular-file.js';
 import type { CloudFailure } from './aws-errors.js';
-import type { BundleAcl, ObjectStorePort } from './object-store.js';
+import type { BundleAcl, ObjectStorePort, PutObjectRequest } from './object-store.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 
 export interface UploadBundleOptions {
@@ -37,6 +33,8 @@ export interface UploadBundleOptions {
   readonly retry?: Partial<RetryPolicy>;
 }
 
+export { bundleKey } from './bundle-files.js';
+
 export interface UploadBundleResult {
   /** `PREFIX/NAME.manifest.xml`: with the bucket, the image location to register. */
   readonly manifestKey: string;
@@ -49,37 +47,44 @@ export interface UploadBundleResult {
   readonly bytesTotal: number;
 }
 
-/** The object key of a bundle file under `prefix` (spec §3: PREFIX/ + basename). */
-export function bundleKey(prefix: string, fileName: string): string {
-  const clean = prefix.replace(/^\/+|\/+$/g, '');
-  return clean === '' ? fileName : `${clean}/${fileName}`;
-}
-
-interface LocalFile {
-  readonly key: string;
-  readonly path: string;
-  readonly size: number;
-}
-
 function md5Hex(data: Uint8Array): string {
   return createHash('md5').update(data).digest('hex');
 }
 
-/** A bundle file that is missing, not a regular file or too large, as a local-file failure. */
-function fileProblem(
-  path: string,
-  operation: string,
-  endpoint: string,
-  problem: RegularFileProblem,
-): CloudFailure {
-  return {
-    reason: 'local-file',
-    path,
-    endpoint,
-    service: 's3',
-    operation,
-    code: problem.problem === 'unreadable' ? problem.code : describeFileProblem(problem),
-  };
+/** Bucket check, then create: euca2ools does GET ?max-keys=0 then PUT (spec §3). */
+async function ensureBucket(
+  store: ObjectStorePort,
+  bucket: string,
+  log: (line: string) => void,
+  signal: AbortSignal,
+): Promise<Result<void, CloudFailure>> {
+  const exists = await store.bucketExists(bucket, signal);
+  if (!exists.ok) return exists;
+  if (exists.value) return ok(undefined);
+  log(`creating bucket ${bucket}`);
+  const created = await store.createBucket(bucket, signal);
+  return created.ok ? ok(undefined) : created;
+}
+
+/** One PutObject whose returned ETag, when there is one, must be the body's MD5. */
+async function putChecked(
+  store: ObjectStorePort,
+  object: PutObjectRequest,
+  signal: AbortSignal,
+): Promise<Result<void, CloudFailure>> {
+  const result = await store.putObject(object, signal);
+  if (!result.ok) return result;
+  if (result.value.etag !== '' && result.value.etag !== object.md5Hex)
+    return err({
+      reason: 'integrity',
+      endpoint: store.endpoint,
+      service: 's3',
+      operation: 'PutObject',
+      subject: `${object.bucket}/${object.key}`,
+      expectedMd5: object.md5Hex,
+      gotEtag: result.value.etag,
+    });
+  return ok(undefined);
 }
 
 /**
@@ -94,52 +99,13 @@ export async function uploadBundle(
   const endpoint = store.endpoint;
   const acl = options.acl ?? 'aws-exec-read';
   const log = options.log ?? ((): void => undefined);
-  const manifestBytes = await readRegularFile(options.manifestPath, {
-    maxBytes: MANIFEST_MAX_BYTES,
-  });
-  if (!manifestBytes.ok)
-    return err(fileProblem(options.manifestPath, 'upload-bundle', endpoint, manifestBytes.error));
-  const manifestText = manifestBytes.value.toString('latin1');
-  const manifest = parseManifest(manifestText);
-  if (!manifest.ok) {
-    return err({
-      reason: 'local-file',
-      path: options.manifestPath,
-      endpoint,
-      service: 's3',
-      operation: 'upload-bundle',
-      code: 'InvalidManifest',
-      cloudMessage: `${manifest.error.field}: ${manifest.error.problem}`,
-    });
-  }
-  const partsDir = options.partsDir ?? dirname(options.manifestPath);
-  const parts: LocalFile[] = [];
-  for (const part of manifest.value.image.parts) {
-    const path = join(partsDir, part.filename);
-    const opened = await openRegularFile(path, { refuseLinks: true });
-    if (!opened.ok) return err(fileProblem(path, 'upload-bundle', endpoint, opened.error));
-    await opened.value.handle.close();
-    parts.push({
-      key: bundleKey(options.prefix, part.filename),
-      path,
-      size: opened.value.stats.size,
-    });
-  }
-  const manifestFile: LocalFile = {
-    key: bundleKey(options.prefix, basename(options.manifestPath)),
-    path: options.manifestPath,
-    size: Buffer.byteLength(manifestText, 'latin1'),
-  };
+  const local = await localBundle(options, endpoint);
+  if (!local.ok) return local;
+  const { parts, manifestFile } = local.value;
   const bytesTotal = parts.reduce((sum, p) => sum + p.size, 0) + manifestFile.size;
 
-  // Bucket check, then create: euca2ools does GET ?max-keys=0 then PUT (spec §3).
-  const exists = await store.bucketExists(bucket, signal);
-  if (!exists.ok) return exists;
-  if (!exists.value) {
-    log(`creating bucket ${bucket}`);
-    const created = await store.createBucket(bucket, signal);
-    if (!created.ok) return created;
-  }
+  const bucketReady = await ensureBucket(store, bucket, log, signal);
+  if (!bucketReady.ok) return bucketReady;
   const listPrefix = bundleKey(options.prefix, '');
   const present = await store.listObjects(bucket, listPrefix, signal);
   if (!present.ok) return present;
@@ -175,26 +141,7 @@ export async function uploadBundle(
       return ok(undefined);
     }
     const put = await withRetries(
-      async () => {
-        const result = await store.putObject(
-          { bucket, key: file.key, body, md5Hex: md5, acl },
-          inner.signal,
-        );
-        if (!result.ok) return result;
-        if (result.value.etag !== '' && result.value.etag !== md5) {
-          const failure: CloudFailure = {
-            reason: 'integrity',
-            endpoint,
-            service: 's3',
-            operation: 'PutObject',
-            subject: `${bucket}/${file.key}`,
-            expectedMd5: md5,
-            gotEtag: result.value.etag,
-          };
-          return err(failure);
-        }
-        return ok(undefined);
-      },
+      () => putChecked(store, { bucket, key: file.key, body, md5Hex: md5, acl }, inner.signal),
       {
         signal: inner.signal,
         ...(options.retry !== undefined ? { policy: options.retry } : {}),

@@ -43,6 +43,11 @@ export interface ResolveTargetOptions {
   readonly cloud: CloudKind;
   /** Recipe (or command-line) values; each falls back to EC2_URL / S3_URL. */
   readonly endpoints?: { readonly ec2?: string; readonly s3?: string };
+  /**
+   * Where `endpoints`, `region` and `credentials` were given (default `recipe`): names the
+   * settings in problems (`publish.endpoints.ec2` or `--ec2-url`) and in `sources`.
+   */
+  readonly origin?: 'recipe' | 'command-line';
   readonly region?: string;
   readonly credentials?: { readonly accessKey: string; readonly secretKey: string };
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -105,6 +110,9 @@ export function resolveCloudTarget(
   options: ResolveTargetOptions,
 ): Result<CloudTarget, TargetProblem> {
   const { env } = options;
+  const origin = options.origin ?? 'recipe';
+  const settingOf = (name: 'ec2' | 's3'): string =>
+    origin === 'recipe' ? `publish.endpoints.${name}` : `--${name}-url`;
   if (options.cloud === 'local') {
     return err({
       reason: 'target-invalid',
@@ -116,7 +124,7 @@ export function resolveCloudTarget(
     given: string | undefined,
     variable: 'EC2_URL' | 'S3_URL',
   ): { value?: string; source: SettingSource } => {
-    if (given !== undefined && given !== '') return { value: given, source: 'recipe' };
+    if (given !== undefined && given !== '') return { value: given, source: origin };
     const fromEnv = env[variable];
     if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: 'eucarc' };
     return { source: 'aws-default' };
@@ -131,12 +139,12 @@ export function resolveCloudTarget(
       if (options.cloud === 'eucalyptus')
         return err({
           reason: 'target-invalid',
-          setting: `publish.endpoints.${name}`,
-          problem: `not set: give publish.endpoints.${name} or export ${variable} (source your eucarc)`,
+          setting: settingOf(name),
+          problem: `not set: give ${settingOf(name)} or export ${variable} (source your eucarc)`,
         });
       continue;
     }
-    const problem = checkUrl(value, `publish.endpoints.${name}`);
+    const problem = checkUrl(value, settingOf(name));
     if (problem) return err(problem);
   }
   let credentials: CredentialsProvider | undefined;
@@ -145,7 +153,7 @@ export function resolveCloudTarget(
   if (options.credentials !== undefined) {
     accessKeyId = options.credentials.accessKey;
     credentials = staticCredentials(options.credentials.accessKey, options.credentials.secretKey);
-    credentialSource = 'recipe';
+    credentialSource = origin;
   } else {
     const id = env.EC2_ACCESS_KEY;
     const secret = env.EC2_SECRET_KEY;

@@ -3,7 +3,7 @@
 // recipe's lines; everything logged to the console with an "emi-recipe:" prefix.
 // Pure text generation; the script itself is POSIX sh (dash, bash, busybox ash).
 import type { RcLocalSpec } from './spec.js';
-import { shWord } from './shell.js';
+import { shellQuote } from '../core/shell-quote.js';
 
 export type RcLocalParams = RcLocalSpec;
 
@@ -36,7 +36,7 @@ export function rcLocalScript(rc: RcLocalParams): string {
   if (rc.modules.length > 0) {
     out.push(
       '',
-      `for module in ${rc.modules.map(shWord).join(' ')}; do`,
+      `for module in ${rc.modules.map(shellQuote).join(' ')}; do`,
       '  if modprobe "$module" 2>/dev/null; then',
       '    log "loaded module $module"',
       '  else',
@@ -49,10 +49,10 @@ export function rcLocalScript(rc: RcLocalParams): string {
   if (key) {
     out.push(
       '',
-      `key_user=${shWord(key.user)}`,
-      `key_url=${shWord(key.url)}`,
+      `key_user=${shellQuote(key.user)}`,
+      `key_url=${shellQuote(key.url)}`,
       `key_timeout=${Math.max(1, Math.ceil(key.timeoutMs / 1000))}`,
-      `key_re=${shWord(SSH_KEY_ERE)}`,
+      `key_re=${shellQuote(SSH_KEY_ERE)}`,
       '',
       'fetch_key() {',
       '  if command -v curl >/dev/null 2>&1; then',
@@ -107,7 +107,7 @@ export function rcLocalScript(rc: RcLocalParams): string {
   }
   if (rc.lines.length > 0) {
     out.push('', "# The recipe's lines (customize.rcLocal.lines).");
-    for (const line of rc.lines) out.push(`log ${shWord(`running: ${line}`)}`, line);
+    for (const line of rc.lines) out.push(`log ${shellQuote(`running: ${line}`)}`, line);
   }
   out.push('', 'exit 0', '');
   return out.join('\n');

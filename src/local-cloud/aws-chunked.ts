@@ -3,7 +3,8 @@
 // Format: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { chunkSignature, signaturesEqual, type VerifiedAuth } from './sigv4.js';
+import { matchesSignature } from './signature-match.js';
+import { chunkSignature, type VerifiedAuth } from './sigv4.js';
 
 /** Thrown through the stream (as its error) when the body is malformed or a chunk signature is wrong. */
 export class ChunkedBodyError extends Error {
@@ -39,12 +40,14 @@ export class AwsChunkedDecoder extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-    try {
-      this.#drain();
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
+    this.#drain().then(
+      () => {
+        callback();
+      },
+      (error: unknown) => {
+        callback(error as Error);
+      },
+    );
   }
 
   override _flush(callback: TransformCallback): void {
@@ -65,10 +68,10 @@ export class AwsChunkedDecoder extends Transform {
     return line;
   }
 
-  #checkChunk(): void {
+  async #checkChunk(): Promise<void> {
     if (!this.#auth) return;
-    const expected = chunkSignature(this.#auth, this.#previous, this.#hash.digest('hex'));
-    if (!signaturesEqual(expected, this.#signature))
+    const expected = await chunkSignature(this.#auth, this.#previous, this.#hash.digest('hex'));
+    if (!matchesSignature(this.#signature.toLowerCase(), Buffer.from(expected, 'hex'), 'hex'))
       throw new ChunkedBodyError(
         'SignatureDoesNotMatch',
         'A chunk signature of the aws-chunked body does not match.',
@@ -77,7 +80,8 @@ export class AwsChunkedDecoder extends Transform {
     this.#hash = createHash('sha256');
   }
 
-  #drain(): void {
+  /** Consumes what the buffer holds; waits only for chunk signatures (signed bodies). */
+  async #drain(): Promise<void> {
     for (;;) {
       switch (this.#state) {
         case 'header': {
@@ -95,7 +99,7 @@ export class AwsChunkedDecoder extends Transform {
             throw new ChunkedBodyError('SignatureDoesNotMatch', 'A chunk has no chunk-signature.');
           this.#remaining = size;
           if (size === 0) {
-            this.#checkChunk();
+            if (this.#auth) await this.#checkChunk();
             this.#state = 'trailer';
           } else this.#state = 'data';
           break;
@@ -116,7 +120,7 @@ export class AwsChunkedDecoder extends Transform {
           if (this.#buffer[0] !== 0x0d || this.#buffer[1] !== 0x0a)
             throw new ChunkedBodyError('IncompleteBody', 'aws-chunked data not followed by CRLF');
           this.#buffer = this.#buffer.subarray(2);
-          this.#checkChunk();
+          if (this.#auth) await this.#checkChunk();
           this.#state = 'header';
           break;
         }

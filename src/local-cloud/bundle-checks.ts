@@ -4,12 +4,12 @@
 // certificate, key and IV decryptable with the cloud key, every part present with its
 // SHA-1. Pure: the objects and images are looked up through the functions given.
 import { createHash } from 'node:crypto';
+import { type ImageType } from '../bundle/manifest.js';
 import {
   effectiveImageType,
   parseManifest,
   verifyManifestSignature,
-  type ImageType,
-} from '../bundle/manifest.js';
+} from '../bundle/manifest-read.js';
 import { decryptWithPrivateKey } from '../bundle/rsa.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { ImageRecord } from './image-store.js';

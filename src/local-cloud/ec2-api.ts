@@ -100,7 +100,7 @@ export async function handleEc2(
         ctx.secretFor,
         ctx.now(),
       )
-    : verifySigV4(
+    : await verifySigV4(
         {
           method,
           rawPath: request.rawPath,

@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { err, ok, type Result } from '../core/result.js';
 import { MAX_SKEW_MS, uriEncode, type AuthError } from './sigv4.js';
-import { matchesBase64Signature } from './sigv2.js';
+import { matchesSignature } from './signature-match.js';
 
 export interface Ec2SigV2Request {
   readonly method: string;
@@ -111,7 +111,7 @@ export function verifyEc2SigV2(
   const expected = createHmac(algorithm, secret).update(ec2StringToSign(request)).digest();
   // An unescaped '+' arrives as a space (form decoding); base64 has no spaces.
   const sent = signature.replace(/ /g, '+');
-  return matchesBase64Signature(sent, expected)
+  return matchesSignature(sent, expected, 'base64')
     ? ok({ accessKeyId })
     : err({
         code: 'SignatureDoesNotMatch',

@@ -78,7 +78,7 @@ export async function handleS3(s: S3Request, ctx: S3ApiContext): Promise<void> {
     return;
   }
   const [bucket, key] = path;
-  const auth = authenticateS3(s, ctx);
+  const auth = await authenticateS3(s, ctx);
   if (!auth.ok) {
     // Anonymous reads of public-read objects are allowed, as S3 does.
     const anonymous = isAnonymous(s);

@@ -28,7 +28,10 @@ export function isAnonymous(s: S3Request): boolean {
  * the path without the service prefix (euca2ools) or with it (boto with a path in its
  * endpoint): both spellings are tried.
  */
-export function authenticateS3(s: S3Request, ctx: S3ApiContext): Result<S3Caller, AuthError> {
+export async function authenticateS3(
+  s: S3Request,
+  ctx: S3ApiContext,
+): Promise<Result<S3Caller, AuthError>> {
   const method = s.req.method ?? 'GET';
   const headers = headerMap(s.req);
   const now = ctx.now();
@@ -46,7 +49,7 @@ export function authenticateS3(s: S3Request, ctx: S3ApiContext): Result<S3Caller
     );
     return v2.ok ? ok({ accessKeyId: v2.value.accessKeyId, payloadHash: 'UNSIGNED-PAYLOAD' }) : v2;
   }
-  const v4 = verifySigV4(
+  const v4 = await verifySigV4(
     { method, rawPath: s.rawPath, rawQuery: s.rawQuery, headers, service: 's3' },
     ctx.secretFor,
     now,

@@ -124,8 +124,10 @@ export function sendStoreError(
   resource: string,
 ): void {
   if (error.code === 'Stream') {
-    // The client went away mid-body; nobody is listening for an answer.
-    if (s.req.destroyed || s.res.destroyed) return;
+    // The client went away mid-body; nobody is listening for an answer. (Not
+    // `req.destroyed`: a request read to its end is destroyed too, with its client waiting,
+    // as after an aws-chunked body whose last chunk signature is wrong.)
+    if (s.req.socket.destroyed || s.res.destroyed) return;
     const cause = error.cause;
     if (cause instanceof ChunkedBodyError) {
       sendError(

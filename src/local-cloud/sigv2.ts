@@ -3,8 +3,9 @@
 // Pure: request facts in, the caller's key id or an auth error out. euca2ools signs S3
 // with it unless told otherwise. No library computes it, so it is written from the spec:
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { err, ok, type Result } from '../core/result.js';
+import { matchesSignature } from './signature-match.js';
 import { MAX_SKEW_MS, type AuthError } from './sigv4.js';
 
 export interface SigV2Request {
@@ -187,17 +188,6 @@ export function isSigV2(request: Pick<SigV2Request, 'headers' | 'rawQuery'>): bo
   );
 }
 
-/**
- * Whether the base64 signature `sent` is the HMAC `expected`, compared in constant time.
- * Shared by the S3 and EC2 SigV2 checks.
- */
-export function matchesBase64Signature(sent: string, expected: Buffer): boolean {
-  const given = Buffer.from(sent, 'base64');
-  // Buffer.from ignores what is not base64; a re-encoding must give back what was sent.
-  if (given.length !== expected.length || given.toString('base64') !== sent) return false;
-  return timingSafeEqual(given, expected);
-}
-
 const mismatch = (): AuthError => ({
   code: 'SignatureDoesNotMatch',
   message:
@@ -287,7 +277,7 @@ export function verifySigV2(
   for (const path of [request.resourcePath, ...(request.alternativePaths ?? [])]) {
     const expected = hmacSha1(secret, stringToSignV2(unsigned, date, path));
     // Every candidate is compared (no early exit) so that timing says nothing either.
-    if (matchesBase64Signature(signature, expected)) matched = true;
+    if (matchesSignature(signature, expected, 'base64')) matched = true;
   }
   return matched ? ok({ accessKeyId }) : err(mismatch());
 }

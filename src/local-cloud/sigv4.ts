@@ -1,9 +1,13 @@
 // AWS Signature Version 4 verification for the local cloud: Authorization header and
 // presigned query, S3 and EC2 flavours, plus the per-chunk signatures of aws-chunked
-// bodies. Pure: request facts in, the caller's key id or an auth error out.
-// Algorithm: https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+// bodies. This file parses the credentials, applies the policy (known key, date within
+// the credential scope, clock skew, presigned URL lifetime) and compares in constant
+// time; the signature itself is computed by the SDK's signer (sigv4-signer.ts).
+// Request facts in, the caller's key id or an auth error out.
+import { createHash } from 'node:crypto';
 import { err, ok, type Result } from '../core/result.js';
+import { matchesSignature } from './signature-match.js';
+import { expectedSigV4 } from './sigv4-signer.js';
 
 export interface SignedRequest {
   readonly method: string;
@@ -29,11 +33,11 @@ export interface VerifiedAuth {
   readonly accessKeyId: string;
   /** The payload hash the client signed (S3: a hex digest, UNSIGNED-PAYLOAD or STREAMING-…). */
   readonly payloadHash: string;
-  /** For verifying aws-chunked chunk signatures. */
-  readonly signingKey: Buffer;
   readonly amzDate: string;
   readonly scope: string;
   readonly seedSignature: string;
+  /** Hex HMAC-SHA256 of `text` with the request's signing key (aws-chunked chunk signatures). */
+  readonly sign: (text: string) => Promise<string>;
 }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -72,43 +76,11 @@ export function parseQuery(rawQuery: string): [string, string][] {
     });
 }
 
-function canonicalQuery(pairs: readonly [string, string][]): string {
-  return pairs
-    .map(([k, v]) => [uriEncode(k), uriEncode(v)] as const)
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
-}
-
-function canonicalUri(rawPath: string, service: 's3' | 'ec2'): string {
-  if (rawPath === '') return '/';
-  if (service === 's3') return rawPath;
-  return rawPath
-    .split('/')
-    .map((segment) => uriEncode(safeDecode(segment)))
-    .join('/');
-}
-
-const sha256 = (data: string | Uint8Array): string =>
-  createHash('sha256').update(data).digest('hex');
-const hmac = (key: Buffer | string, data: string): Buffer =>
-  createHmac('sha256', key).update(data).digest();
-
-/** The SigV4 signing key for a date (YYYYMMDD), region and service. */
-export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
-}
-
-function equalHex(a: string, b: string): boolean {
-  if (a.length !== b.length || !/^[0-9a-f]+$/.test(a)) return false;
-  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
-}
-
-/** Parses `YYYYMMDDTHHMMSSZ`. */
+/** Parses `YYYYMMDDTHHMMSSZ`; undefined unless it is a real time written exactly so. */
 function parseAmzDate(text: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) return undefined;
-  return Date.UTC(
+  const when = Date.UTC(
     Number(m[1]),
     Number(m[2]) - 1,
     Number(m[3]),
@@ -116,6 +88,8 @@ function parseAmzDate(text: string): number | undefined {
     Number(m[5]),
     Number(m[6]),
   );
+  // The signer writes X-Amz-Date back from the time: 20261332T… would not come back.
+  return new Date(when).toISOString().replace(/[-:]|\.\d{3}/g, '') === text ? when : undefined;
 }
 
 interface AuthParts {
@@ -127,6 +101,7 @@ interface AuthParts {
   readonly signature: string;
   readonly amzDate: string;
   readonly payloadHash: string;
+  /** The query; presigned, without the X-Amz-* parameters the presigner writes back. */
   readonly queryPairs: [string, string][];
   readonly expiresSeconds?: number;
 }
@@ -139,6 +114,8 @@ function parseCredential(
   const [id, date, region, service] = parts as [string, string, string, string];
   return { id, date, region, service };
 }
+
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 function fromHeader(request: SignedRequest, authorization: string): Result<AuthParts, AuthError> {
   if (!authorization.startsWith(`${ALGORITHM} `)) {
@@ -159,11 +136,10 @@ function fromHeader(request: SignedRequest, authorization: string): Result<AuthP
   const signature = fields.get('Signature');
   if (!credential || signedHeaders === undefined || signature === undefined)
     return err({ code: 'IncompleteSignature', message: 'The Authorization header is incomplete.' });
-  const amzDate = request.headers['x-amz-date'] ?? '';
   const payloadHash =
     request.headers['x-amz-content-sha256'] ??
     request.bodySha256 ??
-    (request.service === 's3' ? '' : sha256(''));
+    (request.service === 's3' ? '' : sha256Hex(''));
   if (request.service === 's3' && payloadHash === '')
     return err({
       code: 'InvalidRequest',
@@ -176,11 +152,20 @@ function fromHeader(request: SignedRequest, authorization: string): Result<AuthP
     service: credential.service,
     signedHeaders: signedHeaders.split(';'),
     signature,
-    amzDate,
+    amzDate: request.headers['x-amz-date'] ?? '',
     payloadHash,
     queryPairs: parseQuery(request.rawQuery),
   });
 }
+
+const PRESIGNING_PARAMS = new Set([
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+]);
 
 function fromQuery(
   request: SignedRequest,
@@ -190,7 +175,6 @@ function fromQuery(
   const credential = parseCredential(get('X-Amz-Credential') ?? '');
   const signedHeaders = get('X-Amz-SignedHeaders');
   const signature = get('X-Amz-Signature');
-  const amzDate = get('X-Amz-Date') ?? '';
   const expires = get('X-Amz-Expires');
   if (
     get('X-Amz-Algorithm') !== ALGORITHM ||
@@ -204,11 +188,13 @@ function fromQuery(
       message:
         'The presigned URL is incomplete: it needs X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature.',
     });
-  // As S3: a whole number of seconds, at most a week (a longer-lived URL needs a new signature).
-  if (!/^\d{1,10}$/.test(expires))
+  // As S3: a whole number of seconds, at most a week (a longer-lived URL needs a new
+  // signature). Written without leading zeros, as every SDK does: the signer writes the
+  // number back, so '060' could not be verified.
+  if (!/^(0|[1-9]\d{0,9})$/.test(expires))
     return err({
       code: 'AuthorizationQueryParametersError',
-      message: `X-Amz-Expires should be a number of seconds, got '${expires}'.`,
+      message: `X-Amz-Expires should be a number of seconds (no leading zeros), got '${expires}'.`,
     });
   if (Number(expires) > MAX_PRESIGNED_SECONDS)
     return err({
@@ -222,9 +208,10 @@ function fromQuery(
     service: credential.service,
     signedHeaders: signedHeaders.split(';'),
     signature,
-    amzDate,
-    payloadHash: request.service === 's3' ? 'UNSIGNED-PAYLOAD' : (request.bodySha256 ?? sha256('')),
-    queryPairs: pairs.filter(([k]) => k !== 'X-Amz-Signature'),
+    amzDate: get('X-Amz-Date') ?? '',
+    payloadHash:
+      request.service === 's3' ? 'UNSIGNED-PAYLOAD' : (request.bodySha256 ?? sha256Hex('')),
+    queryPairs: pairs.filter(([k]) => !PRESIGNING_PARAMS.has(k)),
     expiresSeconds: Number(expires),
   });
 }
@@ -234,11 +221,11 @@ function fromQuery(
  * key id. Checks the date against `now` (15 minutes of skew; presigned URLs until
  * they expire). The payload itself is checked by the caller against `payloadHash`.
  */
-export function verifySigV4(
+export async function verifySigV4(
   request: SignedRequest,
   secretFor: (accessKeyId: string) => string | undefined,
   now: number = Date.now(),
-): Result<VerifiedAuth, AuthError> {
+): Promise<Result<VerifiedAuth, AuthError>> {
   const authorization = request.headers.authorization;
   const pairs = parseQuery(request.rawQuery);
   const isPresigned = authorization === undefined && pairs.some(([k]) => k === 'X-Amz-Signature');
@@ -276,22 +263,22 @@ export function verifySigV4(
   }
   if (!a.signedHeaders.includes('host'))
     return err({ code: 'AccessDenied', message: 'The host header must be signed.' });
-  const canonicalHeaders = a.signedHeaders
-    .map((name) => `${name}:${(request.headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`)
-    .join('');
-  const canonicalRequest = [
-    request.method,
-    canonicalUri(request.rawPath, request.service),
-    canonicalQuery(a.queryPairs),
-    canonicalHeaders,
-    a.signedHeaders.join(';'),
-    a.payloadHash,
-  ].join('\n');
-  const scope = `${a.date}/${a.region}/${a.service}/aws4_request`;
-  const stringToSign = [ALGORITHM, a.amzDate, scope, sha256(canonicalRequest)].join('\n');
-  const key = signingKey(secret, a.date, a.region, a.service);
-  const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
-  if (!equalHex(a.signature.toLowerCase(), expected)) {
+  const expected = await expectedSigV4({
+    method: request.method,
+    rawPath: request.rawPath,
+    queryPairs: a.queryPairs,
+    headers: request.headers,
+    service: request.service,
+    accessKeyId: a.accessKeyId,
+    secret,
+    signingDate: new Date(when),
+    region: a.region,
+    scopeService: a.service,
+    signedHeaders: a.signedHeaders,
+    payloadHash: a.payloadHash,
+    ...(a.expiresSeconds !== undefined ? { expiresSeconds: a.expiresSeconds } : {}),
+  });
+  if (!matchesSignature(a.signature.toLowerCase(), Buffer.from(expected.signature, 'hex'), 'hex')) {
     return err({
       code: 'SignatureDoesNotMatch',
       message:
@@ -301,10 +288,10 @@ export function verifySigV4(
   return ok({
     accessKeyId: a.accessKeyId,
     payloadHash: a.payloadHash,
-    signingKey: key,
     amzDate: a.amzDate,
-    scope,
-    seedSignature: expected,
+    scope: `${a.date}/${a.region}/${a.service}/aws4_request`,
+    seedSignature: expected.signature,
+    sign: expected.sign,
   });
 }
 
@@ -313,19 +300,15 @@ export function chunkSignature(
   auth: VerifiedAuth,
   previousSignature: string,
   chunkSha256: string,
-): string {
-  const stringToSign = [
-    'AWS4-HMAC-SHA256-PAYLOAD',
-    auth.amzDate,
-    auth.scope,
-    previousSignature,
-    sha256(''),
-    chunkSha256,
-  ].join('\n');
-  return createHmac('sha256', auth.signingKey).update(stringToSign).digest('hex');
-}
-
-/** Constant-time comparison of two hex signatures. */
-export function signaturesEqual(a: string, b: string): boolean {
-  return equalHex(a.toLowerCase(), b.toLowerCase());
+): Promise<string> {
+  return auth.sign(
+    [
+      'AWS4-HMAC-SHA256-PAYLOAD',
+      auth.amzDate,
+      auth.scope,
+      previousSignature,
+      sha256Hex(''),
+      chunkSha256,
+    ].join('\n'),
+  );
 }

@@ -11,15 +11,26 @@ import type { Location } from '../core/diagnostic.js';
 import type { LocatedStepReference } from '../recipe/parse.js';
 import type { Recipe } from '../recipe/model.js';
 import type { GraphInput } from './graph.js';
-import type { StepId, StepInput, StepSpec } from './step.js';
+import {
+  bootTestParams,
+  createDiskParams,
+  customizeParams,
+  extractRootfsParams,
+  installParams,
+} from './graph-params.js';
+import {
+  bundleParams,
+  manifestParams,
+  publishingOf,
+  registerParams,
+  type Publishing,
+} from './graph-publish.js';
+import type { StepId, StepInput } from './step.js';
 import type {
   BuiltinKind,
   BuiltinStepSpec,
-  BundleParams,
-  PublishTargetParams,
-  RegisterParams,
+  ExtractBootParams,
   StepParamsByKind,
-  UploadParams,
 } from './step-params.js';
 
 const id = (text: string): StepId => text as StepId;
@@ -60,268 +71,179 @@ export function spec<K extends BuiltinKind>(
 /**
  * The steps for a recipe, plus what buildGraph needs to report problems at recipe
  * locations. `${steps.<id>.<output>}` placeholders add edges from the step that reads
- * them to the step named.
+ * them to the step named. The order of the steps is the order plans list them in.
  */
 export function defaultGraphInput(recipe: Recipe): GraphInput<BuiltinStepSpec> {
-  const steps: BuiltinStepSpec[] = [];
-  const add = (step: BuiltinStepSpec): void => {
-    steps.push(step);
-  };
-  const arch = recipe.arch;
+  const publishing = publishingOf(recipe);
+  const kernel = bootImageSteps(recipe, 'kernel', publishing);
+  const ramdisk = bootImageSteps(recipe, 'ramdisk', publishing);
+  const bootTest = recipe.test.boot ? bootTestStep(recipe) : undefined;
+  const machine = machineImageSteps(recipe, publishing, bootTest);
+  const steps = [
+    ...diskAndInstallSteps(recipe),
+    ...customizeAndExtractSteps(recipe),
+    kernel.bundle,
+    ramdisk.bundle,
+    machine.bundle,
+    kernel.upload,
+    ramdisk.upload,
+    kernel.register,
+    ramdisk.register,
+    machine.manifest,
+    machine.upload,
+    ...(bootTest ? [bootTest] : []),
+    machine.register,
+  ];
+  const input = withReferenceEdges(recipe, steps);
+  if (!bootTest) return input;
+  // This edge comes from `test.boot: true`: say so when it is part of a cycle.
+  const edges = new Map(input.edgeLocations);
+  edges.set(`${STEP.registerMachine}->${STEP.bootTest}`, recipe.sourceMap.locate(['test', 'boot']));
+  return { ...input, edgeLocations: edges };
+}
 
-  add(
-    spec(STEP.createDisk, 'create-disk', [], ['disk'], {
-      sizeBytes: recipe.disk.sizeBytes,
-      format: recipe.disk.format,
-    }),
-  );
+/** create-disk, then install-os on it. */
+export function diskAndInstallSteps(recipe: Recipe): BuiltinStepSpec[] {
+  const install = installParams(recipe);
+  return [
+    spec(STEP.createDisk, 'create-disk', [], ['disk'], createDiskParams(recipe)),
+    spec(
+      STEP.install,
+      'install-os',
+      [STEP.createDisk],
+      ['install'],
+      install.params,
+      install.inputs,
+    ),
+  ];
+}
 
-  const install = recipe.install;
-  if (install.kind === 'iso') {
-    const inputs: StepInput[] = [];
-    if (install.iso.path) inputs.push({ name: 'iso', path: install.iso.path.path });
-    if (install.answerFile) inputs.push({ name: 'answer-file', path: install.answerFile.path });
-    add(
-      spec(
-        STEP.install,
-        'install-os',
-        [STEP.createDisk],
-        ['install'],
-        {
-          source: 'iso',
-          arch,
-          sha256: install.iso.sha256 ?? null,
-          url: install.iso.url ?? null,
-          answers: install.answers,
-          locale: install.locale,
-          timezone: install.timezone,
-          swapBytes: install.swapBytes,
-          kernelArgs: install.kernelArgs,
-          memoryBytes: install.vm.memoryBytes,
-          cpus: install.vm.cpus,
-          accel: install.vm.accel,
-          timeoutMs: install.vm.timeoutMs,
-        },
-        inputs,
-      ),
-    );
-  } else {
-    add(
-      spec(STEP.install, 'install-os', [STEP.createDisk], ['install'], {
-        source: 'debootstrap',
-        arch,
-        suite: install.suite,
-        variant: install.variant,
-        components: install.components,
-        mirror: install.mirror ?? null,
-        kernelPackage: install.kernelPackage,
-        packages: install.packages,
-        locale: install.locale,
-        timezone: install.timezone,
-        diskSizeBytes: recipe.disk.sizeBytes,
-        diskFormat: recipe.disk.format,
-      }),
-    );
-  }
-
-  const c = recipe.customize;
-  add(
+/** customize on the installed disk, then the kernel, ramdisk and root file system out of it. */
+export function customizeAndExtractSteps(recipe: Recipe): BuiltinStepSpec[] {
+  const customize = customizeParams(recipe.customize);
+  const boot: ExtractBootParams = { kernel: recipe.extract.kernel };
+  return [
     spec(
       STEP.customize,
       'customize',
       [STEP.install],
       ['customize'],
-      {
-        packages: c.packages,
-        users: c.users.map((u) => ({
-          name: u.name,
-          groups: u.groups,
-          shell: u.shell,
-          sudo: u.sudo,
-          sshAuthorizedKeys: u.sshAuthorizedKeys,
-          uid: u.uid ?? null,
-          comment: u.comment ?? null,
-        })),
-        files: c.files.map((f) => ({
-          path: f.path,
-          content: f.content ?? null,
-          mode: f.mode,
-          owner: f.owner,
-        })),
-        remove: c.remove,
-        rcLocal: c.rcLocal
-          ? {
-              metadataSshKey: c.rcLocal.metadataSshKey ?? null,
-              modules: c.rcLocal.modules,
-              lines: c.rcLocal.lines,
-            }
-          : null,
-        commands: c.commands,
-      },
-      c.files.flatMap((f, i) => (f.source ? [{ name: `files[${i}]`, path: f.source.path }] : [])),
+      customize.params,
+      customize.inputs,
     ),
-  );
-
-  add(
-    spec(STEP.extractKernel, 'extract-kernel', [STEP.customize], ['extract', 'kernel'], {
-      kernel: recipe.extract.kernel,
-    }),
-  );
-  add(
-    spec(STEP.extractRamdisk, 'extract-ramdisk', [STEP.customize], ['extract', 'kernel'], {
-      kernel: recipe.extract.kernel,
-    }),
-  );
-  add(
-    spec(STEP.extractRootfs, 'extract-rootfs', [STEP.customize], ['extract'], {
-      sizeBytes: recipe.extract.rootfsSizeBytes,
-      name: `${recipe.name}.img`,
-    }),
-  );
-
-  const publish = recipe.publish;
-  const target: PublishTargetParams = {
-    cloud: publish.cloud,
-    ec2Endpoint: publish.endpoints.ec2 ?? null,
-    s3Endpoint: publish.endpoints.s3 ?? null,
-    region: publish.region,
-    accessKeyId: publish.credentials?.accessKey ?? null,
-  };
-  const bundleInputs: StepInput[] = [];
-  if (recipe.bundle.cert) bundleInputs.push({ name: 'cert', path: recipe.bundle.cert.path });
-  if (recipe.bundle.privateKey)
-    bundleInputs.push({ name: 'private-key', path: recipe.bundle.privateKey.path, secret: true });
-  if (recipe.bundle.cloudCert)
-    bundleInputs.push({ name: 'cloud-cert', path: recipe.bundle.cloudCert.path });
-  const bundle = (imageType: BundleParams['imageType'], prefix: string): BundleParams => ({
-    imageType,
-    arch,
-    prefix,
-    partSizeBytes: recipe.bundle.partSizeBytes,
-    account: recipe.bundle.account ?? null,
-    target,
-  });
-  const upload: UploadParams = {
-    bucket: publish.bucket,
-    prefix: publish.prefix,
-    acl: publish.acl,
-    target,
-  };
-  const register = (imageType: RegisterParams['imageType'], name: string): RegisterParams => ({
-    imageType,
-    name,
-    description: publish.description ?? null,
-    arch,
-    public: publish.public,
-    target,
-  });
-  // Eucalyptus also decides the type from the manifest name (vmlinuz*/initrd*): keep the prefixes telling.
-  add(
+    spec(STEP.extractKernel, 'extract-kernel', [STEP.customize], ['extract', 'kernel'], boot),
+    spec(STEP.extractRamdisk, 'extract-ramdisk', [STEP.customize], ['extract', 'kernel'], boot),
     spec(
-      STEP.bundleKernel,
+      STEP.extractRootfs,
+      'extract-rootfs',
+      [STEP.customize],
+      ['extract'],
+      extractRootfsParams(recipe),
+    ),
+  ];
+}
+
+/** The steps that take the kernel or the ramdisk from its extract step to a registered image. */
+const BOOT_IMAGE_STEPS = {
+  kernel: {
+    extract: STEP.extractKernel,
+    bundle: STEP.bundleKernel,
+    upload: STEP.uploadKernel,
+    register: STEP.registerKernel,
+  },
+  ramdisk: {
+    extract: STEP.extractRamdisk,
+    bundle: STEP.bundleRamdisk,
+    upload: STEP.uploadRamdisk,
+    register: STEP.registerRamdisk,
+  },
+} as const;
+
+/** A kernel or ramdisk: bundle-image (parts and manifest), upload-bundle, register-image. */
+export function bootImageSteps(
+  recipe: Recipe,
+  imageType: 'kernel' | 'ramdisk',
+  publishing: Publishing,
+): {
+  readonly bundle: BuiltinStepSpec;
+  readonly upload: BuiltinStepSpec;
+  readonly register: BuiltinStepSpec;
+} {
+  const ids = BOOT_IMAGE_STEPS[imageType];
+  const { target, bundleInputs, upload } = publishing;
+  return {
+    bundle: spec(
+      ids.bundle,
       'bundle-image',
-      [STEP.extractKernel],
+      [ids.extract],
       ['bundle'],
-      bundle('kernel', `vmlinuz-${recipe.name}`),
+      bundleParams(recipe, imageType, target),
       bundleInputs,
     ),
-  );
-  add(
-    spec(
-      STEP.bundleRamdisk,
-      'bundle-image',
-      [STEP.extractRamdisk],
-      ['bundle'],
-      bundle('ramdisk', `initrd-${recipe.name}`),
-      bundleInputs,
+    upload: spec(ids.upload, 'upload-bundle', [ids.bundle], ['publish'], upload),
+    register: spec(
+      ids.register,
+      'register-image',
+      [ids.upload],
+      ['publish'],
+      registerParams(recipe, imageType, target),
     ),
-  );
-  add(
-    spec(
+  };
+}
+
+/**
+ * The machine image: its parts bundled right after extraction, the manifest once the kernel
+ * and ramdisk ids are known, the upload, and the registration (after the boot test, if any:
+ * a machine image that does not boot is not published).
+ */
+export function machineImageSteps(
+  recipe: Recipe,
+  publishing: Publishing,
+  bootTest: BuiltinStepSpec | undefined,
+): {
+  readonly bundle: BuiltinStepSpec;
+  readonly manifest: BuiltinStepSpec;
+  readonly upload: BuiltinStepSpec;
+  readonly register: BuiltinStepSpec;
+} {
+  const { target, bundleInputs, upload } = publishing;
+  return {
+    bundle: spec(
       STEP.bundleMachine,
       'bundle-parts',
       [STEP.extractRootfs],
       ['bundle'],
-      bundle('machine', `${recipe.name}.img`),
+      bundleParams(recipe, 'machine', target),
       bundleInputs,
     ),
-  );
-  add(spec(STEP.uploadKernel, 'upload-bundle', [STEP.bundleKernel], ['publish'], upload));
-  add(spec(STEP.uploadRamdisk, 'upload-bundle', [STEP.bundleRamdisk], ['publish'], upload));
-  add(
-    spec(
-      STEP.registerKernel,
-      'register-image',
-      [STEP.uploadKernel],
-      ['publish'],
-      register('kernel', publish.names.kernel),
-    ),
-  );
-  add(
-    spec(
-      STEP.registerRamdisk,
-      'register-image',
-      [STEP.uploadRamdisk],
-      ['publish'],
-      register('ramdisk', publish.names.ramdisk),
-    ),
-  );
-  const blockDeviceMapping = Object.entries(recipe.bundle.blockDeviceMapping).map(
-    ([virtual, device]) => ({ virtual, device }),
-  );
-  add(
-    spec(
+    manifest: spec(
       STEP.manifestMachine,
       'bundle-manifest',
       [STEP.bundleMachine, STEP.registerKernel, STEP.registerRamdisk],
       ['bundle'],
-      { arch, blockDeviceMapping, target },
+      manifestParams(recipe, target),
       bundleInputs,
     ),
-  );
-  add(spec(STEP.uploadMachine, 'upload-bundle', [STEP.manifestMachine], ['publish'], upload));
-  const registerNeeds = [STEP.uploadMachine];
-  if (recipe.test.boot) {
-    add(
-      spec(
-        STEP.bootTest,
-        'boot-test',
-        [STEP.extractKernel, STEP.extractRamdisk, STEP.extractRootfs],
-        ['test'],
-        {
-          user: recipe.test.user ?? 'root',
-          commands: recipe.test.commands,
-          timeoutMs: recipe.test.timeoutMs,
-          memoryBytes: recipe.test.memoryBytes,
-          cpus: recipe.test.cpus,
-          accel: recipe.test.accel,
-        },
-      ),
-    );
-    // A machine image that does not boot is not published.
-    registerNeeds.push(STEP.bootTest);
-  }
-  add(
-    spec(
+    upload: spec(STEP.uploadMachine, 'upload-bundle', [STEP.manifestMachine], ['publish'], upload),
+    register: spec(
       STEP.registerMachine,
       'register-image',
-      registerNeeds,
+      bootTest ? [STEP.uploadMachine, bootTest.id] : [STEP.uploadMachine],
       ['publish'],
-      register('machine', publish.names.machine),
+      registerParams(recipe, 'machine', target),
     ),
-  );
+  };
+}
 
-  const input = withReferenceEdges(recipe, steps);
-  if (recipe.test.boot) {
-    // This edge comes from `test.boot: true`: say so when it is part of a cycle.
-    const edges = new Map(input.edgeLocations);
-    edges.set(
-      `${STEP.registerMachine}->${STEP.bootTest}`,
-      recipe.sourceMap.locate(['test', 'boot']),
-    );
-    return { ...input, edgeLocations: edges };
-  }
-  return input;
+/** boot-test: boots what the extract steps produced, before anything is registered. */
+export function bootTestStep(recipe: Recipe): BuiltinStepSpec {
+  return spec(
+    STEP.bootTest,
+    'boot-test',
+    [STEP.extractKernel, STEP.extractRamdisk, STEP.extractRootfs],
+    ['test'],
+    bootTestParams(recipe.test),
+  );
 }
 
 /** Adds an edge for every ${steps.<id>.<output>} to the steps that read the value holding it. */
@@ -349,7 +271,7 @@ function withReferenceEdges(
 }
 
 /** True when the step's params come from the recipe section holding the placeholder. */
-function readsPath(step: StepSpec, ref: LocatedStepReference): boolean {
+function readsPath(step: BuiltinStepSpec, ref: LocatedStepReference): boolean {
   const top = ref.path[0];
   if (top === 'description') return step.kind === 'register-image';
   if (top === 'publish') return step.kind === 'register-image' || step.kind === 'upload-bundle';

@@ -7,7 +7,6 @@ import { ok, type Result } from '../core/result.js';
 import { parseRecipeText } from './parse.js';
 import type { Recipe } from './model.js';
 import { normalizeRecipe } from './normalize.js';
-import type { RawRecipe } from './raw.js';
 import {
   decodeRecipeBytes,
   readRecipeBytes,
@@ -57,21 +56,23 @@ export function loadRecipeText(file: string, text: string, options: LoadOptions)
   let diagnostics: Diagnostic[] = [...parsed.diagnostics];
   if (parsed.recipe) {
     const schema = validateSchema(parsed.recipe);
-    diagnostics = diagnostics.concat(
-      schema.diagnostics,
-      checkRules({
-        parsed: parsed.recipe,
-        raw: schema.pruned,
-        dir,
-        env: options.env,
-        strictInputs: options.strictInputs,
-        fileExists: options.fileExists ?? isFile,
-      }),
-    );
+    const rules = checkRules({
+      parsed: parsed.recipe,
+      raw: schema.pruned,
+      dir,
+      env: options.env,
+      strictInputs: options.strictInputs,
+      fileExists: options.fileExists ?? isFile,
+    });
+    diagnostics = diagnostics.concat(schema.diagnostics, rules.diagnostics);
     if (!hasErrors(diagnostics)) {
-      // No error at all: the value is exactly what the schema describes.
-      const raw = parsed.recipe.value as RawRecipe;
-      const recipe = normalizeRecipe(raw, parsed.recipe, { path, dir, env: options.env });
+      // No error anywhere: the schema typed the value and the rules parsed every size.
+      if (!schema.recipe || !rules.sizes)
+        throw new Error(`${file}: no error reported, yet the recipe is not fully checked (a bug)`);
+      const recipe = normalizeRecipe(
+        { raw: schema.recipe, sizes: rules.sizes, parsed: parsed.recipe },
+        { path, dir, env: options.env },
+      );
       return { recipe, diagnostics: capped(diagnostics), text };
     }
   }

@@ -1,5 +1,7 @@
 // The validated recipe: defaults applied, sizes in bytes, durations in ms, host paths
-// absolute. Types only (plus the defaults they imply); built by normalize.ts.
+// absolute. Types only (plus the defaults they imply); built by normalize.ts. The
+// customisation reuses the guest generators' shapes (guest/spec.ts): one definition.
+import type { CustomizeSpec, GuestFile } from '../guest/spec.js';
 import type { LocatedStepReference, SourceMap } from './parse.js';
 
 export const ARCHITECTURES = ['x86_64', 'i386'] as const;
@@ -80,43 +82,21 @@ export interface DebootstrapInstall {
 
 export type InstallSpec = IsoInstall | DebootstrapInstall;
 
-export interface UserSpec {
-  readonly name: string;
-  readonly groups: readonly string[];
-  readonly shell: string;
-  /** false: no sudo; true: passwordless sudo for everything; a string: that sudoers rule. */
-  readonly sudo: boolean | string;
-  readonly sshAuthorizedKeys: readonly string[];
-  readonly uid?: number;
-  readonly comment?: string;
+/**
+ * A file the customize step writes: a guest file (guest/spec.ts) whose content is either
+ * `content` or, when that is null, the bytes of the host file `source`.
+ */
+export interface RecipeFile extends GuestFile {
+  /** The host file to copy, when `content` is null; else null. */
+  readonly source: HostFile | null;
 }
 
-export interface FileSpec {
-  readonly path: string;
-  readonly content?: string;
-  readonly source?: HostFile;
-  /** Permission bits, e.g. 0o644. */
-  readonly mode: number;
-  readonly owner: string;
-}
-
-export interface RcLocalSpec {
-  readonly metadataSshKey?: {
-    readonly user: string;
-    readonly url: string;
-    readonly timeoutMs: number;
-  };
-  readonly modules: readonly string[];
-  readonly lines: readonly string[];
-}
-
-export interface CustomizeSpec {
-  readonly packages: readonly string[];
-  readonly users: readonly UserSpec[];
-  readonly rcLocal?: RcLocalSpec;
-  readonly files: readonly FileSpec[];
-  readonly remove: readonly string[];
-  readonly commands: readonly string[];
+/**
+ * The customisation: the shape the guest generators take (guest/spec.ts), except that a
+ * file may come from the host. plan/default-graph.ts turns those into step inputs.
+ */
+export interface RecipeCustomize extends Omit<CustomizeSpec, 'files'> {
+  readonly files: readonly RecipeFile[];
 }
 
 export interface ExtractSpec {
@@ -174,7 +154,7 @@ export interface Recipe {
   readonly arch: Architecture;
   readonly disk: { readonly sizeBytes: number; readonly format: DiskFormat };
   readonly install: InstallSpec;
-  readonly customize: CustomizeSpec;
+  readonly customize: RecipeCustomize;
   readonly extract: ExtractSpec;
   readonly bundle: BundleSpec;
   readonly publish: PublishSpec;

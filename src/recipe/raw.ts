@@ -1,5 +1,7 @@
 // The recipe as written, once it matches the schema: optional fields, unparsed sizes.
-// Mirrors schemas/recipe.schema.json; only rules.ts and normalize.ts read it.
+// Mirrors schemas/recipe.schema.json (test/unit/recipe/raw-schema.test.ts keeps the two in
+// step). schema.ts's type guard yields it; rules.ts reads its pruned form, normalize.ts the
+// whole. Sizes and durations stay text here: rules-sizes.ts parses them, once.
 
 export type RawSize = string | number;
 export type RawDuration = string | number;
@@ -108,7 +110,7 @@ export interface RawRecipe {
 
 /**
  * Every member optional, at every depth: what rules.ts sees. Rules also run on a
- * recipe whose invalid values were pruned (see pruneInvalid in validate.ts), where
+ * recipe whose invalid values were pruned (see pruneInvalid in prune.ts), where
  * even required members may be missing, and list items may be holes.
  */
 export type DeepPartial<T> = T extends readonly (infer U)[]

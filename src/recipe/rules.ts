@@ -1,19 +1,28 @@
 // Cross-field checks the schema cannot express: conflicting sources, duplicate users,
 // package names, paths that escape the recipe folder, sizes in range, inputs present.
-// Runs only on a schema-valid recipe. File existence comes in through `fileExists`.
+// Runs on the schema-checked recipe with its invalid parts pruned. File existence comes in
+// through `fileExists`. Sizes and durations are parsed here, once (rules-sizes.ts).
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Diagnostic, Severity } from '../core/diagnostic.js';
 import { formatPath, type ValuePath } from './parse.js';
 import { closest } from './suggest.js';
-import { checkSizes } from './rules-sizes.js';
+import { checkSizes, type RecipeSizes } from './rules-sizes.js';
 import type { Report, RuleContext } from './rule-context.js';
 
 /** Debian policy §5.6.1 (package names), with an optional =version or /release. */
 const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+|\/[a-z0-9-]+)?$/;
 const ISO_ONLY_KEYS = ['answers', 'answerFile', 'swap', 'kernelArgs', 'vm'] as const;
 
-/** Runs every rule and returns all problems found (unsorted). Never throws on partial data. */
-export function checkRules(context: RuleContext): Diagnostic[] {
+/** What the rules found, and the recipe's sizes parsed on the way. */
+export interface RuleOutcome {
+  /** Every problem found, unsorted. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** Undefined when a size or duration is missing or bad (then `diagnostics` says where). */
+  readonly sizes: RecipeSizes | undefined;
+}
+
+/** Runs every rule. Never throws on partial data. */
+export function checkRules(context: RuleContext): RuleOutcome {
   const out: Diagnostic[] = [];
   const { parsed } = context;
   const report = (
@@ -32,10 +41,10 @@ export function checkRules(context: RuleContext): Diagnostic[] {
   };
   checkInstall(context, report);
   checkCustomize(context, report);
-  checkSizes(context, report);
+  const sizes = checkSizes(context, report);
   checkPublishAndBundle(context, report);
   checkTest(context, report);
-  return out;
+  return { diagnostics: out, sizes };
 }
 
 function checkInstall(context: RuleContext, report: Report): void {

@@ -1,9 +1,11 @@
 // The recipe's JSON Schema (schemas/recipe.schema.json, the contract) compiled with ajv.
-// Compiled once, lazily; validation itself is in validate.ts.
+// Compiled once, lazily; its verdict types a matching value as RawRecipe (raw.ts). Messages
+// are made in validate.ts.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import type { RawRecipe } from './raw.js';
 
 /** Absolute path of schemas/recipe.schema.json (same depth from src/ and dist/). */
 export const RECIPE_SCHEMA_PATH = fileURLToPath(
@@ -15,13 +17,9 @@ export function readRecipeSchema(): Record<string, unknown> {
   return JSON.parse(readFileSync(RECIPE_SCHEMA_PATH, 'utf8')) as Record<string, unknown>;
 }
 
-let compiled: ValidateFunction | undefined;
+let compiled: ValidateFunction<RawRecipe> | undefined;
 
-/**
- * Validates `value` against the recipe schema with every error collected
- * (`allErrors`). Errors carry `parentSchema`, used to phrase messages.
- */
-export function validateAgainstSchema(value: unknown): readonly ErrorObject[] {
+function recipeValidator(): ValidateFunction<RawRecipe> {
   if (!compiled) {
     const ajv = new Ajv2020({
       allErrors: true,
@@ -37,8 +35,31 @@ export function validateAgainstSchema(value: unknown): readonly ErrorObject[] {
     addFormats(ajv);
     // Understood by editors (vscode-json-languageservice) and by our message builder.
     ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-    compiled = ajv.compile(readRecipeSchema());
+    // RawRecipe mirrors the schema by hand; test/unit/recipe/raw-schema.test.ts keeps the two
+    // in step (every schema property is a RawRecipe member and the other way round).
+    compiled = ajv.compile<RawRecipe>(readRecipeSchema());
   }
-  if (compiled(value)) return [];
-  return compiled.errors ?? [];
+  return compiled;
+}
+
+/** The schema's verdict on a value: typed as RawRecipe when it matches, else every error. */
+export type SchemaVerdict =
+  | { readonly valid: true; readonly recipe: RawRecipe }
+  | { readonly valid: false; readonly errors: readonly ErrorObject[] };
+
+/**
+ * Validates `value` against the recipe schema with every error collected (`allErrors`).
+ * A matching value comes back as RawRecipe through ajv's own type guard, not a cast.
+ * Errors carry `parentSchema`, used to phrase messages.
+ */
+export function checkAgainstSchema(value: unknown): SchemaVerdict {
+  const validate = recipeValidator();
+  if (validate(value)) return { valid: true, recipe: value };
+  return { valid: false, errors: validate.errors ?? [] };
+}
+
+/** The schema errors of `value` (none when it matches); see checkAgainstSchema. */
+export function validateAgainstSchema(value: unknown): readonly ErrorObject[] {
+  const verdict = checkAgainstSchema(value);
+  return verdict.valid ? [] : verdict.errors;
 }

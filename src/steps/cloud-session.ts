@@ -1,18 +1,16 @@
-// The publishing target of one apply: for `cloud: local` the embedded cloud (opened on
-// first use, closed at the end), else the recipe's endpoints and credentials. Steps ask it
-// for a connection and, for bundling, for the identity (account, certificates, key).
+// The publishing target of one apply, opened on first use through the one target opener
+// (local-cloud/publish-target.ts) and closed at the end. Steps ask it for a connection
+// and, for bundling, for the identity (account, certificates, key). It holds the settings
+// the CLI derived from the recipe, never the recipe itself.
 import { readFile } from 'node:fs/promises';
-import { join, dirname } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import type { CloudConnection } from '../cloud/connect.js';
-import { endpointLabel, resolveCloudTarget } from '../cloud/target.js';
+import { endpointLabel } from '../cloud/target.js';
 import {
-  describeLocalCloudFailure,
-  localCloudTarget,
-  openLocalCloud,
-  type LocalCloud,
-} from '../local-cloud/server.js';
-import type { Recipe } from '../recipe/model.js';
+  describeOpenTargetFailure,
+  openPublishTarget,
+  type PublishTarget,
+} from '../local-cloud/publish-target.js';
 import type { StepFailure } from '../plan/step.js';
 import type { PublishTargetParams } from '../plan/step-params.js';
 
@@ -26,9 +24,29 @@ export interface BundleIdentity {
   readonly cloudCertPem: string;
 }
 
-/** Where the embedded cloud of a recipe keeps its data: shared by recipes in one folder. */
-export function localCloudDataDir(recipePath: string): string {
-  return join(dirname(recipePath), '.emi-recipe', 'local-cloud');
+/**
+ * Where a real cloud's bundle identity comes from (the recipe's `bundle` keys with the
+ * eucarc fallbacks applied); null: not given. Unused for the local cloud, which has its own.
+ */
+export interface IdentityFiles {
+  readonly account: string | null;
+  readonly certPath: string | null;
+  readonly privateKeyPath: string | null;
+  readonly cloudCertPath: string | null;
+}
+
+/**
+ * What the publishing steps need besides their params, derived once from the recipe by
+ * the CLI (cli/step-kind-options.ts). `target` equals the `target` of every publishing
+ * step's params.
+ */
+export interface PublishSettings {
+  readonly target: PublishTargetParams;
+  /** The secret of `target.accessKeyId`; never logged, planned or stored. */
+  readonly secretKey: string | null;
+  /** The embedded cloud's data dir (local-cloud/publish-target.ts localCloudDataDir). */
+  readonly localDataDir: string;
+  readonly identity: IdentityFiles;
 }
 
 /** One sentence naming where bundles go, for plans: "local cloud" or the S3 endpoint. */
@@ -44,58 +62,49 @@ export function targetLabel(target: PublishTargetParams, service: 'ec2' | 's3'):
 }
 
 export class CloudSession {
-  readonly #recipe: Recipe;
+  readonly #settings: PublishSettings;
   readonly #env: Readonly<Record<string, string | undefined>>;
-  #local: Promise<Result<LocalCloud, StepFailure>> | undefined;
+  #opened: Promise<Result<PublishTarget, StepFailure>> | undefined;
   #connection: Promise<Result<CloudConnection, StepFailure>> | undefined;
 
-  constructor(recipe: Recipe, env: Readonly<Record<string, string | undefined>>) {
-    this.#recipe = recipe;
+  constructor(settings: PublishSettings, env: Readonly<Record<string, string | undefined>>) {
+    this.#settings = settings;
     this.#env = env;
   }
 
   get isLocal(): boolean {
-    return this.#recipe.publish.cloud === 'local';
+    return this.#settings.target.cloud === 'local';
   }
 
-  /** The embedded cloud (local recipes only), opened once. */
-  #openLocal(signal: AbortSignal): Promise<Result<LocalCloud, StepFailure>> {
-    this.#local ??= openLocalCloud({ dataDir: localCloudDataDir(this.#recipe.path), signal }).then(
-      (r) =>
-        r.ok
-          ? ok(r.value)
-          : err({
-              reason: 'local-cloud',
-              message: `the local cloud could not start: ${describeLocalCloudFailure(r.error)}`,
-            }),
+  /** Where a real cloud's bundle identity comes from (pre-flight checks these files). */
+  get identityFiles(): IdentityFiles {
+    return this.#settings.identity;
+  }
+
+  /** The target (and, for local, the embedded cloud), opened once. */
+  #open(signal: AbortSignal): Promise<Result<PublishTarget, StepFailure>> {
+    this.#opened ??= openPublishTarget({
+      target: this.#settings.target,
+      ...(this.#settings.secretKey !== null ? { secretKey: this.#settings.secretKey } : {}),
+      env: this.#env,
+      localDataDir: this.#settings.localDataDir,
+      signal,
+    }).then((r) =>
+      r.ok
+        ? ok(r.value)
+        : err({
+            reason: r.error.reason,
+            message: describeOpenTargetFailure(r.error),
+          }),
     );
-    return this.#local;
+    return this.#opened;
   }
 
   /** SDK clients for the target; no request is made here. */
   connection(signal: AbortSignal): Promise<Result<CloudConnection, StepFailure>> {
-    this.#connection ??= (async (): Promise<Result<CloudConnection, StepFailure>> => {
-      // The AWS SDK takes ~0.4 s to load: only runs that publish pay for it.
-      const { connectCloud } = await import('../cloud/connect.js');
-      if (this.isLocal) {
-        const local = await this.#openLocal(signal);
-        return local.ok ? ok(connectCloud(localCloudTarget(local.value))) : local;
-      }
-      const publish = this.#recipe.publish;
-      const target = resolveCloudTarget({
-        cloud: publish.cloud,
-        endpoints: publish.endpoints,
-        region: publish.region,
-        ...(publish.credentials ? { credentials: publish.credentials } : {}),
-        env: this.#env,
-      });
-      if (!target.ok)
-        return err({
-          reason: 'target-invalid',
-          message: `${target.error.setting}: ${target.error.problem}`,
-        });
-      return ok(connectCloud(target.value));
-    })();
+    this.#connection ??= this.#open(signal).then(async (opened) =>
+      opened.ok ? ok(await opened.value.connection()) : opened,
+    );
     return this.#connection;
   }
 
@@ -111,9 +120,11 @@ export class CloudSession {
    */
   async identity(signal: AbortSignal): Promise<Result<BundleIdentity, StepFailure>> {
     if (this.isLocal) {
-      const local = await this.#openLocal(signal);
-      if (!local.ok) return local;
-      const c = local.value;
+      const opened = await this.#open(signal);
+      if (!opened.ok) return opened;
+      const c = opened.value.local;
+      // openPublishTarget opens the embedded cloud for every `cloud: local` target.
+      if (c === undefined) throw new Error('a local target was opened without its local cloud');
       return ok({
         account: c.accountId,
         userCertPem: c.userCertPem,
@@ -121,14 +132,20 @@ export class CloudSession {
         cloudCertPem: c.cloudCertPem,
       });
     }
-    const b = this.#recipe.bundle;
+    const b = this.#settings.identity;
     const missing = [
-      b.account === undefined ? 'bundle.account (or EC2_USER_ID)' : undefined,
-      b.cert === undefined ? 'bundle.cert (or EC2_CERT)' : undefined,
-      b.privateKey === undefined ? 'bundle.privateKey (or EC2_PRIVATE_KEY)' : undefined,
-      b.cloudCert === undefined ? 'bundle.cloudCert (or EUCALYPTUS_CERT)' : undefined,
+      b.account === null ? 'bundle.account (or EC2_USER_ID)' : undefined,
+      b.certPath === null ? 'bundle.cert (or EC2_CERT)' : undefined,
+      b.privateKeyPath === null ? 'bundle.privateKey (or EC2_PRIVATE_KEY)' : undefined,
+      b.cloudCertPath === null ? 'bundle.cloudCert (or EUCALYPTUS_CERT)' : undefined,
     ].filter((x): x is string => x !== undefined);
-    if (missing.length > 0 || !b.account || !b.cert || !b.privateKey || !b.cloudCert) {
+    if (
+      missing.length > 0 ||
+      b.account === null ||
+      b.certPath === null ||
+      b.privateKeyPath === null ||
+      b.cloudCertPath === null
+    ) {
       return err({
         reason: 'identity-missing',
         message: `bundling needs ${missing.join(', ')}: set them in the recipe or source your eucarc`,
@@ -144,11 +161,11 @@ export class CloudSession {
         });
       }
     };
-    const cert = await read(b.cert.path, 'the certificate');
+    const cert = await read(b.certPath, 'the certificate');
     if (!cert.ok) return cert;
-    const key = await read(b.privateKey.path, 'the private key');
+    const key = await read(b.privateKeyPath, 'the private key');
     if (!key.ok) return key;
-    const cloudCert = await read(b.cloudCert.path, "the cloud's certificate");
+    const cloudCert = await read(b.cloudCertPath, "the cloud's certificate");
     if (!cloudCert.ok) return cloudCert;
     return ok({
       account: b.account,
@@ -160,9 +177,7 @@ export class CloudSession {
 
   /** Closes clients and stops an embedded cloud this session started. */
   async close(): Promise<void> {
-    const connection = await this.#connection;
-    if (connection?.ok) connection.value.destroy();
-    const local = await this.#local;
-    if (local?.ok) await local.value.close();
+    const opened = await this.#opened;
+    if (opened?.ok) await opened.value.close();
   }
 }

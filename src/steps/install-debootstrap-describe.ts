@@ -1,40 +1,32 @@
-// What `plan` shows for a debootstrap install. Pure (the mirror is shown as chosen at run time).
+// What `plan` shows for a debootstrap install. Pure (the mirror is shown as chosen at run
+// time). Its commands come from install-debootstrap-commands.ts, like the run's.
 import type { StepDescription } from '../plan/step.js';
 import type { DebootstrapInstallParams } from '../plan/step-params.js';
 import { formatSize } from '../recipe/units.js';
 import { planCommand } from './plan-command.js';
 import { debootstrapArgs } from '../tools/debootstrap.js';
-import { mke2fsArgs } from '../tools/e2fs.js';
 import { copyRangeInArgs, createOverlayArgs } from '../tools/qemu-img.js';
 import { ROOT_LABEL } from '../guest/debootstrap-config.js';
-import { PARTITION_OFFSET_BYTES, singlePartitionBytes } from '../guest/disk-layout.js';
+import {
+  debootstrapCacheDir,
+  debootstrapOptions,
+  rootFileSystemArgs,
+} from './install-debootstrap-commands.js';
 
 export function describeDebootstrap(p: DebootstrapInstallParams): StepDescription {
-  const include = [...new Set([p.kernelPackage, ...p.packages])];
+  const tree = '<tmp>/tree';
   const commands = [
     planCommand(
       'debootstrap',
-      debootstrapArgs({
-        suite: p.suite,
-        target: '<tmp>/tree',
-        arch: p.arch,
-        variant: p.variant,
-        components: p.components,
-        include,
-        mirror: p.mirror ?? '<mirror>',
-        cacheDir: '<cache>/debootstrap',
-      }),
+      debootstrapArgs(
+        debootstrapOptions(p, {
+          tree,
+          mirror: p.mirror ?? '<mirror>',
+          cacheDir: debootstrapCacheDir('<cache>', p),
+        }),
+      ),
     ),
-    planCommand(
-      'mke2fs',
-      mke2fsArgs({
-        image: '<tmp>/disk.raw',
-        fromDir: '<tmp>/tree',
-        offsetBytes: PARTITION_OFFSET_BYTES,
-        sizeBytes: singlePartitionBytes(p.diskSizeBytes),
-        label: ROOT_LABEL,
-      }),
-    ),
+    planCommand('mke2fs', rootFileSystemArgs(p, { image: '<tmp>/disk.raw', tree })),
   ];
   if (p.diskFormat === 'qcow2') {
     commands.push(

@@ -26,7 +26,7 @@ import {
   runDebootstrap,
   type AptSource,
 } from '../tools/debootstrap.js';
-import { mke2fsArgs, runE2fs } from '../tools/e2fs.js';
+import { runE2fs } from '../tools/e2fs.js';
 import { openSandbox, type Sandbox } from '../tools/namespace.js';
 import { cacheDir, describeCacheFailure, makeCacheDir } from '../core/cache-dir.js';
 import { convertIntoOverlay } from './disk-write.js';
@@ -36,14 +36,15 @@ import {
   ROOT_LABEL,
   type TreeChange,
 } from '../guest/debootstrap-config.js';
-import {
-  PARTITION_OFFSET_BYTES,
-  singlePartitionBytes,
-  singlePartitionMbr,
-} from '../guest/disk-layout.js';
+import { singlePartitionMbr } from '../guest/disk-layout.js';
 import { ioStepFailure, stepFailure, toolStepFailure } from '../plan/step-failure.js';
 import { chrootRun, unmountBelow } from '../vm/chroot-session.js';
 import { diskFileName, scratchDir, upstreamDisk } from './upstream.js';
+import {
+  debootstrapCacheDir,
+  debootstrapOptions,
+  rootFileSystemArgs,
+} from './install-debootstrap-commands.js';
 
 /** The host's apt sources (one-line and deb822 files), for the default mirror. */
 export async function hostAptSources(): Promise<AptSource[]> {
@@ -57,11 +58,6 @@ export async function hostAptSources(): Promise<AptSource[]> {
     sources.push(...parseAptSources(text));
   }
   return sources;
-}
-
-/** The packages debootstrap adds to the base: the kernel first, then the recipe's. */
-export function includedPackages(params: DebootstrapInstallParams): string[] {
-  return [...new Set([params.kernelPackage, ...params.packages])];
 }
 
 async function applyChanges(tree: string, changes: readonly TreeChange[]): Promise<void> {
@@ -85,12 +81,24 @@ async function applyChanges(tree: string, changes: readonly TreeChange[]): Promi
   }
 }
 
+/** What the install needs from the host; unit tests give fakes (no root, no namespaces). */
+export interface InstallDebootstrapHost {
+  readonly isRoot: () => boolean;
+  readonly openSandbox: typeof openSandbox;
+}
+
+const REAL_HOST: InstallDebootstrapHost = {
+  isRoot: () => process.getuid?.() === 0,
+  openSandbox,
+};
+
 /** Runs install-os for `source: debootstrap`. */
 export async function installDebootstrap(
   ctx: StepRunContext<DebootstrapInstallParams>,
+  host: InstallDebootstrapHost = REAL_HOST,
 ): Promise<Result<StepOutputs, StepFailure>> {
   const p = ctx.step.params;
-  if (process.getuid?.() !== 0)
+  if (!host.isRoot())
     return err(
       stepFailure(
         'needs-root',
@@ -104,7 +112,7 @@ export async function installDebootstrap(
   // debootstrap and locale-gen run in a private mount and PID namespace: the /proc and
   // /sys debootstrap mounts in the tree, and dpkg and the package scripts it starts,
   // end with emi-recipe even when it is killed with SIGKILL (tools/namespace.ts).
-  const opened = await openSandbox(ctx.exec, ctx);
+  const opened = await host.openSandbox(ctx.exec, ctx);
   if (!opened.ok) {
     await scratch.remove();
     return err(
@@ -124,7 +132,7 @@ export async function installDebootstrap(
     let debCache =
       process.env.EMI_RECIPE_DEBOOTSTRAP_CACHE === 'off'
         ? undefined
-        : join(cacheDir(), 'debootstrap', `${p.suite}-${p.arch}`);
+        : debootstrapCacheDir(cacheDir(), p);
     if (debCache) {
       const made = await makeCacheDir(debCache);
       if (!made.ok) {
@@ -133,16 +141,11 @@ export async function installDebootstrap(
         debCache = undefined;
       }
     }
-    const options = {
-      suite: p.suite,
-      target: tree,
-      arch: p.arch,
-      variant: p.variant,
-      components: p.components,
-      include: includedPackages(p),
+    const options = debootstrapOptions(p, {
+      tree,
       mirror,
       ...(debCache ? { cacheDir: debCache } : {}),
-    };
+    });
     ctx.log(`$ debootstrap ${debootstrapArgs(options).join(' ')}`);
     const boot = await runDebootstrap(sandbox.exec, ctx, options, (line) => {
       ctx.log(line);
@@ -214,18 +217,7 @@ export async function installDebootstrap(
     await writeFile(join(tree, 'etc/resolv.conf'), '');
     await rm(join(tree, 'var/cache/apt/archives'), { recursive: true, force: true });
     await mkdir(join(tree, 'var/cache/apt/archives/partial'), { recursive: true });
-    const mk = await runE2fs(
-      ctx.exec,
-      ctx,
-      'mke2fs',
-      mke2fsArgs({
-        image: raw,
-        fromDir: tree,
-        offsetBytes: PARTITION_OFFSET_BYTES,
-        sizeBytes: singlePartitionBytes(p.diskSizeBytes),
-        label: ROOT_LABEL,
-      }),
-    );
+    const mk = await runE2fs(ctx.exec, ctx, 'mke2fs', rootFileSystemArgs(p, { image: raw, tree }));
     if (!mk.ok)
       return err(
         toolStepFailure(

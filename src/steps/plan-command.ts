@@ -1,6 +1,7 @@
-// Commands as `plan` shows them: shell-quoted like tools/exec.ts formatCommand, except
-// that <placeholders> for paths known only at run time (<out>, <tmp>/tree) stay readable.
-import { shellQuote } from '../tools/exec.js';
+// Commands as `plan` shows them: shell-quoted like tools/exec.ts formatCommand (one rule,
+// core/shell-quote.ts), except that <placeholders> for paths known only at run time
+// (<out>, <tmp>/tree) stay readable.
+import { shellQuote } from '../core/shell-quote.js';
 
 const PLACEHOLDER = /<[a-z][a-z0-9-]*>/;
 const PLACEHOLDERS = new RegExp(PLACEHOLDER.source, 'g');

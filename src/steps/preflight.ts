@@ -3,8 +3,16 @@
 // matching, cloud certificate present; warnings for what Eucalyptus refuses later.
 import { describeCloudFailure } from '../cloud/aws-errors.js';
 import { preflight, type PreflightFinding } from '../cloud/preflight.js';
-import type { Recipe } from '../recipe/model.js';
 import type { CloudSession } from './cloud-session.js';
+
+/** What pre-flight checks besides the target: derived once from the recipe by the CLI. */
+export interface PreflightSettings {
+  /** Where upload-bundle will write (publish.bucket, publish.prefix). */
+  readonly bucket: string;
+  readonly prefix: string;
+  /** The machine image's size (extract.rootfsSizeBytes): warned about when a cloud refuses it. */
+  readonly imageSizeBytes: number;
+}
 
 export interface PreflightReport {
   readonly errors: readonly string[];
@@ -14,7 +22,7 @@ export interface PreflightReport {
 /** Runs the checks that the kinds about to run need (upload and register steps). */
 export async function publishPreflight(
   session: CloudSession,
-  recipe: Recipe,
+  settings: PreflightSettings,
   options: { mayWrite: boolean; kinds: ReadonlySet<string>; signal: AbortSignal },
 ): Promise<PreflightReport> {
   const publishes = options.kinds.has('upload-bundle') || options.kinds.has('register-image');
@@ -25,24 +33,24 @@ export async function publishPreflight(
   if (!publishes && !bundles) return { errors: [], warnings: [] };
   const connection = await session.connection(options.signal);
   if (!connection.ok) return { errors: [connection.error.message], warnings: [] };
-  const b = recipe.bundle;
+  const b = session.identityFiles;
   const findings: readonly PreflightFinding[] = await preflight({
     target: connection.value.target,
     store: connection.value.store,
     registry: connection.value.registry,
-    bucket: recipe.publish.bucket,
-    prefix: recipe.publish.prefix,
+    bucket: settings.bucket,
+    prefix: settings.prefix,
     mayWrite: options.mayWrite,
     needsAdmin: options.kinds.has('register-image') && !session.isLocal,
-    imageSizeBytes: recipe.extract.rootfsSizeBytes,
+    imageSizeBytes: settings.imageSizeBytes,
     ...(session.isLocal
       ? {}
       : {
           identity: {
-            ...(b.account !== undefined ? { account: b.account } : {}),
-            ...(b.cert ? { certPath: b.cert.path } : {}),
-            ...(b.privateKey ? { privateKeyPath: b.privateKey.path } : {}),
-            ...(b.cloudCert ? { cloudCertPath: b.cloudCert.path } : {}),
+            ...(b.account !== null ? { account: b.account } : {}),
+            ...(b.certPath !== null ? { certPath: b.certPath } : {}),
+            ...(b.privateKeyPath !== null ? { privateKeyPath: b.privateKeyPath } : {}),
+            ...(b.cloudCertPath !== null ? { cloudCertPath: b.cloudCertPath } : {}),
           },
         }),
     signal: options.signal,

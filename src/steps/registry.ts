@@ -1,15 +1,15 @@
 // The built-in step kinds for one recipe's run, by kind name. The CLI hands them to the
 // runner, so run/ never imports steps/ (STYLE.md §1). Kinds that publish share one
-// CloudSession (the embedded cloud is opened once and closed by close()).
-import type { Recipe } from '../recipe/model.js';
+// CloudSession (the embedded cloud is opened once and closed by close()). Takes the
+// settings the CLI derived from the recipe (cli/step-kind-options.ts), not the recipe.
 import type { BuiltinKinds } from '../plan/step-params.js';
 import { bootTest } from './boot-test.js';
 import { bundleImageKind } from './bundle-boot-image.js';
 import { bundleManifestKind } from './bundle-manifest.js';
 import { bundlePartsKind } from './bundle-parts.js';
 import { BUILD_KINDS } from './build-kinds.js';
-import { CloudSession } from './cloud-session.js';
-import { publishPreflight, type PreflightReport } from './preflight.js';
+import { CloudSession, type PublishSettings } from './cloud-session.js';
+import { publishPreflight, type PreflightReport, type PreflightSettings } from './preflight.js';
 import { registerImageKind } from './register-image.js';
 import { uploadBundleKind } from './upload-bundle.js';
 
@@ -29,12 +29,18 @@ export interface StepKindSet {
   close(): Promise<void>;
 }
 
-/** Every step kind this version of emi-recipe can run, for `recipe`. */
+/** What the step kinds of one run need from its recipe, beyond each step's params. */
+export interface StepKindOptions {
+  readonly publish: PublishSettings;
+  readonly preflight: PreflightSettings;
+}
+
+/** Every step kind this version of emi-recipe can run, publishing as `options` say. */
 export function createStepKinds(
-  recipe: Recipe,
+  options: StepKindOptions,
   env: Readonly<Record<string, string | undefined>>,
 ): StepKindSet {
-  const session = new CloudSession(recipe, env);
+  const session = new CloudSession(options.publish, env);
   const kinds: BuiltinKinds = {
     ...BUILD_KINDS,
     'boot-test': bootTest,
@@ -46,7 +52,7 @@ export function createStepKinds(
   };
   return {
     kinds,
-    preflight: (options) => publishPreflight(session, recipe, options),
+    preflight: (run) => publishPreflight(session, options.preflight, run),
     close: () => session.close(),
   };
 }

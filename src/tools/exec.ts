@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { ToolFailure } from '../core/failure.js';
 import { err, ok, type Result } from '../core/result.js';
+import { shellQuote } from '../core/shell-quote.js';
 
 export interface ExecOptions {
   readonly signal: AbortSignal;
@@ -60,13 +61,7 @@ const SETPRIV = '/usr/bin/setpriv';
 let setpriv: boolean | undefined;
 const hasSetpriv = (): boolean => (setpriv ??= existsSync(SETPRIV));
 
-/** Quotes an argument for display so that the command can be pasted into a shell. */
-export function shellQuote(arg: string): string {
-  if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The displayable command line. */
+/** The displayable command line: each word quoted (core/shell-quote.ts), ready to paste into a shell. */
 export function formatCommand(file: string, args: readonly string[]): string {
   return [file, ...args].map(shellQuote).join(' ');
 }

@@ -5,11 +5,11 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  parseManifest,
   renderSignedManifest,
   type ManifestData,
   type ImageType,
 } from '../../src/bundle/manifest.js';
+import { parseManifest } from '../../src/bundle/manifest-read.js';
 import { encryptForCertificate } from '../../src/bundle/rsa.js';
 
 /** Reads a manifest, applies `change` to its data, and signs it again with `userKeyPem`. */

@@ -5,32 +5,17 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { BundleFailure } from '../../bundle/bundle-failure.js';
-import type { BlockDeviceMapping, ImageType } from '../../bundle/manifest.js';
+import type { ImageType } from '../../bundle/manifest.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CliDeps } from '../deps.js';
 import { byteProgress, formatBytes } from '../output/byte-progress.js';
-import { codeText, readPem, type PemFile } from './pem-files.js';
-
-export interface BundleImageCliOptions {
-  readonly image: string;
-  readonly prefix?: string;
-  readonly destination?: string;
-  readonly arch?: string;
-  readonly imageType?: string;
-  readonly kernel?: string;
-  readonly ramdisk?: string;
-  readonly cert?: string;
-  readonly privatekey?: string;
-  readonly ec2cert?: string;
-  readonly user?: string;
-  readonly blockDeviceMapping?: string;
-  readonly productcodes?: string;
-  readonly partSize?: string;
-  readonly encKey?: string;
-  readonly encIv?: string;
-  readonly alwaysDeflate?: boolean;
-  readonly progress: boolean;
-}
+import { codeText } from './pem-files.js';
+import {
+  checkBundleSettings,
+  hostArch,
+  readBundlePems,
+  type BundleImageCliOptions,
+} from './bundle-image-inputs.js';
 
 /** The flag a user typed for each option name a BundleFailure may carry. */
 const FLAG_OF: Readonly<Record<string, string>> = {
@@ -110,30 +95,6 @@ Exit status: 0 bundled, 1 failed while bundling, 2 bad usage or unusable inputs,
     });
 }
 
-function hostArch(): string | undefined {
-  switch (process.arch) {
-    case 'x64':
-      return 'x86_64';
-    case 'ia32':
-      return 'i386';
-    case 'arm':
-      return 'armhf';
-    default:
-      return undefined;
-  }
-}
-
-/** `ami=sda1,root=/dev/sda1` → mappings; undefined when malformed. */
-export function parseBlockDeviceMapping(text: string): BlockDeviceMapping[] | undefined {
-  const out: BlockDeviceMapping[] = [];
-  for (const item of text.split(',')) {
-    const match = /^([^=\s]+)=([^=\s]+)$/.exec(item.trim());
-    if (match === null) return undefined;
-    out.push({ virtual: match[1] ?? '', device: match[2] ?? '' });
-  }
-  return out;
-}
-
 /** Bundles as asked; returns the exit code. Never throws for expected failures. */
 export async function runBundleImage(
   options: BundleImageCliOptions,
@@ -153,61 +114,18 @@ export async function runBundleImage(
   const account = options.user ?? env.EC2_USER_ID;
   if (account === undefined || account === '')
     return usage('no account id: give -u ACCOUNT or set EC2_USER_ID (source your eucarc)');
-  const files: { name: string; flag: string; path: string | undefined; required: boolean }[] = [
-    {
-      name: 'cloud certificate',
-      flag: '--ec2cert FILE or set EUCALYPTUS_CERT',
-      path: options.ec2cert ?? env.EUCALYPTUS_CERT,
-      required: true,
-    },
-    {
-      name: 'user certificate',
-      flag: '-c FILE or set EC2_CERT',
-      path: options.cert ?? env.EC2_CERT ?? env.EUCA_CERT,
-      required: false,
-    },
-    {
-      name: 'private key',
-      flag: '-k FILE or set EC2_PRIVATE_KEY',
-      path: options.privatekey ?? env.EC2_PRIVATE_KEY ?? env.EUCA_PRIVATE_KEY,
-      required: false,
-    },
-  ];
-  const pems: (PemFile | undefined)[] = [];
-  for (const file of files) {
-    if (file.path === undefined || file.path === '') {
-      if (file.required) return usage(`no ${file.name}: give ${file.flag} (source your eucarc)`);
-      pems.push(undefined);
-      continue;
-    }
-    const pem = await readPem(file.path);
-    if (!pem.ok) return usage(`cannot read the ${file.name} ${file.path} (${codeText(pem.error)})`);
-    pems.push(pem.value);
-  }
-  const [cloudCert, userCert, userKey] = pems;
-  if (cloudCert === undefined) return usage('no cloud certificate');
+  const pems = await readBundlePems(options, env);
+  if (typeof pems === 'string') return usage(pems);
+  const { cloudCert, userCert, userKey } = pems;
   if (userCert === undefined)
     terminal.err(
       'warning: no user certificate (-c, EC2_CERT): only the cloud will be able to decrypt this bundle\n',
     );
   if (userKey === undefined)
     terminal.err('warning: no private key (-k, EC2_PRIVATE_KEY): the manifest will be UNSIGNED\n');
-  let blockDeviceMapping: BlockDeviceMapping[] | undefined;
-  if (options.blockDeviceMapping !== undefined) {
-    blockDeviceMapping = parseBlockDeviceMapping(options.blockDeviceMapping);
-    if (blockDeviceMapping === undefined)
-      return usage(
-        `-B: expected VIRTUAL=DEVICE pairs such as ami=sda1,root=/dev/sda1, got '${options.blockDeviceMapping}'`,
-      );
-  }
-  let partSize: number | undefined;
-  if (options.partSize !== undefined) {
-    partSize = /^\d+$/.test(options.partSize) ? Number(options.partSize) : NaN;
-    if (!Number.isSafeInteger(partSize) || partSize <= 0)
-      return usage(`--part-size: expected a number of bytes, got '${options.partSize}'`);
-  }
-  if ((options.encKey === undefined) !== (options.encIv === undefined))
-    return usage('--enc-key and --enc-iv go together');
+  const settings = checkBundleSettings(options);
+  if (typeof settings === 'string') return usage(settings);
+  const { blockDeviceMapping, partSize } = settings;
 
   let destDir: string;
   try {

@@ -1,21 +1,20 @@
-// The work of the publishing commands: resolve the target (local cloud or a real one),
-// call src/cloud, print like euca2ools. Loaded lazily by publish.ts. Prints no secret.
+// The work of the publishing commands: open the target (local cloud or a real one) with
+// local-cloud/publish-target.ts, call src/cloud, print like euca2ools. Loaded lazily by
+// publish.ts. Prints no secret.
 import { basename, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-write.js';
 import { describeCloudFailure } from '../../cloud/aws-errors.js';
-import { connectCloud } from '../../cloud/connect.js';
 import { deregisterImage, describeImages, registerImage } from '../../cloud/ec2-register.js';
 import type { ImageInfo, ImageRegistryPort } from '../../cloud/image-registry.js';
 import type { BundleAcl, ObjectStorePort } from '../../cloud/object-store.js';
 import { deleteBundle, uploadBundle } from '../../cloud/s3-upload.js';
-import { endpointLabel, resolveCloudTarget, type CloudTarget } from '../../cloud/target.js';
+import { endpointLabel, type CloudTarget } from '../../cloud/target.js';
 import {
   describeLocalCloudFailure,
-  localCloudTarget,
-  openLocalCloud,
   startLocalCloud,
   type LocalCloud,
 } from '../../local-cloud/server.js';
+import { describeOpenTargetFailure, openPublishTarget } from '../../local-cloud/publish-target.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CliDeps } from '../deps.js';
 
@@ -32,47 +31,6 @@ interface OpenTarget {
   readonly target: CloudTarget;
   readonly store: ObjectStorePort;
   readonly registry: ImageRegistryPort;
-  readonly close: () => Promise<void>;
-}
-
-async function openTarget(flags: TargetFlags, deps: CliDeps): Promise<OpenTarget | ExitCode> {
-  const cloud = flags.cloud ?? ((deps.env.EC2_URL ?? '') !== '' ? 'eucalyptus' : 'local');
-  let target: CloudTarget;
-  let local: LocalCloud | undefined;
-  if (cloud === 'local') {
-    const opened = await openLocalCloud({ dataDir: resolve(flags.dataDir), signal: deps.signal });
-    if (!opened.ok) {
-      deps.terminal.err(`error: ${describeLocalCloudFailure(opened.error)}\n`);
-      return EXIT.failure;
-    }
-    local = opened.value;
-    target = localCloudTarget(local);
-  } else {
-    const resolved = resolveCloudTarget({
-      cloud,
-      endpoints: {
-        ...(flags.ec2Url !== undefined ? { ec2: flags.ec2Url } : {}),
-        ...(flags.s3Url !== undefined ? { s3: flags.s3Url } : {}),
-      },
-      ...(flags.region !== undefined ? { region: flags.region } : {}),
-      env: deps.env,
-    });
-    if (!resolved.ok) {
-      deps.terminal.err(`error: ${resolved.error.setting}: ${resolved.error.problem}\n`);
-      return EXIT.usage;
-    }
-    target = resolved.value;
-  }
-  const connection = connectCloud(target);
-  return {
-    target,
-    store: connection.store,
-    registry: connection.registry,
-    close: async () => {
-      connection.destroy();
-      await local?.close();
-    },
-  };
 }
 
 async function withTarget(
@@ -80,12 +38,32 @@ async function withTarget(
   deps: CliDeps,
   work: (t: OpenTarget) => Promise<ExitCode>,
 ): Promise<ExitCode> {
-  const opened = await openTarget(flags, deps);
-  if (typeof opened === 'number') return opened;
+  const opened = await openPublishTarget({
+    target: {
+      cloud: flags.cloud ?? ((deps.env.EC2_URL ?? '') !== '' ? 'eucalyptus' : 'local'),
+      ec2Endpoint: flags.ec2Url ?? null,
+      s3Endpoint: flags.s3Url ?? null,
+      region: flags.region ?? null,
+      accessKeyId: null,
+    },
+    env: deps.env,
+    localDataDir: resolve(flags.dataDir),
+    origin: 'command-line',
+    signal: deps.signal,
+  });
+  if (!opened.ok) {
+    deps.terminal.err(`error: ${describeOpenTargetFailure(opened.error)}\n`);
+    return opened.error.reason === 'target-invalid' ? EXIT.usage : EXIT.failure;
+  }
   try {
-    return await work(opened);
+    const connection = await opened.value.connection();
+    return await work({
+      target: opened.value.target,
+      store: connection.store,
+      registry: connection.registry,
+    });
   } finally {
-    await opened.close();
+    await opened.value.close();
   }
 }
 

@@ -5,13 +5,14 @@ import { Option, type Command } from 'commander';
 import type { ExitCode } from '../exit-codes.js';
 import type { CliDeps } from '../deps.js';
 import type { TargetFlags } from './publish-run.js';
+import { localCloudDataDir } from '../../local-cloud/publish-target.js';
+import { examples } from '../help-text.js';
 
-/** The default data dir of the local cloud for the standalone commands (relative to the cwd). */
-export const DEFAULT_LOCAL_DATA_DIR = '.emi-recipe/local-cloud';
-
-function examples(...lines: string[]): string {
-  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
-}
+/**
+ * The default data dir of the local cloud for the standalone commands: the one `apply`
+ * uses for a recipe in the working directory (relative, so that help shows it as such).
+ */
+export const DEFAULT_LOCAL_DATA_DIR = localCloudDataDir('.');
 
 const TARGET_HELP = `
 Target: --cloud local (the default unless EC2_URL is set) uses the embedded local cloud in
@@ -40,8 +41,18 @@ export function registerPublishCommands(
   deps: CliDeps,
   result: { code: ExitCode },
 ): void {
-  const run = async (): Promise<typeof import('./publish-run.js')> => import('./publish-run.js');
+  registerImages(program, deps, result);
+  registerUploadBundle(program, deps, result);
+  registerRegister(program, deps, result);
+  registerDeregister(program, deps, result);
+  registerCloudServe(program, deps, result);
+}
 
+type Result = { code: ExitCode };
+const run = async (): Promise<typeof import('./publish-run.js')> => import('./publish-run.js');
+
+/** `emi-recipe images: euca-describe-images`. */
+function registerImages(program: Command, deps: CliDeps, result: Result): void {
   addTargetOptions(
     program
       .command('images')
@@ -62,7 +73,10 @@ export function registerPublishCommands(
     .action(async (options: TargetFlags & { owner: string; json: boolean }) => {
       result.code = await (await run()).runImages(options, deps);
     });
+}
 
+/** `emi-recipe upload-bundle: euca-upload-bundle`. */
+function registerUploadBundle(program: Command, deps: CliDeps, result: Result): void {
   addTargetOptions(
     program
       .command('upload-bundle')
@@ -104,7 +118,10 @@ export function registerPublishCommands(
         result.code = await (await run()).runUploadBundle(options, deps);
       },
     );
+}
 
+/** `emi-recipe register: euca-register`. */
+function registerRegister(program: Command, deps: CliDeps, result: Result): void {
   addTargetOptions(
     program
       .command('register')
@@ -138,7 +155,10 @@ export function registerPublishCommands(
         result.code = await (await run()).runRegister(location, options, deps);
       },
     );
+}
 
+/** `emi-recipe deregister: euca-deregister (and euca-delete-bundle)`. */
+function registerDeregister(program: Command, deps: CliDeps, result: Result): void {
   addTargetOptions(
     program
       .command('deregister')
@@ -159,7 +179,10 @@ export function registerPublishCommands(
     .action(async (imageId: string, options: TargetFlags & { deleteBundle: boolean }) => {
       result.code = await (await run()).runDeregister(imageId, options, deps);
     });
+}
 
+/** `emi-recipe cloud serve: the embedded local cloud`. */
+function registerCloudServe(program: Command, deps: CliDeps, result: Result): void {
   program
     .command('cloud')
     .description('the embedded local cloud (S3 store + EC2 image registry on 127.0.0.1)')

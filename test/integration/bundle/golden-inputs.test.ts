@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { bundleImage } from '../../../src/bundle/make-bundle.js';
 import { describeBundleFailure } from '../../../src/bundle/bundle-failure.js';
-import { parseManifest } from '../../../src/bundle/manifest.js';
+import { parseManifest } from '../../../src/bundle/manifest-read.js';
 import { quietTask } from '../../../src/core/task.js';
 import { GOLDEN_CASES, goldenBundlePath, goldenKey } from '../../helpers/golden.js';
 import { makeGoldenInputs, removeDir, tempDir } from '../../helpers/bundle-inputs.js';

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createHash, createHmac } from 'node:crypto';
 import { signV2, stringToSignV2 } from '../../../src/local-cloud/sigv2.js';
-import { signingKey } from '../../../src/local-cloud/sigv4.js';
 import { startTestCloud, type TestCloud } from '../../helpers/local-cloud.js';
 
 jest.setTimeout(120_000);
@@ -232,6 +231,13 @@ describe('paths', () => {
     expect([back.status, back.body]).toEqual([200, 'data of ../../escaped']);
   });
 });
+
+const hmac = (key: Buffer | string, data: string): Buffer =>
+  createHmac('sha256', key).update(data).digest();
+/** The SigV4 signing key (AWS's HMAC chain), computed here independently of the cloud. */
+function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+  return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
+}
 
 /** A SigV4 presigned GET URL for `path`, as SDKs make them (AWS's query-string auth). */
 function presign(path: string, expires: number): string {

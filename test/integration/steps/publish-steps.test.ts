@@ -11,6 +11,7 @@ import { defaultGraphInput } from '../../../src/plan/default-graph.js';
 import { buildGraph } from '../../../src/plan/graph.js';
 import type { StepId, StepKind, StepSpec } from '../../../src/plan/step.js';
 import { CloudSession } from '../../../src/steps/cloud-session.js';
+import { stepKindOptions } from '../../../src/cli/step-kind-options.js';
 import { bundleImageKind } from '../../../src/steps/bundle-boot-image.js';
 import { bundlePartsKind } from '../../../src/steps/bundle-parts.js';
 import { bundleManifestKind } from '../../../src/steps/bundle-manifest.js';
@@ -38,7 +39,7 @@ function graphFor(machineName: string) {
 
 describe('publish step kinds on the local cloud', () => {
   const { recipe, spec } = graphFor('pubtest');
-  const session = new CloudSession(recipe, {});
+  const session = new CloudSession(stepKindOptions(recipe).publish, {});
   const kinds = {
     bundleImage: bundleImageKind(session) as unknown as StepKind,
     bundleParts: bundlePartsKind(session) as unknown as StepKind,

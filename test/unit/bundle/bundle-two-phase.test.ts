@@ -9,7 +9,7 @@ import { bundleImage } from '../../../src/bundle/make-bundle.js';
 import { describeBundleFailure } from '../../../src/bundle/bundle-failure.js';
 import { checkManifestSettings } from '../../../src/bundle/bundle-options.js';
 import { createBundleParts, type BundlePartsOptions } from '../../../src/bundle/bundle-parts.js';
-import { parseManifest, verifyManifestSignature } from '../../../src/bundle/manifest.js';
+import { parseManifest, verifyManifestSignature } from '../../../src/bundle/manifest-read.js';
 import { parseBundleParts, writeBundleManifest } from '../../../src/bundle/write-manifest.js';
 import { quietTask } from '../../../src/core/task.js';
 import type { Exec } from '../../../src/tools/exec.js';

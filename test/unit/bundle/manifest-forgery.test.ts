@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { parseManifest, verifyManifestSignature } from '../../../src/bundle/manifest.js';
+import { parseManifest, verifyManifestSignature } from '../../../src/bundle/manifest-read.js';
 import { prepareUnbundle } from '../../../src/bundle/unbundle-checks.js';
 import { resignManifest } from '../../helpers/bundles.js';
 import { signedElements, wrapSignedElements, WRAPPINGS } from '../../helpers/forged-manifests.js';

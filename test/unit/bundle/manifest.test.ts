@@ -1,13 +1,13 @@
 // The manifest module against the real euca2ools 3.4.1 manifests.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from '@jest/globals';
+import { renderSignedManifest } from '../../../src/bundle/manifest.js';
 import {
   effectiveImageType,
   parseManifest,
-  renderSignedManifest,
   verifyManifestSignature,
   type ParsedManifest,
-} from '../../../src/bundle/manifest.js';
+} from '../../../src/bundle/manifest-read.js';
 import {
   decryptWithPrivateKey,
   encryptForCertificate,

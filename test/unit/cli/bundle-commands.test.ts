@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { parseBlockDeviceMapping } from '../../../src/cli/commands/bundle-image.js';
+import { parseBlockDeviceMapping } from '../../../src/cli/commands/bundle-image-inputs.js';
 import { runCli } from '../../../src/cli/main.js';
 import { byteProgress, formatBytes } from '../../../src/cli/output/byte-progress.js';
 import { memoryTerminal } from '../../../src/cli/output/terminal.js';

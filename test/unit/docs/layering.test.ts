@@ -36,6 +36,7 @@ describe('layering of src/', () => {
     ['src/plan/probe.ts', '../steps/registry.js'],
     ['src/guest/answers/probe.ts', '../../cli/main.js'],
     ['src/guest/probe.ts', '../plan/step.js'],
+    ['src/guest/probe.ts', '../recipe/model.js'],
     ['src/guest/answers/probe.ts', '../../tools/debootstrap.js'],
     ['src/vm/probe.ts', '../steps/upstream.js'],
     ['src/bundle/probe.ts', '../local-cloud/server.js'],
@@ -47,6 +48,7 @@ describe('layering of src/', () => {
 
   test.each([
     ['src/recipe/probe.ts', '../core/result.js'],
+    ['src/recipe/probe.ts', '../guest/spec.js'],
     ['src/steps/probe.ts', '../plan/step.js'],
     ['src/steps/probe.ts', '../guest/rc-local.js'],
     ['src/vm/probe.ts', '../guest/iso-layout.js'],

@@ -4,7 +4,6 @@ import { describe, expect, test } from '@jest/globals';
 import type { CustomizeParams } from '../../../src/plan/step-params.js';
 import { customizeScript, packagesToInstall } from '../../../src/guest/customize-script.js';
 import { rcLocalScript, SSH_KEY_ERE } from '../../../src/guest/rc-local.js';
-import { shWord } from '../../../src/guest/shell.js';
 import { expectGolden } from '../../helpers/golden-text.js';
 
 const debianMinimal: CustomizeParams = {
@@ -141,10 +140,5 @@ describe('rc.local', () => {
     expect(re.test('<html><body>404</body></html>')).toBe(false);
     expect(re.test('ssh-ed25519')).toBe(false);
     expect(re.test('command="rm -rf /" ssh-rsa AAAA')).toBe(false);
-  });
-  test('shell words', () => {
-    expect(shWord('/etc/motd')).toBe('/etc/motd');
-    expect(shWord("it's")).toBe("'it'\\''s'");
-    expect(shWord('')).toBe("''");
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { debootstrapTreeChanges, INTERFACES } from '../../../src/guest/debootstrap-config.js';
-import { includedPackages } from '../../../src/steps/install-debootstrap.js';
+import { includedPackages } from '../../../src/steps/install-debootstrap-commands.js';
 
 const facts = { hasIfupdown: true, hasNetworkd: true, hasLocaleGen: false, hasZone: true };
 

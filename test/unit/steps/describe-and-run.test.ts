@@ -164,7 +164,7 @@ describe('build kinds', () => {
       isRoot: true,
     });
     expect(d.commands[0]).toBe(
-      'debootstrap --variant=minbase --arch=amd64 --components=main --include=linux-image-cloud-amd64,curl --cache-dir=<cache>/debootstrap bookworm <tmp>/tree <mirror>',
+      'debootstrap --variant=minbase --arch=amd64 --components=main --include=linux-image-cloud-amd64,curl --cache-dir=<cache>/debootstrap/bookworm-x86_64 bookworm <tmp>/tree <mirror>',
     );
     expect(d.commands[1]).toMatch(
       /^mke2fs .* -L cloudimg-rootfs -E offset=1048576 -d <tmp>\/tree /,

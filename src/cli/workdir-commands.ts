@@ -1,0 +1,93 @@
+// Registers the commands that read or tidy a recipe's work directory (status, graph,
+// clean) on the commander program: options and help only; actions load lazily.
+import { Option, type Command } from 'commander';
+import type { ExitCode } from './exit-codes.js';
+import type { CliDeps } from './deps.js';
+import { examples } from './help-text.js';
+
+/** `status`: what is done in the work directory. */
+export function registerStatusCommand(
+  program: Command,
+  deps: CliDeps,
+  result: { code: ExitCode },
+): void {
+  const { terminal, env } = deps;
+  program
+    .command('status')
+    .description('what is done in the work directory, with outputs such as image ids')
+    .argument('<recipe>', 'recipe file')
+    .option('--json', 'print as JSON', false)
+    .option('--work-dir <dir>', 'work directory (default: .emi-recipe/<name>/ beside the recipe)')
+    .addHelpText(
+      'after',
+      examples(
+        'emi-recipe status recipes/debian-minimal.yaml',
+        'emi-recipe status --json recipe.yaml | jq .images',
+      ),
+    )
+    .action(async (recipe: string, options: { json: boolean; workDir?: string }) => {
+      const { runStatus } = await import('./commands/status.js');
+      result.code = await runStatus(recipe, options, { terminal, env });
+    });
+}
+
+/** `graph`: the step graph as text or Graphviz dot. */
+export function registerGraphCommand(
+  program: Command,
+  deps: CliDeps,
+  result: { code: ExitCode },
+): void {
+  const { terminal, env } = deps;
+  program
+    .command('graph')
+    .description('print the step graph')
+    .argument('<recipe>', 'recipe file')
+    .addOption(
+      new Option('--format <format>', 'text, or dot for Graphviz')
+        .choices(['text', 'dot'])
+        .default('text'),
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'emi-recipe graph recipes/debian-minimal.yaml',
+        'emi-recipe graph --format dot recipe.yaml | dot -Tsvg > graph.svg',
+      ),
+    )
+    .action(async (recipe: string, options: { format: 'text' | 'dot' }) => {
+      const { runGraphCommand } = await import('./commands/graph.js');
+      result.code = await runGraphCommand(recipe, options, { terminal, env });
+    });
+}
+
+/** `clean`: removes the work directory, or only its leftovers. */
+export function registerCleanCommand(
+  program: Command,
+  deps: CliDeps,
+  result: { code: ExitCode },
+): void {
+  const { terminal, env } = deps;
+  program
+    .command('clean')
+    .description(
+      "remove the recipe's work directory (state, logs, artifacts); registered images are not touched",
+    )
+    .argument('<recipe>', 'recipe file')
+    .option(
+      '--keep-artifacts',
+      'only remove logs and leftovers of interrupted steps; keep state and artifacts',
+      false,
+    )
+    .option('--work-dir <dir>', 'work directory (default: .emi-recipe/<name>/ beside the recipe)')
+    .addHelpText(
+      'after',
+      examples(
+        'emi-recipe clean recipes/debian-minimal.yaml',
+        'emi-recipe clean --keep-artifacts recipe.yaml',
+      ),
+    )
+    .action(async (recipe: string, options: { keepArtifacts: boolean; workDir?: string }) => {
+      const { runClean } = await import('./commands/clean.js');
+      result.code = await runClean(recipe, options, { terminal, env });
+    });
+}

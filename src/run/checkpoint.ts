@@ -1,0 +1,81 @@
+// Checkpoints a step that succeeded: hashes its artifacts, renames its partial directory
+// into place, then records it in the state (after the rename, so a record always has its
+// files). A checkpoint is whole or absent; what ran the step is run-step.ts's business.
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canonicalJson, sha256Hex } from '../core/hash.js';
+import { fsyncDirectory } from '../core/atomic-write.js';
+import type { JsonValue, StepOutputs } from '../plan/step.js';
+import { hashFile, statIdentity } from './file-identity.js';
+import { artifactsRoot, stepDir } from './layout.js';
+import type { StepOutcome } from './scheduler.js';
+import { failStep, failStepOnFs, type StepAttempt } from './step-attempt.js';
+import { statePath, withStep, type ArtifactRecord, type StepRecord } from './state.js';
+
+/** Digest of a step's outputs, which its dependents' fingerprints include. */
+export function outputDigestOf(
+  artifacts: Readonly<Record<string, ArtifactRecord>>,
+  values: Readonly<Record<string, JsonValue>>,
+): string {
+  const files = Object.fromEntries(Object.entries(artifacts).map(([name, a]) => [name, a.sha256]));
+  return sha256Hex(canonicalJson({ artifacts: files, values }));
+}
+
+/** What a successful run() left: where, what it reported, and the decision's fingerprint. */
+export interface StepResult {
+  readonly outDir: string;
+  readonly fingerprint: StepRecord['fingerprint'];
+  readonly components: StepRecord['components'];
+  readonly outputs: StepOutputs;
+}
+
+/**
+ * Records the step as done and emits step-succeeded. A reported artifact that is missing
+ * is a failure (a bug in the kind); a state write that fails for a file-system reason is
+ * a failure naming state.json. Other errors reach run-step.ts's catch.
+ */
+export async function checkpointStep(
+  attempt: StepAttempt,
+  result: StepResult,
+): Promise<StepOutcome> {
+  const { env, step, log, t0 } = attempt;
+  const { values } = result.outputs;
+  const artifacts: Record<string, ArtifactRecord> = {};
+  for (const [name, file] of Object.entries(result.outputs.artifacts)) {
+    const path = join(result.outDir, file);
+    const identity = await statIdentity(path);
+    if (!identity)
+      return failStep(attempt, {
+        reason: 'missing-artifact',
+        message: `step ${step.id} reported artifact ${name} (${file}) but did not write it: this is a bug`,
+      });
+    artifacts[name] = { file, ...identity, sha256: await hashFile(path, attempt.signal) };
+  }
+  const final = stepDir(env.workDir, step.id);
+  await rm(final, { recursive: true, force: true });
+  await rename(result.outDir, final);
+  await fsyncDirectory(artifactsRoot(env.workDir));
+  const record: StepRecord = {
+    kind: step.kind,
+    fingerprint: result.fingerprint,
+    components: result.components,
+    artifacts,
+    values,
+    outputDigest: outputDigestOf(artifacts, values),
+    startedAt: new Date(t0).toISOString(),
+    finishedAt: new Date(env.clock()).toISOString(),
+  };
+  try {
+    await env.store.update((state) => withStep(state, step.id, record));
+  } catch (error) {
+    const failed = failStepOnFs(attempt, error, {
+      action: 'record the step in',
+      path: statePath(env.workDir),
+    });
+    if (failed) return failed;
+    throw error;
+  }
+  log.write(`# done in ${env.clock() - t0} ms\n`);
+  env.emit({ type: 'step-succeeded', id: step.id, durationMs: env.clock() - t0, values });
+  return { state: 'done', ran: true };
+}
