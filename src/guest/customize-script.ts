@@ -1,7 +1,14 @@
 // The customize step as one POSIX sh script run as root inside the image, the same
 // text for both ways of running it (chroot on the host as root, or virt-customize
 // --run in libguestfs's appliance). Pure text generation, golden-tested.
-import type { CustomizeSpec, GuestFile, GuestUser, RcLocalSpec } from './spec.js';
+import {
+  SSH_HOST_KEY_TYPES,
+  type CustomizeSpec,
+  type GuestFile,
+  type GuestUser,
+  type RcLocalSpec,
+  type SshHostKeyType,
+} from './spec.js';
 import { rcLocalScript } from './rc-local.js';
 import { shellQuote } from '../core/shell-quote.js';
 
@@ -11,20 +18,37 @@ export const STAGE_DIR = '/var/tmp/emi-recipe-stage';
 /** The staged copy of the input `files[<index>]`. */
 export const stagedFile = (index: number): string => `${STAGE_DIR}/files-${index}`;
 
-/** A unit that creates SSH host keys at first boot: images never ship host keys of their own. */
-export const SSH_HOST_KEYS_UNIT = `[Unit]
+/** Where sshd finds a host key of `type`. */
+const hostKeyPath = (type: SshHostKeyType): string => `/etc/ssh/ssh_host_${type}_key`;
+
+/** Names the host keys sshd loads when the image makes fewer than all types. */
+export const SSHD_HOST_KEYS_CONF = '/etc/ssh/sshd_config.d/emi-recipe-host-keys.conf';
+
+/**
+ * A unit that creates SSH host keys at first boot: images never ship host keys of their
+ * own. All types: `ssh-keygen -A`; fewer: one `ssh-keygen -t` per type.
+ */
+export function sshHostKeysUnit(keyTypes: readonly SshHostKeyType[]): string {
+  const all = SSH_HOST_KEY_TYPES.every((type) => keyTypes.includes(type));
+  const exec = all
+    ? ['ExecStart=/usr/bin/ssh-keygen -A']
+    : keyTypes.map(
+        (type) => `ExecStart=/usr/bin/ssh-keygen -q -t ${type} -N "" -f ${hostKeyPath(type)}`,
+      );
+  return `[Unit]
 Description=Generate SSH host keys (emi-recipe)
 ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key
 Before=ssh.service sshd.service
 
 [Service]
 Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -A
+${exec.join('\n')}
 RemainAfterExit=yes
 
 [Install]
 WantedBy=multi-user.target
 `;
+}
 
 /** Added to rc-local.service: run after the network is up, as Debian does, on every distribution. */
 export const RC_LOCAL_DROP_IN = `[Unit]
@@ -77,7 +101,7 @@ export function customizeScript(params: CustomizeSpec): string {
       `say ${shellQuote(`running: ${command}`)}`,
       `/bin/sh -c ${shellQuote(command)}`,
     ]),
-    ...HYGIENE_LINES,
+    ...hygieneLines(params.sshHostKeyTypes),
     '',
   ].join('\n');
 }
@@ -196,24 +220,40 @@ function rcLocalLines(rcLocal: RcLocalSpec): string[] {
 }
 
 /** Last: no SSH host keys (made at first boot), an empty machine-id, no package cache. */
-const HYGIENE_LINES: readonly string[] = [
-  '',
-  'say "image hygiene: no SSH host keys (made at first boot), empty machine-id, no package cache"',
-  'rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub',
-  'if [ -d /etc/systemd/system ] && [ -e /usr/bin/ssh-keygen ]; then',
-  ...writeFile(
-    '/etc/systemd/system/emi-ssh-host-keys.service',
-    SSH_HOST_KEYS_UNIT,
-    0o644,
-    'root:root',
-  ).map((l) => `  ${l}`),
-  '  mkdir -p /etc/systemd/system/multi-user.target.wants',
-  '  ln -sf /etc/systemd/system/emi-ssh-host-keys.service /etc/systemd/system/multi-user.target.wants/emi-ssh-host-keys.service',
-  'fi',
-  'if [ -f /etc/machine-id ]; then : >/etc/machine-id; fi',
-  // Files written in a chroot carry no SELinux labels: have the first boot relabel (Red Hat family).
-  "if [ -f /etc/selinux/config ] && ! grep -qs '^SELINUX=disabled' /etc/selinux/config; then touch /.autorelabel; fi",
-  'if command -v apt-get >/dev/null 2>&1; then apt-get clean; fi',
-  `rm -rf ${STAGE_DIR}`,
-  'say "customize finished"',
-];
+function hygieneLines(keyTypes: readonly SshHostKeyType[]): string[] {
+  const all = SSH_HOST_KEY_TYPES.every((type) => keyTypes.includes(type));
+  return [
+    '',
+    'say "image hygiene: no SSH host keys (made at first boot), empty machine-id, no package cache"',
+    'rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub',
+    'if [ -d /etc/systemd/system ] && [ -e /usr/bin/ssh-keygen ]; then',
+    ...writeFile(
+      '/etc/systemd/system/emi-ssh-host-keys.service',
+      sshHostKeysUnit(keyTypes),
+      0o644,
+      'root:root',
+    ).map((l) => `  ${l}`),
+    '  mkdir -p /etc/systemd/system/multi-user.target.wants',
+    '  ln -sf /etc/systemd/system/emi-ssh-host-keys.service /etc/systemd/system/multi-user.target.wants/emi-ssh-host-keys.service',
+    'fi',
+    // sshd would try every default key file and complain of the missing ones.
+    ...(all
+      ? []
+      : [
+          'if [ -d /etc/ssh/sshd_config.d ]; then',
+          ...writeFile(
+            SSHD_HOST_KEYS_CONF,
+            keyTypes.map((type) => `HostKey ${hostKeyPath(type)}\n`).join(''),
+            0o644,
+            'root:root',
+          ).map((l) => `  ${l}`),
+          'fi',
+        ]),
+    'if [ -f /etc/machine-id ]; then : >/etc/machine-id; fi',
+    // Files written in a chroot carry no SELinux labels: have the first boot relabel (Red Hat family).
+    "if [ -f /etc/selinux/config ] && ! grep -qs '^SELINUX=disabled' /etc/selinux/config; then touch /.autorelabel; fi",
+    'if command -v apt-get >/dev/null 2>&1; then apt-get clean; fi',
+    `rm -rf ${STAGE_DIR}`,
+    'say "customize finished"',
+  ];
+}

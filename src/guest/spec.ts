@@ -38,6 +38,10 @@ export type RcLocalSpec = {
   readonly lines: readonly string[];
 };
 
+/** The SSH host key types `ssh-keygen -A` makes. */
+export const SSH_HOST_KEY_TYPES = ['rsa', 'ecdsa', 'ed25519'] as const;
+export type SshHostKeyType = (typeof SSH_HOST_KEY_TYPES)[number];
+
 /**
  * The customisation of an installed image. Order of application: packages, users, files,
  * remove, rc.local, commands.
@@ -49,4 +53,6 @@ export type CustomizeSpec = {
   readonly remove: readonly string[];
   readonly rcLocal: RcLocalSpec | null;
   readonly commands: readonly string[];
+  /** The host key types the image makes at its first boot (all three: `ssh-keygen -A`). */
+  readonly sshHostKeyTypes: readonly SshHostKeyType[];
 };

@@ -15,6 +15,7 @@ import {
   type Recipe,
   type RecipeCustomize,
 } from './model.js';
+import { SSH_HOST_KEY_TYPES } from '../guest/spec.js';
 import type { RawRecipe } from './raw.js';
 import type { RecipeSizes } from './rules-sizes.js';
 
@@ -153,6 +154,7 @@ function customizeOf(raw: RawRecipe, sizes: RecipeSizes, host: ToHostFile): Reci
         }
       : null,
     commands: customize.commands ?? [],
+    sshHostKeyTypes: customize.sshHostKeyTypes ?? SSH_HOST_KEY_TYPES,
   };
 }
 

@@ -71,6 +71,7 @@ export interface RawRecipe {
     readonly files?: readonly RawFile[];
     readonly remove?: readonly string[];
     readonly commands?: readonly string[];
+    readonly sshHostKeyTypes?: readonly ('rsa' | 'ecdsa' | 'ed25519')[];
   };
   readonly extract?: { readonly kernel?: string; readonly rootfsSize?: RawSize };
   readonly bundle?: {

@@ -30,7 +30,8 @@ const debianMinimal: CustomizeParams = {
     modules: [],
     lines: [],
   },
-  commands: [],
+  commands: ['systemctl mask e2scrub_reap.service'],
+  sshHostKeyTypes: ['ed25519'],
 };
 
 const everything: CustomizeParams = {
@@ -66,6 +67,7 @@ const everything: CustomizeParams = {
     lines: ['depmod -a', 'echo "done" > /run/x'],
   },
   commands: ['systemctl enable apache2', 'echo $HOME | tee /tmp/h'],
+  sshHostKeyTypes: ['rsa', 'ecdsa', 'ed25519'],
 };
 
 describe('customize script', () => {
@@ -74,6 +76,22 @@ describe('customize script', () => {
   });
   test('golden: every kind of change', () => {
     expectGolden('customize/everything.sh', customizeScript(everything));
+  });
+  test('host keys: all types is ssh-keygen -A and no sshd drop-in; fewer names each key', () => {
+    const all = customizeScript(everything);
+    expect(all).toContain('ExecStart=/usr/bin/ssh-keygen -A');
+    expect(all).not.toContain('sshd_config.d');
+    const some = customizeScript({ ...everything, sshHostKeyTypes: ['ecdsa', 'ed25519'] });
+    expect(some).not.toContain('ssh-keygen -A');
+    expect(some).toContain(
+      'ExecStart=/usr/bin/ssh-keygen -q -t ecdsa -N "" -f /etc/ssh/ssh_host_ecdsa_key',
+    );
+    expect(some).toContain(
+      'ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key',
+    );
+    expect(some).toContain('HostKey /etc/ssh/ssh_host_ecdsa_key');
+    expect(some).toContain('HostKey /etc/ssh/ssh_host_ed25519_key');
+    expect(some).not.toContain('ssh_host_rsa_key');
   });
   test('sudo is installed when a user gets a rule, once', () => {
     expect(packagesToInstall(debianMinimal)).toEqual(['less', 'sudo']);

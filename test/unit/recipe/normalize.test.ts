@@ -110,6 +110,7 @@ describe('normalizeRecipe', () => {
       remove: ['/etc/udev/rules.d/70-persistent-net.rules'],
       rcLocal: null,
       commands: [],
+      sshHostKeyTypes: ['rsa', 'ecdsa', 'ed25519'],
     });
   });
 

@@ -40,6 +40,7 @@ const RAW_RECIPE_PATHS: Record<PropertyPaths<RawRecipe>, true> = {
   'customize.files[].source': true,
   'customize.packages': true,
   'customize.rcLocal': true,
+  'customize.sshHostKeyTypes': true,
   'customize.rcLocal.lines': true,
   'customize.rcLocal.metadataSshKey': true,
   'customize.rcLocal.metadataSshKey.timeout': true,

@@ -179,6 +179,7 @@ describe('build kinds', () => {
       remove: [],
       rcLocal: null,
       commands: [],
+      sshHostKeyTypes: ['rsa', 'ecdsa', 'ed25519'],
     };
     const step = spec('customize', 'customize', params);
     expect(customize.describe(step, { accel: 'tcg', isRoot: true }).notes[0]).toBe(
