@@ -16,8 +16,13 @@ import { customize } from '../src/steps/customize.js';
 import { extractKernel } from '../src/steps/extract-kernel.js';
 import { extractRamdisk } from '../src/steps/extract-ramdisk.js';
 import { extractRootfs } from '../src/steps/extract-rootfs.js';
-import type { CustomizeParams, DebootstrapInstallParams } from '../src/plan/step-params.js';
-import { recipeSteps, StepHarness } from '../test/helpers/step-harness.js';
+import type {
+  BuiltinKind,
+  BuiltinStepKind,
+  CustomizeParams,
+  DebootstrapInstallParams,
+} from '../src/plan/step-params.js';
+import { recipeSteps, StepHarness, stepOf } from '../test/helpers/step-harness.js';
 import { repoPath } from '../test/helpers/paths.js';
 import { describeStepFailure } from '../src/plan/step-failure.js';
 
@@ -113,17 +118,19 @@ async function main(): Promise<void> {
   try {
     const specs = await recipeSteps(repoPath('recipes', 'debian-minimal.yaml'));
     const h = new StepHarness(join(work, 'emi'));
+    const runStep = <K extends BuiltinKind>(kind: BuiltinStepKind<K>) =>
+      h.run(kind, stepOf(specs, kind.kind, kind.kind));
     const order = [
-      ['create-disk', createDisk],
-      ['install-os', installOs],
-      ['customize', customize],
-      ['extract-kernel', extractKernel],
-      ['extract-ramdisk', extractRamdisk],
-      ['extract-rootfs', extractRootfs],
+      ['create-disk', () => runStep(createDisk)],
+      ['install-os', () => runStep(installOs)],
+      ['customize', () => runStep(customize)],
+      ['extract-kernel', () => runStep(extractKernel)],
+      ['extract-ramdisk', () => runStep(extractRamdisk)],
+      ['extract-rootfs', () => runStep(extractRootfs)],
     ] as const;
-    for (const [id, kind] of order) {
+    for (const [id, run] of order) {
       const started = Date.now();
-      const r = await h.run(kind as typeof createDisk, specs.get(id) as never);
+      const r = await run();
       const ms = Date.now() - started;
       if (!r.ok)
         throw new Error(
@@ -162,8 +169,11 @@ async function main(): Promise<void> {
     console.log(line('total', emiTotal));
 
     ensureVmdb2();
-    const install = specs.get('install-os')?.params as unknown as DebootstrapInstallParams;
-    const custom = specs.get('customize')?.params as unknown as CustomizeParams;
+    const installParams = stepOf(specs, 'install-os', 'install-os').params;
+    if (installParams.source !== 'debootstrap')
+      throw new Error('recipes/debian-minimal.yaml installs with debootstrap');
+    const install: DebootstrapInstallParams = installParams;
+    const custom: CustomizeParams = stepOf(specs, 'customize', 'customize').params;
     const mirror = install.mirror ?? mirrorForSuite(await hostAptSources(), install.suite);
     if (!mirror)
       throw new Error(

@@ -8,7 +8,7 @@ export type Arch = 'x86_64' | 'i386';
 export type AnswerFlavour = 'preseed' | 'autoinstall' | 'kickstart';
 
 /** A user the customize script creates. */
-export interface GuestUser {
+export type GuestUser = {
   readonly name: string;
   readonly groups: readonly string[];
   readonly shell: string;
@@ -16,19 +16,19 @@ export interface GuestUser {
   readonly sshAuthorizedKeys: readonly string[];
   readonly uid: number | null;
   readonly comment: string | null;
-}
+};
 
 /** A file the customize script writes. */
-export interface GuestFile {
+export type GuestFile = {
   readonly path: string;
   /** Text content, or null when the content comes from the input `files[<index>]`. */
   readonly content: string | null;
   readonly mode: number;
   readonly owner: string;
-}
+};
 
 /** The /etc/rc.local emi-recipe installs. */
-export interface RcLocalSpec {
+export type RcLocalSpec = {
   readonly metadataSshKey: {
     readonly user: string;
     readonly url: string;
@@ -36,7 +36,7 @@ export interface RcLocalSpec {
   } | null;
   readonly modules: readonly string[];
   readonly lines: readonly string[];
-}
+};
 
 /** The SSH host key types `ssh-keygen -A` makes. */
 export const SSH_HOST_KEY_TYPES = ['rsa', 'ecdsa', 'ed25519'] as const;
@@ -46,7 +46,7 @@ export type SshHostKeyType = (typeof SSH_HOST_KEY_TYPES)[number];
  * The customisation of an installed image. Order of application: packages, users, files,
  * remove, rc.local, commands.
  */
-export interface CustomizeSpec {
+export type CustomizeSpec = {
   readonly packages: readonly string[];
   readonly users: readonly GuestUser[];
   readonly files: readonly GuestFile[];
@@ -55,4 +55,4 @@ export interface CustomizeSpec {
   readonly commands: readonly string[];
   /** The host key types the image makes at its first boot (all three: `ssh-keygen -A`). */
   readonly sshHostKeyTypes: readonly SshHostKeyType[];
-}
+};

@@ -25,8 +25,13 @@ import {
   registerParams,
   type Publishing,
 } from './graph-publish.js';
-import type { JsonValue, StepId, StepInput, StepSpec } from './step.js';
-import type { ExtractBootParams } from './step-params.js';
+import type { StepId, StepInput } from './step.js';
+import type {
+  BuiltinKind,
+  BuiltinStepSpec,
+  ExtractBootParams,
+  StepParamsByKind,
+} from './step-params.js';
 
 const id = (text: string): StepId => text as StepId;
 
@@ -51,16 +56,16 @@ export const STEP = {
   bootTest: id('boot-test'),
 } as const;
 
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- P checks each call's params against its kind's type
-function spec<P>(
+/** A step of kind K: its params must be that kind's (step-params.ts). Exported for the typing test. */
+export function spec<K extends BuiltinKind>(
   stepId: StepId,
-  kind: string,
+  kind: K,
   needs: readonly StepId[],
   section: readonly (string | number)[],
-  params: P,
+  params: StepParamsByKind[K],
   inputs: readonly StepInput[] = [],
-): StepSpec {
-  return { id: stepId, kind, needs, section, params: params as unknown as JsonValue, inputs };
+): BuiltinStepSpec<K> {
+  return { id: stepId, kind, needs, section, params, inputs };
 }
 
 /**
@@ -68,7 +73,7 @@ function spec<P>(
  * locations. `${steps.<id>.<output>}` placeholders add edges from the step that reads
  * them to the step named. The order of the steps is the order plans list them in.
  */
-export function defaultGraphInput(recipe: Recipe): GraphInput {
+export function defaultGraphInput(recipe: Recipe): GraphInput<BuiltinStepSpec> {
   const publishing = publishingOf(recipe);
   const kernel = bootImageSteps(recipe, 'kernel', publishing);
   const ramdisk = bootImageSteps(recipe, 'ramdisk', publishing);
@@ -98,7 +103,7 @@ export function defaultGraphInput(recipe: Recipe): GraphInput {
 }
 
 /** create-disk, then install-os on it. */
-export function diskAndInstallSteps(recipe: Recipe): StepSpec[] {
+export function diskAndInstallSteps(recipe: Recipe): BuiltinStepSpec[] {
   const install = installParams(recipe);
   return [
     spec(STEP.createDisk, 'create-disk', [], ['disk'], createDiskParams(recipe)),
@@ -114,7 +119,7 @@ export function diskAndInstallSteps(recipe: Recipe): StepSpec[] {
 }
 
 /** customize on the installed disk, then the kernel, ramdisk and root file system out of it. */
-export function customizeAndExtractSteps(recipe: Recipe): StepSpec[] {
+export function customizeAndExtractSteps(recipe: Recipe): BuiltinStepSpec[] {
   const customize = customizeParams(recipe.customize);
   const boot: ExtractBootParams = { kernel: recipe.extract.kernel };
   return [
@@ -159,7 +164,11 @@ export function bootImageSteps(
   recipe: Recipe,
   imageType: 'kernel' | 'ramdisk',
   publishing: Publishing,
-): { readonly bundle: StepSpec; readonly upload: StepSpec; readonly register: StepSpec } {
+): {
+  readonly bundle: BuiltinStepSpec;
+  readonly upload: BuiltinStepSpec;
+  readonly register: BuiltinStepSpec;
+} {
   const ids = BOOT_IMAGE_STEPS[imageType];
   const { target, bundleInputs, upload } = publishing;
   return {
@@ -190,12 +199,12 @@ export function bootImageSteps(
 export function machineImageSteps(
   recipe: Recipe,
   publishing: Publishing,
-  bootTest: StepSpec | undefined,
+  bootTest: BuiltinStepSpec | undefined,
 ): {
-  readonly bundle: StepSpec;
-  readonly manifest: StepSpec;
-  readonly upload: StepSpec;
-  readonly register: StepSpec;
+  readonly bundle: BuiltinStepSpec;
+  readonly manifest: BuiltinStepSpec;
+  readonly upload: BuiltinStepSpec;
+  readonly register: BuiltinStepSpec;
 } {
   const { target, bundleInputs, upload } = publishing;
   return {
@@ -227,7 +236,7 @@ export function machineImageSteps(
 }
 
 /** boot-test: boots what the extract steps produced, before anything is registered. */
-export function bootTestStep(recipe: Recipe): StepSpec {
+export function bootTestStep(recipe: Recipe): BuiltinStepSpec {
   return spec(
     STEP.bootTest,
     'boot-test',
@@ -238,7 +247,10 @@ export function bootTestStep(recipe: Recipe): StepSpec {
 }
 
 /** Adds an edge for every ${steps.<id>.<output>} to the steps that read the value holding it. */
-function withReferenceEdges(recipe: Recipe, steps: StepSpec[]): GraphInput {
+function withReferenceEdges(
+  recipe: Recipe,
+  steps: readonly BuiltinStepSpec[],
+): GraphInput<BuiltinStepSpec> {
   const edgeLocations = new Map<string, Location>();
   const patched = steps.map((step) => {
     const refs = recipe.stepRefs.filter((ref) => readsPath(step, ref));
@@ -259,7 +271,7 @@ function withReferenceEdges(recipe: Recipe, steps: StepSpec[]): GraphInput {
 }
 
 /** True when the step's params come from the recipe section holding the placeholder. */
-function readsPath(step: StepSpec, ref: LocatedStepReference): boolean {
+function readsPath(step: BuiltinStepSpec, ref: LocatedStepReference): boolean {
   const top = ref.path[0];
   if (top === 'description') return step.kind === 'register-image';
   if (top === 'publish') return step.kind === 'register-image' || step.kind === 'upload-bundle';

@@ -10,20 +10,23 @@ export interface GraphEdge {
   readonly location?: Location;
 }
 
-/** A checked graph: steps in a stable topological order (needs before dependents). */
-export interface StepGraph {
-  readonly steps: readonly StepSpec[];
-  readonly byId: ReadonlyMap<StepId, StepSpec>;
+/**
+ * A checked graph: steps in a stable topological order (needs before dependents). S is
+ * the steps' type: BuiltinStepSpec for the default graph, whose params are typed by kind.
+ */
+export interface StepGraph<S extends StepSpec = StepSpec> {
+  readonly steps: readonly S[];
+  readonly byId: ReadonlyMap<StepId, S>;
   /** Direct dependents of each step. */
   readonly dependents: ReadonlyMap<StepId, readonly StepId[]>;
 }
 
-export interface GraphInput {
-  readonly steps: readonly StepSpec[];
+export interface GraphInput<S extends StepSpec = StepSpec> {
+  readonly steps: readonly S[];
   /** Where each explicit edge comes from (e.g. a ${steps.…} placeholder), for messages. */
   readonly edgeLocations?: ReadonlyMap<string, Location>;
   /** Fallback place for messages about a step (its recipe section). */
-  readonly locate: (step: StepSpec) => Location;
+  readonly locate: (step: S) => Location;
 }
 
 const edgeKey = (from: StepId, to: StepId): string => `${from}->${to}`;
@@ -33,9 +36,11 @@ const edgeKey = (from: StepId, to: StepId): string => `${from}->${to}`;
  * lists each of its edges with its own location, starting from the smallest step id,
  * so the message is stable.
  */
-export function buildGraph(input: GraphInput): { graph?: StepGraph; diagnostics: Diagnostic[] } {
+export function buildGraph<S extends StepSpec>(
+  input: GraphInput<S>,
+): { graph?: StepGraph<S>; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const byId = new Map<StepId, StepSpec>();
+  const byId = new Map<StepId, S>();
   for (const step of input.steps) {
     if (byId.has(step.id)) {
       diagnostics.push({
@@ -46,7 +51,7 @@ export function buildGraph(input: GraphInput): { graph?: StepGraph; diagnostics:
     }
     byId.set(step.id, step);
   }
-  const where = (from: StepSpec, to: StepId): Location =>
+  const where = (from: S, to: StepId): Location =>
     input.edgeLocations?.get(edgeKey(from.id, to)) ?? input.locate(from);
   for (const step of input.steps) {
     for (const need of step.needs) {
@@ -67,10 +72,11 @@ export function buildGraph(input: GraphInput): { graph?: StepGraph; diagnostics:
   const stack: StepId[] = [];
   const reported = new Set<string>();
   const visit = (id: StepId): void => {
+    const step = byId.get(id);
+    if (!step) return; // (every need is a step: unknown needs were reported above)
     state.set(id, 'visiting');
     stack.push(id);
-    const step = byId.get(id);
-    for (const need of [...(step?.needs ?? [])].sort()) {
+    for (const need of [...step.needs].sort()) {
       if (state.get(need) === 'visiting') {
         const cycle = stack.slice(stack.indexOf(need));
         const start = cycle.indexOf([...cycle].sort()[0] ?? need);
@@ -87,15 +93,12 @@ export function buildGraph(input: GraphInput): { graph?: StepGraph; diagnostics:
           diagnostics.push({
             severity: 'error',
             message: `dependency cycle: ${[...ordered, ordered[0]].join(' -> ')}`,
-            location:
-              firstStep && first
-                ? where(firstStep, first.to)
-                : input.locate(input.steps[0] as StepSpec),
+            location: firstStep && first ? where(firstStep, first.to) : input.locate(step),
             related: edges.map((e) => {
               const from = byId.get(e.from);
               return {
                 message: `'${e.from}' needs '${e.to}'`,
-                location: from ? where(from, e.to) : input.locate(input.steps[0] as StepSpec),
+                location: from ? where(from, e.to) : input.locate(step),
               };
             }),
           });
@@ -121,7 +124,7 @@ export function buildGraph(input: GraphInput): { graph?: StepGraph; diagnostics:
   const byDeclaration = (a: StepId, b: StepId): number =>
     (declared.get(a) ?? 0) - (declared.get(b) ?? 0);
   let ready = input.steps.filter((s) => remaining.get(s.id) === 0).map((s) => s.id);
-  const ordered: StepSpec[] = [];
+  const ordered: S[] = [];
   while (ready.length > 0) {
     ready.sort(byDeclaration);
     const next: StepId[] = [];

@@ -11,12 +11,12 @@ import {
 } from './fingerprint.js';
 import type { StepGraph } from './graph.js';
 import type {
+  BoundKind,
   HostFacts,
   RemoteEffect,
   StepDescription,
   JsonValue,
   StepId,
-  StepKind,
   StepSpec,
 } from './step.js';
 
@@ -82,7 +82,8 @@ export interface PlanFacts {
   readonly artifactProblems: ReadonlyMap<string, string>;
   /** Steps that were started and not finished (a leftover partial directory). */
   readonly interrupted: ReadonlySet<string>;
-  readonly kinds: ReadonlyMap<string, Pick<StepKind, 'tools' | 'describe' | 'volatileParams'>>;
+  /** The kind of each step, bound to its params (plan/bind-kind.ts), by step id. */
+  readonly kinds: ReadonlyMap<StepId, Pick<BoundKind, 'tools' | 'describe' | 'volatileParams'>>;
   readonly host: HostFacts;
   /** The Debian package that provides a tool, for "install it" hints. */
   readonly packageOf: (tool: string) => string | undefined;
@@ -109,8 +110,8 @@ export function decideStep(
   facts: PlanFacts,
   upstream: (id: StepId) => { readonly verdict: Verdict; readonly outputDigest?: string },
 ): StepDecision {
-  const kind = facts.kinds.get(step.kind);
-  const description = kind ? safeDescribe(kind, step, facts.host) : NO_DESCRIPTION;
+  const kind = facts.kinds.get(step.id);
+  const description = kind ? safeDescribe(kind, facts.host) : NO_DESCRIPTION;
   const base = { id: step.id, kind: step.kind, description };
   const blocked: string[] = [];
   if (!kind)
@@ -241,13 +242,9 @@ export function planSteps(facts: PlanFacts): Plan {
   };
 }
 
-function safeDescribe(
-  kind: Pick<StepKind, 'describe'>,
-  step: StepSpec,
-  host: HostFacts,
-): StepDescription {
+function safeDescribe(kind: Pick<BoundKind, 'describe'>, host: HostFacts): StepDescription {
   try {
-    return kind.describe(step, host);
+    return kind.describe(host);
   } catch (error) {
     // describe() is pure and must not throw; if it does, the plan still shows the step.
     return { ...NO_DESCRIPTION, summary: `(cannot describe: ${(error as Error).message})` };

@@ -1,6 +1,8 @@
-// The step contract: what the planner knows about a step (StepSpec, data only) and what a
-// step kind implements (StepKind: describe for the plan, run for apply). Types only.
-// plan/ and run/ use these; steps/ implements them; nothing here has side effects.
+// The step contract: what the planner knows about a step (StepSpec, data only), what a
+// step kind implements (StepKind<P>: describe for the plan, run for apply, typed by its
+// params P) and what the planner and runner call (BoundKind: a kind bound to one step's
+// params, made by plan/bind-kind.ts). Types only; nothing here has side effects.
+// plan/ and run/ use these; steps/ implements them.
 import type { TaskContext } from '../core/task.js';
 import type { Result } from '../core/result.js';
 import type { Exec } from '../tools/exec.js';
@@ -29,10 +31,11 @@ export interface StepInput {
  * step's resolved settings: plain JSON,
  * defaults applied, no secret values and no absolute paths of inputs (those are in
  * `inputs`), so that equal settings give equal fingerprints on any machine.
+ * A built-in step is a `BuiltinStepSpec` (step-params.ts): its `kind` names its params' type.
  */
-export interface StepSpec<P = JsonValue> {
+export interface StepSpec<P = JsonValue, K extends string = string> {
   readonly id: StepId;
-  readonly kind: string;
+  readonly kind: K;
   readonly needs: readonly StepId[];
   /** The recipe section this step comes from, for messages ('customize'). */
   readonly section: readonly (string | number)[];
@@ -89,8 +92,13 @@ export interface HostFacts {
 }
 
 /** Everything a running step gets. Its only writable place is `outDir`. */
-export interface StepRunContext<P = JsonValue> extends TaskContext {
+export interface StepRunContext<P = JsonValue> extends StepContext {
+  /** The step, its ${steps.…} placeholders filled in from its needs' outputs. */
   readonly step: StepSpec<P>;
+}
+
+/** What the runner gives every step it runs, whatever its kind: a StepRunContext without the step. */
+export interface StepContext extends TaskContext {
   /** The recipe's work directory (absolute). */
   readonly workDir: string;
   /**
@@ -190,28 +198,79 @@ export interface CanceledStepFailure {
   readonly reason: 'canceled';
 }
 
-/** A step kind: registered in steps/registry.ts, called by the runner. */
-export interface StepKind<P = JsonValue> {
-  readonly kind: string;
+/**
+ * The names of P's params, for any member of a union P (install-os's params are an ISO
+ * or a debootstrap install: `memoryBytes` is a name although only the ISO one has it).
+ */
+export type ParamName<P> = P extends unknown ? keyof P & string : never;
+
+/**
+ * A step kind, typed by its params P and its name K: registered in steps/registry.ts
+ * under K (the table there takes each built-in kind's P from step-params.ts), bound to
+ * each step of that kind by plan/bind-kind.ts. Its functions are properties, not methods,
+ * so TypeScript checks their parameters strictly: a kind for other params does not fit.
+ */
+export interface StepKind<P = JsonValue, K extends string = string> {
+  readonly kind: K;
   /** External programs it runs; their versions enter its fingerprint. */
   readonly tools: readonly string[];
   /**
    * Params that change how the step runs but not what it produces (a VM's memory, a
    * timeout): left out of the fingerprint, so changing them does not re-run the step.
    */
-  readonly volatileParams?: readonly string[];
+  readonly volatileParams?: readonly ParamName<P>[];
   /**
    * Checks, with `--refresh`, that a completed step's effects outside the work directory
    * still hold (an image still registered, a bundle still uploaded). Returns what is
    * wrong (the step then runs again), or undefined. May make network calls.
    */
-  verify?(
+  readonly verify?: (
     step: StepSpec<P>,
     values: Readonly<Record<string, JsonValue>>,
     signal: AbortSignal,
-  ): Promise<string | undefined>;
+  ) => Promise<string | undefined>;
   /** For the plan: what it would do. Pure. */
-  describe(step: StepSpec<P>, facts: HostFacts): StepDescription;
+  readonly describe: (step: StepSpec<P>, facts: HostFacts) => StepDescription;
   /** Does the work; resolves (never rejects) with its outputs or a failure. */
-  run(ctx: StepRunContext<P>): Promise<Result<StepOutputs, StepFailure>>;
+  readonly run: (ctx: StepRunContext<P>) => Promise<Result<StepOutputs, StepFailure>>;
 }
+
+/**
+ * A step kind bound to one step's params (plan/bind-kind.ts): what the planner and the
+ * runner call, whatever the kind. Its params' type stays inside; nothing is cast.
+ */
+export interface BoundKind {
+  readonly tools: readonly string[];
+  /** The names of the step's params that the fingerprint leaves out. */
+  readonly volatileParams: readonly string[];
+  /** What the step would do. Pure. */
+  readonly describe: (facts: HostFacts) => StepDescription;
+  /** See StepKind.verify; absent when the kind has no remote effects to check. */
+  readonly verify?: (
+    values: Readonly<Record<string, JsonValue>>,
+    signal: AbortSignal,
+  ) => Promise<string | undefined>;
+  /**
+   * Fills the step's ${steps.<id>.<output>} placeholders in with its needs' outputs;
+   * reports the first output that does not exist.
+   */
+  readonly resolve: (
+    outputs: (step: string) => Readonly<Record<string, JsonValue>> | undefined,
+  ) => Result<ReadyStep, MissingOutput>;
+}
+
+/** A ${steps.<id>.<output>} placeholder whose output does not exist, and the outputs that do. */
+export interface MissingOutput {
+  readonly step: string;
+  readonly output: string;
+  readonly available: readonly string[];
+}
+
+/** A bound step with its params filled in: ready to run. */
+export interface ReadyStep {
+  /** Does the work; resolves (never rejects) with its outputs or a failure. */
+  readonly run: (ctx: StepContext) => Promise<Result<StepOutputs, StepFailure>>;
+}
+
+/** The kind of each step of a graph, bound to its params: step id -> bound kind. */
+export type StepKinds = ReadonlyMap<StepId, BoundKind>;

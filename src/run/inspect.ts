@@ -7,7 +7,7 @@ import type { Exec } from '../tools/exec.js';
 import { findOnPath, packageOf, readToolVersion } from '../tools/tool-version.js';
 import type { StepGraph } from '../plan/graph.js';
 import type { PlanFacts } from '../plan/plan.js';
-import type { HostFacts, StepKind } from '../plan/step.js';
+import type { HostFacts, StepKinds } from '../plan/step.js';
 import { identifyFile, sameStat, statIdentity } from './file-identity.js';
 import { partialDir, stepDir } from './layout.js';
 import type { FileIdentity, State, StepRecord, ToolRecord } from './state.js';
@@ -16,7 +16,8 @@ export interface InspectOptions {
   readonly graph: StepGraph;
   readonly state: State;
   readonly workDir: string;
-  readonly kinds: ReadonlyMap<string, StepKind>;
+  /** The kind of each step, bound to its params, by step id. */
+  readonly kinds: StepKinds;
   readonly exec: Exec;
   readonly signal: AbortSignal;
   readonly host: HostFacts;
@@ -91,7 +92,7 @@ export async function inspect(options: InspectOptions): Promise<Inspection> {
   }
   const toolNames = new Set<string>();
   for (const step of graph.steps)
-    for (const tool of options.kinds.get(step.kind)?.tools ?? []) toolNames.add(tool);
+    for (const tool of options.kinds.get(step.id)?.tools ?? []) toolNames.add(tool);
   const tools = await inspectTools([...toolNames].sort(), state.tools, {
     exec: options.exec,
     signal: options.signal,
@@ -103,9 +104,9 @@ export async function inspect(options: InspectOptions): Promise<Inspection> {
     const record = state.steps[step.id];
     if (record) {
       let problem = await checkArtifacts(workDir, step.id, record);
-      const kind = options.kinds.get(step.kind);
+      const kind = options.kinds.get(step.id);
       if (problem === undefined && options.refresh === true && kind?.verify) {
-        problem = await kind.verify(step, record.values, options.signal);
+        problem = await kind.verify(record.values, options.signal);
       }
       if (problem !== undefined) artifactProblems.set(step.id, problem);
     } else if (existsSync(partialDir(workDir, step.id))) {

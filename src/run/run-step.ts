@@ -5,7 +5,6 @@ import { rm } from 'node:fs/promises';
 import { makeDirectories } from '../core/fs-failure.js';
 import type { StepDecision } from '../plan/plan.js';
 import type { StepId, StepOutputs, StepSpec } from '../plan/step.js';
-import { resolveStepRefs } from '../plan/step-refs.js';
 import { checkpointStep } from './checkpoint.js';
 import type { StepOutcome } from './scheduler.js';
 import {
@@ -72,7 +71,7 @@ export async function runStep(
 /** Prepares the step's directory and needs, calls its kind, and checkpoints what it made. */
 async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<StepOutcome> {
   const { env, step, log, signal } = attempt;
-  const kind = env.kinds.get(step.kind);
+  const kind = env.kinds.get(step.id);
   const { fingerprint, components } = decision;
   if (!kind || fingerprint === undefined || components === undefined) {
     return failStep(
@@ -90,9 +89,9 @@ async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<St
   await rm(outDir, { recursive: true, force: true });
   await makeDirectories(outDir); // (not recursive mkdir: it hides EROFS/ENOSPC as ENOENT)
   const needs = needOutputs(env, step);
-  const params = resolveStepRefs(step.params, (id) => needs.get(id as StepId)?.values);
-  if (!params.ok) {
-    const m = params.error;
+  const ready = kind.resolve((id) => needs.get(id as StepId)?.values);
+  if (!ready.ok) {
+    const m = ready.error;
     return failStep(
       attempt,
       stepFailure(
@@ -104,7 +103,7 @@ async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<St
   }
   let result;
   try {
-    result = await kind.run({
+    result = await ready.value.run({
       signal,
       log: (line) => {
         log.write(`${line}\n`);
@@ -113,7 +112,6 @@ async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<St
       progress: (update) => {
         env.emit({ type: 'step-progress', id: step.id, update });
       },
-      step: { ...step, params: params.value },
       workDir: env.workDir,
       outDir,
       needs,

@@ -6,7 +6,7 @@ import { makeDirectories } from '../core/fs-failure.js';
 import type { Exec } from '../tools/exec.js';
 import { decideStep, type PlanFacts, type StepDecision } from '../plan/plan.js';
 import type { StepGraph } from '../plan/graph.js';
-import type { StepId, StepKind, StepSpec } from '../plan/step.js';
+import type { StepId, StepKinds, StepSpec } from '../plan/step.js';
 import type { EventSink, RunOutcome, RunSummary } from './events.js';
 import { artifactsRoot, logPath, logsDir } from './layout.js';
 import { runStep } from './run-step.js';
@@ -19,7 +19,8 @@ export type { FailureMode } from './scheduler.js';
 
 export interface RunnerOptions {
   readonly graph: StepGraph;
-  readonly kinds: ReadonlyMap<string, StepKind>;
+  /** The kind of each step, bound to its params, by step id. */
+  readonly kinds: StepKinds;
   readonly store: StateStore;
   /** From inspect(); `records` are taken from the store as the run goes. */
   readonly facts: PlanFacts;

@@ -2,7 +2,7 @@
 // failure and cancel reports (log line plus event) that run-step.ts and checkpoint.ts share.
 import { fsFailureOf } from '../core/fs-failure.js';
 import type { Exec } from '../tools/exec.js';
-import type { StepFailure, StepKind, StepSpec } from '../plan/step.js';
+import type { StepFailure, StepKinds, StepSpec } from '../plan/step.js';
 import type { EventSink } from './events.js';
 import { logPath } from './layout.js';
 import type { StepOutcome } from './scheduler.js';
@@ -12,7 +12,8 @@ import { describeStepFailure, fsStepFailure } from '../plan/step-failure.js';
 
 /** What running a step needs from the run: the same for every step of it. */
 export interface StepRunEnv {
-  readonly kinds: ReadonlyMap<string, StepKind>;
+  /** The kind of each step, bound to its params, by step id. */
+  readonly kinds: StepKinds;
   readonly store: StateStore;
   readonly workDir: string;
   readonly emit: EventSink;

@@ -39,7 +39,7 @@ function artifactOf(ctx: StepRunContext<BootTestParams>, name: string): string |
   return undefined;
 }
 
-export const bootTest: StepKind<BootTestParams> = {
+export const bootTest: StepKind<BootTestParams, 'boot-test'> = {
   kind: 'boot-test',
   tools: [QEMU_SYSTEM, 'ssh', 'ssh-keygen'],
   // A bigger VM or more patience does not change what the test proves.

@@ -1,6 +1,6 @@
 // The build step kinds (issue 7), for steps/registry.ts to register: create-disk,
 // install-os, customize, extract-kernel, extract-ramdisk, extract-rootfs.
-import type { StepKind } from '../plan/step.js';
+import type { BuiltinKinds } from '../plan/step-params.js';
 import { createDisk } from './create-disk.js';
 import { customize } from './customize.js';
 import { extractKernel } from './extract-kernel.js';
@@ -8,12 +8,20 @@ import { extractRamdisk } from './extract-ramdisk.js';
 import { extractRootfs } from './extract-rootfs.js';
 import { installOs } from './install-os.js';
 
-/** Each kind's params type is checked where it is defined; the registry sees them as JSON. */
-export const BUILD_KINDS: readonly StepKind[] = [
-  createDisk,
-  installOs,
+type BuildKind =
+  | 'create-disk'
+  | 'install-os'
+  | 'customize'
+  | 'extract-kernel'
+  | 'extract-ramdisk'
+  | 'extract-rootfs';
+
+/** The build kinds' part of the registry's table: each entry is typed by its name's params. */
+export const BUILD_KINDS: Pick<BuiltinKinds, BuildKind> = {
+  'create-disk': createDisk,
+  'install-os': installOs,
   customize,
-  extractKernel,
-  extractRamdisk,
-  extractRootfs,
-] as unknown as readonly StepKind[];
+  'extract-kernel': extractKernel,
+  'extract-ramdisk': extractRamdisk,
+  'extract-rootfs': extractRootfs,
+};

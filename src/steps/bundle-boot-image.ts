@@ -18,7 +18,7 @@ import {
 } from './bundle-common.js';
 import { stepFailure } from '../plan/step-failure.js';
 
-export function bundleImageKind(session: CloudSession): StepKind<BundleParams> {
+export function bundleImageKind(session: CloudSession): StepKind<BundleParams, 'bundle-image'> {
   return {
     kind: 'bundle-image',
     tools: [],

@@ -11,7 +11,9 @@ import type { CloudSession } from './cloud-session.js';
 import { bundleArtifacts, bundleValues, buildIdOf } from './bundle-common.js';
 import { stepFailure } from '../plan/step-failure.js';
 
-export function bundleManifestKind(session: CloudSession): StepKind<BundleManifestParams> {
+export function bundleManifestKind(
+  session: CloudSession,
+): StepKind<BundleManifestParams, 'bundle-manifest'> {
   return {
     kind: 'bundle-manifest',
     tools: [],

@@ -17,7 +17,7 @@ import {
   makeParts,
 } from './bundle-common.js';
 
-export function bundlePartsKind(session: CloudSession): StepKind<BundleParams> {
+export function bundlePartsKind(session: CloudSession): StepKind<BundleParams, 'bundle-parts'> {
   return {
     kind: 'bundle-parts',
     tools: [],

@@ -11,7 +11,7 @@ import { toolStepFailure } from '../plan/step-failure.js';
 import { diskFileName } from './upstream.js';
 
 /** create-disk: artifact `disk` (disk.qcow2 or disk.raw); values `format`, `sizeBytes`. */
-export const createDisk: StepKind<CreateDiskParams> = {
+export const createDisk: StepKind<CreateDiskParams, 'create-disk'> = {
   kind: 'create-disk',
   tools: ['qemu-img'],
   describe(step) {

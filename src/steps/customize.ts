@@ -259,7 +259,7 @@ async function viaGuestfs(
 }
 
 /** customize: artifact `disk` (an overlay of install-os's); values `format`, `sizeBytes`, `method`. */
-export const customize: StepKind<CustomizeParams> = {
+export const customize: StepKind<CustomizeParams, 'customize'> = {
   kind: 'customize',
   tools: ['qemu-img', 'virt-customize', 'chroot', 'mount'],
   describe,

@@ -24,10 +24,13 @@ const INITRD_KINDS: readonly BootFileKind[] = [
 ];
 
 /** Builds the kind that extracts the kernel (artifact `kernel`) or the initrd (artifact `ramdisk`). */
-function extractBootKind(which: 'kernel' | 'ramdisk'): StepKind<ExtractBootParams> {
+function extractBootKind<K extends 'extract-kernel' | 'extract-ramdisk'>(
+  kind: K,
+  which: 'kernel' | 'ramdisk',
+): StepKind<ExtractBootParams, K> {
   const noun = which === 'kernel' ? 'kernel' : 'initrd';
   return {
-    kind: which === 'kernel' ? 'extract-kernel' : 'extract-ramdisk',
+    kind,
     tools: ['qemu-img', 'debugfs'],
     describe(step) {
       const v = step.params.kernel;
@@ -90,5 +93,5 @@ function extractBootKind(which: 'kernel' | 'ramdisk'): StepKind<ExtractBootParam
   };
 }
 
-export const extractKernelKind = extractBootKind('kernel');
-export const extractRamdiskKind = extractBootKind('ramdisk');
+export const extractKernelKind = extractBootKind('extract-kernel', 'kernel');
+export const extractRamdiskKind = extractBootKind('extract-ramdisk', 'ramdisk');

@@ -23,7 +23,7 @@ import { fsStepFailureOrRethrow, stepFailure, toolStepFailure } from '../plan/st
 import { scratchDir } from './upstream.js';
 
 /** extract-rootfs: artifact `rootfs` (<recipe>.img); values `sizeBytes`, `filesystem`, `label`, `uuid`. */
-export const extractRootfs: StepKind<ExtractRootfsParams> = {
+export const extractRootfs: StepKind<ExtractRootfsParams, 'extract-rootfs'> = {
   kind: 'extract-rootfs',
   tools: ['qemu-img', 'e2fsck', 'resize2fs', 'dumpe2fs'],
   describe(step) {

@@ -12,7 +12,7 @@ import { describeIso, installIso } from './install-iso.js';
  * `kernelVersions` and (debootstrap) `rootPartition`, `rootLabel`, `mirror`, (ISO)
  * `layout`, `accel`, `sha256`.
  */
-export const installOs: StepKind<InstallParams> = {
+export const installOs: StepKind<InstallParams, 'install-os'> = {
   kind: 'install-os',
   tools: ['qemu-img', 'debootstrap', 'mke2fs', 'qemu-system-x86_64', 'xorriso'],
   // The installer VM's size and patience do not change the installed system.

@@ -110,7 +110,9 @@ async function replacePrevious(
   return ok(replaced);
 }
 
-export function registerImageKind(session: CloudSession): StepKind<RegisterParams> {
+export function registerImageKind(
+  session: CloudSession,
+): StepKind<RegisterParams, 'register-image'> {
   return {
     kind: 'register-image',
     tools: [],

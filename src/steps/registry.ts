@@ -2,7 +2,7 @@
 // runner, so run/ never imports steps/ (STYLE.md §1). Kinds that publish share one
 // CloudSession (the embedded cloud is opened once and closed by close()). Takes the
 // settings the CLI derived from the recipe (cli/step-kind-options.ts), not the recipe.
-import type { StepKind } from '../plan/step.js';
+import type { BuiltinKinds } from '../plan/step-params.js';
 import { bootTest } from './boot-test.js';
 import { bundleImageKind } from './bundle-boot-image.js';
 import { bundleManifestKind } from './bundle-manifest.js';
@@ -15,7 +15,11 @@ import { uploadBundleKind } from './upload-bundle.js';
 
 /** The kinds of one run, and what to release when the run is over. */
 export interface StepKindSet {
-  readonly kinds: ReadonlyMap<string, StepKind>;
+  /**
+   * Every built-in kind, by name: a missing one, or one of other params than its name's
+   * (step-params.ts), does not compile. plan/bind-kind.ts binds each step to its entry.
+   */
+  readonly kinds: BuiltinKinds;
   /** Checks the publishing target before anything runs (apply; plan --refresh read-only). */
   readonly preflight?: (options: {
     mayWrite: boolean;
@@ -37,19 +41,17 @@ export function createStepKinds(
   env: Readonly<Record<string, string | undefined>>,
 ): StepKindSet {
   const session = new CloudSession(options.publish, env);
-  // The type parameter of each kind only narrows its params; the runner passes the
-  // params the default graph made for that kind.
-  const kinds = [
+  const kinds: BuiltinKinds = {
     ...BUILD_KINDS,
-    bootTest,
-    bundleImageKind(session),
-    bundlePartsKind(session),
-    bundleManifestKind(session),
-    uploadBundleKind(session),
-    registerImageKind(session),
-  ] as unknown as StepKind[];
+    'boot-test': bootTest,
+    'bundle-image': bundleImageKind(session),
+    'bundle-parts': bundlePartsKind(session),
+    'bundle-manifest': bundleManifestKind(session),
+    'upload-bundle': uploadBundleKind(session),
+    'register-image': registerImageKind(session),
+  };
   return {
-    kinds: new Map(kinds.map((k) => [k.kind, k])),
+    kinds,
     preflight: (run) => publishPreflight(session, options.preflight, run),
     close: () => session.close(),
   };

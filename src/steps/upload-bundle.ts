@@ -18,7 +18,7 @@ export function bundleUpstream(
   return [...needs.values()].find((n) => n.artifacts.manifest !== undefined);
 }
 
-export function uploadBundleKind(session: CloudSession): StepKind<UploadParams> {
+export function uploadBundleKind(session: CloudSession): StepKind<UploadParams, 'upload-bundle'> {
   return {
     kind: 'upload-bundle',
     tools: [],

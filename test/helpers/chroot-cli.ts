@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { runCli } from '../../src/cli/main.js';
 import { processTerminal } from '../../src/cli/output/terminal.js';
 import { ok } from '../../src/core/result.js';
-import type { StepKind } from '../../src/plan/step.js';
+import type { BuiltinKinds, BuiltinStepKind } from '../../src/plan/step-params.js';
 import { createDisk } from '../../src/steps/create-disk.js';
 import { customize } from '../../src/steps/customize.js';
 import { installOs } from '../../src/steps/install-os.js';
@@ -22,7 +22,7 @@ const config = JSON.parse(readFileSync(configPath, 'utf8')) as FakeConfig & {
   realInstall?: boolean;
 };
 
-const tinyInstall: StepKind = {
+const tinyInstall: BuiltinStepKind<'install-os'> = {
   kind: 'install-os',
   tools: [],
   describe: () => ({ summary: 'copy the tiny root disk', commands: [], effects: [], notes: [] }),
@@ -33,13 +33,13 @@ const tinyInstall: StepKind = {
   },
 };
 
-const kinds = new Map(fakeKinds(config));
-kinds.set(
-  'install-os',
-  config.realInstall === true ? (installOs as unknown as StepKind) : tinyInstall,
-);
-kinds.set('customize', customize as unknown as StepKind);
-if (config.realInstall === true) kinds.set('create-disk', createDisk as unknown as StepKind);
+const fakes = fakeKinds(config);
+const kinds: BuiltinKinds = {
+  ...fakes,
+  'create-disk': config.realInstall === true ? createDisk : fakes['create-disk'],
+  'install-os': config.realInstall === true ? installOs : tinyInstall,
+  customize,
+};
 const controller = new AbortController();
 process.on('SIGINT', () => {
   controller.abort(new Error('interrupted'));

@@ -3,6 +3,8 @@
 // slowly when asked (so that kills land mid-step), and journals its start and end.
 // register-image is "run once": like a real cloud it remembers registrations in an
 // external registry file and re-uses one for the same manifest, never making two.
+// Fakes go through the same typed table and binding as the real kinds (kindTable,
+// bindByKindName for graphs of made-up kinds): no casts.
 import {
   appendFileSync,
   existsSync,
@@ -18,7 +20,15 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../src/core/hash.js';
 import { err, ok } from '../../src/core/result.js';
 import { CANCELED, stepFailure } from '../../src/plan/step-failure.js';
-import type { StepKind, StepRunContext } from '../../src/plan/step.js';
+import { bindKind, bindSteps } from '../../src/plan/bind-kind.js';
+import type {
+  JsonValue,
+  StepKind,
+  StepKinds,
+  StepRunContext,
+  StepSpec,
+} from '../../src/plan/step.js';
+import type { BuiltinKind, BuiltinKinds, BuiltinStepKind } from '../../src/plan/step-params.js';
 
 /** How the fakes behave; read from the JSON file named by EMI_FAKE_CONFIG in spawned CLIs. */
 export interface FakeConfig {
@@ -48,7 +58,7 @@ export interface FakeConfig {
   readonly tools?: Readonly<Record<string, readonly string[]>>;
 }
 
-export const FAKE_KINDS = [
+export const FAKE_KINDS: readonly BuiltinKind[] = [
   'create-disk',
   'install-os',
   'customize',
@@ -61,7 +71,45 @@ export const FAKE_KINDS = [
   'upload-bundle',
   'register-image',
   'boot-test',
-] as const;
+];
+
+/** A table of every built-in kind, each made by `make`: a missing kind does not compile. */
+export function kindTable(
+  make: <K extends BuiltinKind>(kind: K) => BuiltinStepKind<K>,
+): BuiltinKinds {
+  return {
+    'create-disk': make('create-disk'),
+    'install-os': make('install-os'),
+    customize: make('customize'),
+    'extract-kernel': make('extract-kernel'),
+    'extract-ramdisk': make('extract-ramdisk'),
+    'extract-rootfs': make('extract-rootfs'),
+    'bundle-image': make('bundle-image'),
+    'bundle-parts': make('bundle-parts'),
+    'bundle-manifest': make('bundle-manifest'),
+    'upload-bundle': make('upload-bundle'),
+    'register-image': make('register-image'),
+    'boot-test': make('boot-test'),
+  };
+}
+
+/** Each step bound to the kind of its `kind`'s name in `kinds` (kinds of any JSON params). */
+export function bindByKindName(
+  steps: readonly StepSpec[],
+  kinds: ReadonlyMap<string, StepKind>,
+): StepKinds {
+  return bindSteps(steps, (step) => {
+    const kind = kinds.get(step.kind);
+    return kind && bindKind(kind, step);
+  });
+}
+
+/** The image type a register or bundle step's params name ('machine' when they name none). */
+function imageTypeOf(params: JsonValue): 'kernel' | 'ramdisk' | 'machine' {
+  const type: unknown =
+    typeof params === 'object' && params !== null ? Reflect.get(params, 'imageType') : undefined;
+  return type === 'kernel' || type === 'ramdisk' ? type : 'machine';
+}
 
 function journal(config: FakeConfig, line: string): void {
   const fd = openSync(config.journal, 'a');
@@ -88,7 +136,7 @@ const sleep = (ms: number, signal: AbortSignal): Promise<boolean> =>
   });
 
 /** The digest a fake step's output has: a function of its id, params and upstream artifacts. */
-async function outputDigest(ctx: StepRunContext): Promise<string> {
+async function outputDigest<P>(ctx: StepRunContext<P>): Promise<string> {
   const hash = createHash('sha256').update(ctx.step.id).update(canonicalJson(ctx.step.params));
   for (const input of ctx.step.inputs) hash.update(await readFile(input.path));
   for (const [id, outputs] of [...ctx.needs.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -102,7 +150,7 @@ async function outputDigest(ctx: StepRunContext): Promise<string> {
   return hash.digest('hex');
 }
 
-function fakeKind(kind: string, config: FakeConfig): StepKind {
+function fakeKind<K extends BuiltinKind>(kind: K, config: FakeConfig): BuiltinStepKind<K> {
   return {
     kind,
     tools: config.tools?.[kind] ?? [],
@@ -114,8 +162,7 @@ function fakeKind(kind: string, config: FakeConfig): StepKind {
           ? [
               {
                 kind: 'register',
-                imageType: (step.params as { imageType: 'kernel' | 'ramdisk' | 'machine' })
-                  .imageType,
+                imageType: imageTypeOf(step.params),
                 name: step.id,
                 endpoint: 'fake',
               },
@@ -198,11 +245,7 @@ function fakeKind(kind: string, config: FakeConfig): StepKind {
       }
       const values: Record<string, string> = { digest };
       if (kind === 'register-image')
-        values.imageId = register(
-          config,
-          digest,
-          (ctx.step.params as { imageType: string }).imageType,
-        );
+        values.imageId = register(config, digest, imageTypeOf(ctx.step.params));
       const artifacts: Record<string, string> = { out: 'out.txt' };
       const big = config.artifactBytes?.[id];
       if (big !== undefined) {
@@ -235,7 +278,7 @@ function register(config: FakeConfig, key: string, imageType: string): string {
   return imageId;
 }
 
-/** The fake kinds by name. */
-export function fakeKinds(config: FakeConfig): ReadonlyMap<string, StepKind> {
-  return new Map(FAKE_KINDS.map((kind) => [kind, fakeKind(kind, config)]));
+/** The fake kinds, one for each built-in kind. */
+export function fakeKinds(config: FakeConfig): BuiltinKinds {
+  return kindTable((kind) => fakeKind(kind, config));
 }

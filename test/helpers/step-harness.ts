@@ -7,6 +7,7 @@ import { loadRecipe } from '../../src/recipe/load-recipe.js';
 import { defaultGraphInput } from '../../src/plan/default-graph.js';
 import { buildGraph } from '../../src/plan/graph.js';
 import type { StepFailure, StepKind, StepOutputs, StepSpec, StepId } from '../../src/plan/step.js';
+import type { BuiltinKind, BuiltinStepSpec } from '../../src/plan/step-params.js';
 import type { Result } from '../../src/core/result.js';
 import { exec } from '../../src/tools/exec.js';
 import { probeAccel } from '../../src/tools/qemu-accel.js';
@@ -30,9 +31,9 @@ export class StepHarness {
   }
 
   /** Runs `kind` on `spec`; on success the output dir moves to <workDir>/steps/<id>. */
-  async run<P>(
-    kind: StepKind<P>,
-    spec: StepSpec<P>,
+  async run<P, K extends string>(
+    kind: StepKind<P, K>,
+    spec: StepSpec<P, NoInfer<K>>,
     signal = new AbortController().signal,
   ): Promise<Result<Finished, StepFailure>> {
     const stepsDir = join(this.workDir, 'steps');
@@ -84,7 +85,7 @@ export class StepHarness {
 export async function recipeSteps(
   file: string,
   env: Record<string, string | undefined> = {},
-): Promise<Map<string, StepSpec>> {
+): Promise<Map<string, BuiltinStepSpec>> {
   const loaded = await loadRecipe(file, { env, strictInputs: true });
   if (!loaded.ok) throw new Error(`cannot read ${file}`);
   const recipe = loaded.value.recipe;
@@ -95,6 +96,25 @@ export async function recipeSteps(
   const { graph, diagnostics } = buildGraph(defaultGraphInput(recipe));
   if (!graph) throw new Error(diagnostics.map((d) => d.message).join('; '));
   return new Map(graph.steps.map((s) => [s.id, s]));
+}
+
+/** Step `id` of `specs`, which must be of kind `kind` (then its params are that kind's). */
+export function stepOf<K extends BuiltinKind>(
+  specs: ReadonlyMap<string, BuiltinStepSpec>,
+  id: string,
+  kind: K,
+): BuiltinStepSpec<K> {
+  const step = specs.get(id);
+  if (step === undefined || !isOfKind(step, kind))
+    throw new Error(`the graph has no ${kind} step ${id}`);
+  return step;
+}
+
+function isOfKind<K extends BuiltinKind>(
+  step: BuiltinStepSpec | BuiltinStepSpec<K>,
+  kind: K,
+): step is BuiltinStepSpec<K> {
+  return step.kind === kind;
 }
 
 /** A temp work dir under the system temp dir. */

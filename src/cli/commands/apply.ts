@@ -11,7 +11,8 @@ import {
 } from '../../core/fs-failure.js';
 import type { PlanDocument } from '../../plan/plan-document.js';
 import { stalePlanReasons } from '../../plan/plan-document.js';
-import type { StepFailure, StepKind } from '../../plan/step.js';
+import { bindBuiltinSteps } from '../../plan/bind-kind.js';
+import type { StepFailure, StepKinds } from '../../plan/step.js';
 import type { StepKindSet } from '../../steps/registry.js';
 import type { RunEvent } from '../../run/events.js';
 import { artifactsRoot, logsDir } from '../../run/layout.js';
@@ -177,7 +178,8 @@ async function planAndRun(
   deps: ApplyDeps,
 ): Promise<ExitCode> {
   const { terminal } = deps;
-  const { doc, inspection } = await computePlan(session, deps, set.kinds, {
+  const bound = bindBuiltinSteps(session.graph.steps, set.kinds);
+  const { doc, inspection } = await computePlan(session, deps, bound, {
     forced: new Set(options.force),
     refresh: options.refresh,
   });
@@ -221,14 +223,14 @@ async function planAndRun(
   } catch (error) {
     return reportFsError(terminal, error, statePath(session.workDir), 'write');
   }
-  return execute(session, store, inspection.facts, set.kinds, options, deps);
+  return execute(session, store, inspection.facts, bound, options, deps);
 }
 
 async function execute(
   session: Session,
   store: StateStore,
   facts: Awaited<ReturnType<typeof computePlan>>['inspection']['facts'],
-  kinds: ReadonlyMap<string, StepKind>,
+  kinds: StepKinds,
   options: ApplyOptions,
   deps: ApplyDeps,
 ): Promise<ExitCode> {

@@ -7,7 +7,8 @@ import { describeFsFailure, fsFailureOf } from '../../core/fs-failure.js';
 import type { Exec } from '../../tools/exec.js';
 import { planDocument, type PlanDocument } from '../../plan/plan-document.js';
 import { planSteps } from '../../plan/plan.js';
-import type { HostFacts, StepKind } from '../../plan/step.js';
+import { bindBuiltinSteps } from '../../plan/bind-kind.js';
+import type { HostFacts, StepKinds } from '../../plan/step.js';
 import { inspect } from '../../run/inspect.js';
 import { formatPlan } from '../output/plan-printer.js';
 import type { Terminal } from '../output/terminal.js';
@@ -40,7 +41,7 @@ export interface EngineDeps {
 export async function computePlan(
   session: Session,
   deps: EngineDeps,
-  kinds: ReadonlyMap<string, StepKind>,
+  kinds: StepKinds,
   options: { forced?: ReadonlySet<string>; refresh?: boolean } = {},
 ) {
   const host = await deps.hostFacts();
@@ -97,7 +98,8 @@ async function printPlan(
   deps: EngineDeps,
   set: StepKindSet,
 ): Promise<ExitCode> {
-  const { doc } = await computePlan(session, deps, set.kinds, { refresh: options.refresh });
+  const bound = bindBuiltinSteps(session.graph.steps, set.kinds);
+  const { doc } = await computePlan(session, deps, bound, { refresh: options.refresh });
   if (options.out !== undefined) {
     const problem = await savePlan(options.out, doc);
     if (problem !== undefined) {

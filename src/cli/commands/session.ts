@@ -6,6 +6,7 @@ import { loadRecipe } from '../../recipe/load-recipe.js';
 import type { Recipe } from '../../recipe/model.js';
 import { defaultGraphInput } from '../../plan/default-graph.js';
 import { buildGraph, type StepGraph } from '../../plan/graph.js';
+import type { BuiltinStepSpec } from '../../plan/step-params.js';
 import { defaultWorkDir } from '../../run/layout.js';
 import { describeStateLoadFailure, loadState, type State } from '../../run/state.js';
 import { formatDiagnostics } from '../output/diagnostic-printer.js';
@@ -16,7 +17,7 @@ export interface Session {
   readonly recipe: Recipe;
   readonly recipeFile: string;
   readonly text: string;
-  readonly graph: StepGraph;
+  readonly graph: StepGraph<BuiltinStepSpec>;
   readonly workDir: string;
   readonly state: State;
 }

@@ -7,8 +7,12 @@ import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { StepSpec } from '../../../src/plan/step.js';
-import type { CustomizeParams } from '../../../src/plan/step-params.js';
+import type {
+  BuiltinKind,
+  BuiltinStepKind,
+  BuiltinStepSpec,
+  CustomizeParams,
+} from '../../../src/plan/step-params.js';
 import { createDisk } from '../../../src/steps/create-disk.js';
 import { customize } from '../../../src/steps/customize.js';
 import { extractKernel } from '../../../src/steps/extract-kernel.js';
@@ -28,6 +32,7 @@ import { bootUntil } from '../../helpers/boot-smoke.js';
 import {
   recipeSteps,
   StepHarness,
+  stepOf,
   tempWorkDir,
   type Finished,
 } from '../../helpers/step-harness.js';
@@ -44,17 +49,18 @@ function must<T>(r: { ok: true; value: T } | { ok: false; error: unknown }): T {
 maybe('debian-minimal, built for real', () => {
   let work: string;
   let h: StepHarness;
-  let specs: Map<string, StepSpec>;
+  let specs: Map<string, BuiltinStepSpec>;
   let rootfs: string;
   let kernelPath: string;
   let initrdPath: string;
   const timings: Record<string, number> = {};
 
-  const step = async (id: string, kind: { run: unknown }): Promise<Finished> => {
-    const spec = specs.get(id);
-    if (!spec) throw new Error(`no step ${id}`);
+  const step = async <K extends BuiltinKind>(
+    id: K,
+    kind: BuiltinStepKind<K>,
+  ): Promise<Finished> => {
     const started = Date.now();
-    const r = await h.run(kind as typeof createDisk, spec as never);
+    const r = await h.run(kind, stepOf(specs, id, id));
     timings[id] = Date.now() - started;
     if (!r.ok) console.log(h.logs.get(id)?.slice(-40).join('\n'));
     return must(r);
@@ -175,7 +181,7 @@ maybe('debian-minimal, built for real', () => {
   test(
     'customize with libguestfs (no root needed) gives the same changes',
     async () => {
-      const spec = specs.get('customize') as unknown as StepSpec<CustomizeParams>;
+      const spec = stepOf(specs, 'customize', 'customize');
       // Packages would need the appliance's network and minutes under TCG: one user, one file, rc.local, remove.
       const params: CustomizeParams = {
         ...spec.params,
@@ -194,7 +200,7 @@ maybe('debian-minimal, built for real', () => {
       process.env.EMI_RECIPE_CUSTOMIZE = 'guestfs';
       try {
         const started = Date.now();
-        const r = await h.run(customize, { ...spec, id: 'customize' as never, params });
+        const r = await h.run(customize, { ...spec, params });
         timings['customize-guestfs'] = Date.now() - started;
         if (!r.ok) console.log(h.logs.get('customize')?.slice(-60).join('\n'));
         expect(must(r).values.method).toBe('guestfs');
@@ -202,7 +208,9 @@ maybe('debian-minimal, built for real', () => {
         if (previous === undefined) delete process.env.EMI_RECIPE_CUSTOMIZE;
         else process.env.EMI_RECIPE_CUSTOMIZE = previous;
       }
-      const root = must(await h.run(extractRootfs, specs.get('extract-rootfs') as never));
+      const root = must(
+        await h.run(extractRootfs, stepOf(specs, 'extract-rootfs', 'extract-rootfs')),
+      );
       const image = join(root.dir, String(root.artifacts.rootfs));
       expect(catFile(image, '/etc/passwd')).toMatch(/^debian:/m);
       expect(catFile(image, '/etc/motd')).toBe('built by emi-recipe\n');

@@ -8,7 +8,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { StepFailure, StepSpec } from '../../../src/plan/step.js';
+import type { StepFailure } from '../../../src/plan/step.js';
+import type { BuiltinKind, BuiltinStepKind } from '../../../src/plan/step-params.js';
 import { createDisk } from '../../../src/steps/create-disk.js';
 import { customize } from '../../../src/steps/customize.js';
 import { extractKernel } from '../../../src/steps/extract-kernel.js';
@@ -19,7 +20,7 @@ import { downloadIso } from '../../../src/steps/iso-download.js';
 import { quietTask } from '../../../src/core/task.js';
 import { createServer } from 'node:http';
 import { catFile, debugfsErr, fileType } from '../../helpers/debugfs.js';
-import { recipeSteps, StepHarness, tempWorkDir } from '../../helpers/step-harness.js';
+import { recipeSteps, StepHarness, stepOf, tempWorkDir } from '../../helpers/step-harness.js';
 import { buildTestInstallerIso } from '../../helpers/test-installer.js';
 import { describeStepFailure } from '../../../src/plan/step-failure.js';
 
@@ -79,8 +80,8 @@ describe('install from an installer ISO (test-built, real QEMU, TCG)', () => {
       writeFileSync(join(good, 'recipe.yaml'), recipe({ sha256: goodSha, timeout: '4m' }));
       const specs = await recipeSteps(join(good, 'recipe.yaml'));
       const h = new StepHarness(join(good, 'work'));
-      const run = async (id: string, kind: unknown) => {
-        const r = await h.run(kind as typeof createDisk, specs.get(id) as StepSpec as never);
+      const run = async <K extends BuiltinKind>(id: K, kind: BuiltinStepKind<K>) => {
+        const r = await h.run(kind, stepOf(specs, id, id));
         if (!r.ok)
           throw new Error(
             `${id}: ${JSON.stringify(r.error, null, 2)}\n${h.logs.get(id)?.join('\n')}`,
@@ -138,9 +139,9 @@ describe('install from an installer ISO (test-built, real QEMU, TCG)', () => {
       writeFileSync(join(dir, 'recipe.yaml'), recipe({ sha256: sha, timeout: '20s' }));
       const specs = await recipeSteps(join(dir, 'recipe.yaml'));
       const h = new StepHarness(join(dir, 'work'));
-      expect((await h.run(createDisk, specs.get('create-disk') as never)).ok).toBe(true);
+      expect((await h.run(createDisk, stepOf(specs, 'create-disk', 'create-disk'))).ok).toBe(true);
       const started = Date.now();
-      const r = await h.run(installOs, specs.get('install-os') as never);
+      const r = await h.run(installOs, stepOf(specs, 'install-os', 'install-os'));
       expect(Date.now() - started).toBeLessThan(90_000);
       expect(r.ok).toBe(false);
       if (r.ok) return;
@@ -166,8 +167,8 @@ describe('install from an installer ISO (test-built, real QEMU, TCG)', () => {
       writeFileSync(join(dir, 'recipe.yaml'), recipe({ sha256: wrong, timeout: '4m' }));
       const specs = await recipeSteps(join(dir, 'recipe.yaml'));
       const h = new StepHarness(join(dir, 'work'));
-      expect((await h.run(createDisk, specs.get('create-disk') as never)).ok).toBe(true);
-      const r = await h.run(installOs, specs.get('install-os') as never);
+      expect((await h.run(createDisk, stepOf(specs, 'create-disk', 'create-disk'))).ok).toBe(true);
+      const r = await h.run(installOs, stepOf(specs, 'install-os', 'install-os'));
       expect(r.ok).toBe(false);
       if (r.ok) return;
       expect(r.error).toMatchObject({

@@ -14,11 +14,10 @@ import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import type { StepId, StepSpec } from '../../../src/plan/step.js';
-import type { CustomizeParams } from '../../../src/plan/step-params.js';
+import type { StepId } from '../../../src/plan/step.js';
 import { customize } from '../../../src/steps/customize.js';
 import { mountsBelow } from '../../../src/tools/mount.js';
-import { recipeSteps, StepHarness } from '../../helpers/step-harness.js';
+import { recipeSteps, StepHarness, stepOf } from '../../helpers/step-harness.js';
 import { makeTinyTree, tinyRootDisk } from '../../helpers/tiny-root.js';
 import { describeStepFailure } from '../../../src/plan/step-failure.js';
 
@@ -71,7 +70,7 @@ async function customizeImage(name: string, plant: (tree: string) => void) {
     values: { format: 'raw', sizeBytes: statSync(disk).size },
     dir: base,
   });
-  const r = await h.run(customize, specs.get('customize') as unknown as StepSpec<CustomizeParams>);
+  const r = await h.run(customize, stepOf(specs, 'customize', 'customize'));
   return { r, log: h.logs.get('customize') ?? [] };
 }
 

@@ -9,6 +9,7 @@ import {
 } from '../../../src/plan/fingerprint.js';
 import { planSteps, type PlanFacts, type RecordedStep } from '../../../src/plan/plan.js';
 import type { StepId, StepKind, StepSpec } from '../../../src/plan/step.js';
+import { bindByKindName } from '../../helpers/fake-kinds.js';
 
 const id = (s: string) => s as StepId;
 const steps: StepSpec[] = [
@@ -38,7 +39,8 @@ const graph = buildGraph({
     range: { start: { line: 1, column: 1 }, end: { line: 1, column: 2 } },
   }),
 }).graph!;
-const kind: Pick<StepKind, 'tools' | 'describe'> = {
+const kind: StepKind = {
+  kind: 'k',
   tools: ['qemu-img'],
   describe: (step) => ({
     summary: `do ${step.id}`,
@@ -46,6 +48,7 @@ const kind: Pick<StepKind, 'tools' | 'describe'> = {
     effects: [],
     notes: [],
   }),
+  run: () => Promise.reject(new Error('the planner never runs a step')),
 };
 
 /** Records as a complete earlier run with the given params would have left them. */
@@ -76,10 +79,13 @@ function facts(overrides: Partial<PlanFacts> = {}): PlanFacts {
     toolVersions: new Map([['qemu-img', '8.0']]),
     artifactProblems: new Map(),
     interrupted: new Set(),
-    kinds: new Map([
-      ['k', kind],
-      ['other', { ...kind, tools: [] }],
-    ]),
+    kinds: bindByKindName(
+      graph.steps,
+      new Map([
+        ['k', kind],
+        ['other', { ...kind, kind: 'other', tools: [] }],
+      ]),
+    ),
     host: { accel: 'tcg', isRoot: true },
     packageOf: (tool) => (tool === 'qemu-img' ? 'qemu-utils' : undefined),
     ...overrides,
@@ -193,13 +199,15 @@ describe('fingerprints', () => {
 
 describe('volatile params', () => {
   test('are left out of the fingerprint: changing them does not re-run the step', () => {
-    type Kind = Pick<StepKind, 'tools' | 'describe' | 'volatileParams'>;
-    const volatileKind: Kind = { ...kind, volatileParams: ['timeoutMs'] };
+    const volatileKind: StepKind = { ...kind, volatileParams: ['timeoutMs'] };
     const base = facts({
-      kinds: new Map<string, Kind>([
-        ['k', volatileKind],
-        ['other', { ...kind, tools: [] }],
-      ]),
+      kinds: bindByKindName(
+        graph.steps,
+        new Map([
+          ['k', volatileKind],
+          ['other', { ...kind, kind: 'other', tools: [] }],
+        ]),
+      ),
     });
     const first = planSteps(base).decisions.find((d) => d.id === 'a');
     const stepsWithTimeout = graph.steps.map((s) =>

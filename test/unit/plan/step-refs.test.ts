@@ -22,4 +22,22 @@ describe('resolveStepRefs', () => {
       });
     },
   );
+
+  test('fills strings at any depth in a copy, leaving the params and their other values as they were', () => {
+    const params = Object.freeze({
+      users: [Object.freeze({ name: 'k-${steps.install-os.kernelVersion}', uid: 7, sudo: true })],
+      lines: ['a', '${steps.install-os.kernelVersion}'],
+      mirror: null,
+    });
+    expect(resolveStepRefs(params, outputs)).toEqual({
+      ok: true,
+      value: {
+        users: [{ name: 'k-6.1.0', uid: 7, sudo: true }],
+        lines: ['a', '6.1.0'],
+        mirror: null,
+      },
+    });
+    expect(params.users[0]?.name).toBe('k-${steps.install-os.kernelVersion}');
+    expect(params.lines[1]).toBe('${steps.install-os.kernelVersion}');
+  });
 });

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { ok } from '../../../src/core/result.js';
+import { bindBuiltinSteps } from '../../../src/plan/bind-kind.js';
 import { buildGraph, type StepGraph } from '../../../src/plan/graph.js';
 import { defaultGraphInput } from '../../../src/plan/default-graph.js';
-import type { StepKind } from '../../../src/plan/step.js';
 import { describeStepFailure } from '../../../src/plan/step-failure.js';
+import type { BuiltinKinds, BuiltinStepSpec } from '../../../src/plan/step-params.js';
 import { loadRecipe } from '../../../src/recipe/load-recipe.js';
 import type { RunEvent } from '../../../src/run/events.js';
 import { inspect } from '../../../src/run/inspect.js';
@@ -19,30 +20,25 @@ import { runGraph } from '../../../src/run/runner.js';
 import { emptyState, statePath, StateStore, type State } from '../../../src/run/state.js';
 import type { Exec } from '../../../src/tools/exec.js';
 import { repoPath } from '../../helpers/paths.js';
-import { FAKE_KINDS } from '../../helpers/fake-kinds.js';
+import { kindTable } from '../../helpers/fake-kinds.js';
 
 const noExec: Exec = () => {
   throw new Error('no tool runs in this test');
 };
 
 /** Kinds that write one small artifact; `throwIn` throws `error` instead. */
-function kinds(throwIn?: { kind: string; error: unknown }): Map<string, StepKind> {
-  return new Map(
-    FAKE_KINDS.map((kind): [string, StepKind] => [
-      kind,
-      {
-        kind,
-        tools: [],
-        describe: () => ({ summary: kind, commands: [], effects: [], notes: [] }),
-        run: async (ctx) => {
-          if (throwIn?.kind === kind) throw throwIn.error;
-          const { writeFile } = await import('node:fs/promises');
-          await writeFile(join(ctx.outDir, 'out.txt'), ctx.step.id);
-          return ok({ artifacts: { out: 'out.txt' }, values: {} });
-        },
-      },
-    ]),
-  );
+function kinds(throwIn?: { kind: string; error: unknown }): BuiltinKinds {
+  return kindTable((kind) => ({
+    kind,
+    tools: [],
+    describe: () => ({ summary: kind, commands: [], effects: [], notes: [] }),
+    run: async (ctx) => {
+      if (throwIn?.kind === kind) throw throwIn.error;
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(join(ctx.outDir, 'out.txt'), ctx.step.id);
+      return ok({ artifacts: { out: 'out.txt' }, values: {} });
+    },
+  }));
 }
 
 /** A store whose writes fail with `code` once `failWhen` says so (a disk that fills up). */
@@ -68,7 +64,7 @@ class FailingStore extends StateStore {
 }
 
 async function setUp(
-  stepKinds: Map<string, StepKind>,
+  stepKinds: BuiltinKinds,
   makeStore: (workDir: string, state: State) => StateStore,
 ) {
   const loaded = await loadRecipe(repoPath('test', 'fixtures', 'recipes', 'engine', 'demo.yaml'), {
@@ -77,8 +73,9 @@ async function setUp(
   });
   if (!loaded.ok || !loaded.value.recipe) throw new Error('fixture recipe does not load');
   const recipe = loaded.value.recipe;
-  const graph: StepGraph | undefined = buildGraph(defaultGraphInput(recipe)).graph;
+  const graph: StepGraph<BuiltinStepSpec> | undefined = buildGraph(defaultGraphInput(recipe)).graph;
   if (!graph) throw new Error('no graph');
+  const bound = bindBuiltinSteps(graph.steps, stepKinds);
   const workDir = mkdtempSync(join(tmpdir(), 'emi-runner-'));
   const state = emptyState({ name: recipe.name, path: recipe.path });
   const signal = new AbortController().signal;
@@ -86,7 +83,7 @@ async function setUp(
     graph,
     state,
     workDir,
-    kinds: stepKinds,
+    kinds: bound,
     exec: noExec,
     signal,
     host: { accel: 'tcg', isRoot: false },
@@ -97,7 +94,7 @@ async function setUp(
   const run = () =>
     runGraph({
       graph,
-      kinds: stepKinds,
+      kinds: bound,
       store,
       facts: inspection.facts,
       workDir,
@@ -185,16 +182,18 @@ describe('the runner on a full or read-only disk', () => {
 
   test('a log that cannot be created fails the step before it runs', async () => {
     const ran: string[] = [];
-    const stepKinds = kinds();
-    const original = stepKinds.get('create-disk');
-    if (!original) throw new Error('no kind');
-    stepKinds.set('create-disk', {
-      ...original,
-      run: (ctx) => {
-        ran.push(ctx.step.id);
-        return original.run(ctx);
+    const fakes = kinds();
+    const original = fakes['create-disk'];
+    const stepKinds: BuiltinKinds = {
+      ...fakes,
+      'create-disk': {
+        ...original,
+        run: (ctx) => {
+          ran.push(ctx.step.id);
+          return original.run(ctx);
+        },
       },
-    });
+    };
     const { workDir, events, run } = await setUp(stepKinds, (d, s) => new StateStore(d, s));
     mkdirSync(logPath(workDir, 'create-disk'), { recursive: true }); // a directory where the log goes
     await run();

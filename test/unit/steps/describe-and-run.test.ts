@@ -62,7 +62,9 @@ const iso: InstallParams = {
 
 describe('build kinds', () => {
   test('one kind per step of the default graph, named like its file', () => {
-    expect(BUILD_KINDS.map((k) => k.kind)).toEqual([
+    const names = Object.keys(BUILD_KINDS);
+    expect(Object.values(BUILD_KINDS).map((k) => k.kind)).toEqual(names);
+    expect(names).toEqual([
       'create-disk',
       'install-os',
       'customize',
