@@ -9,7 +9,12 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { loadRecipeText } from '../../../src/recipe/load-recipe.js';
 import { defaultGraphInput } from '../../../src/plan/default-graph.js';
 import { buildGraph } from '../../../src/plan/graph.js';
-import type { StepId, StepKind, StepSpec } from '../../../src/plan/step.js';
+import type { StepId } from '../../../src/plan/step.js';
+import type {
+  BuiltinKind,
+  BuiltinStepKind,
+  StepParamsByKind,
+} from '../../../src/plan/step-params.js';
 import { CloudSession } from '../../../src/steps/cloud-session.js';
 import { stepKindOptions } from '../../../src/cli/step-kind-options.js';
 import { bundleImageKind } from '../../../src/steps/bundle-boot-image.js';
@@ -18,7 +23,7 @@ import { bundleManifestKind } from '../../../src/steps/bundle-manifest.js';
 import { uploadBundleKind } from '../../../src/steps/upload-bundle.js';
 import { registerImageKind } from '../../../src/steps/register-image.js';
 import { describeImages } from '../../../src/cloud/ec2-register.js';
-import { StepHarness } from '../../helpers/step-harness.js';
+import { StepHarness, stepOf } from '../../helpers/step-harness.js';
 import { describeStepFailure } from '../../../src/plan/step-failure.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'emi-publish-steps-'));
@@ -35,18 +40,18 @@ function graphFor(machineName: string) {
   });
   if (!loaded.recipe) throw new Error(JSON.stringify(loaded.diagnostics));
   const graph = buildGraph(defaultGraphInput(loaded.recipe)).graph!;
-  return { recipe: loaded.recipe, spec: (id: string) => graph.byId.get(id as StepId) as StepSpec };
+  return { recipe: loaded.recipe, specs: new Map(graph.steps.map((s) => [s.id, s])) };
 }
 
 describe('publish step kinds on the local cloud', () => {
-  const { recipe, spec } = graphFor('pubtest');
+  const { recipe, specs } = graphFor('pubtest');
   const session = new CloudSession(stepKindOptions(recipe).publish, {});
   const kinds = {
-    bundleImage: bundleImageKind(session) as unknown as StepKind,
-    bundleParts: bundlePartsKind(session) as unknown as StepKind,
-    bundleManifest: bundleManifestKind(session) as unknown as StepKind,
-    upload: uploadBundleKind(session) as unknown as StepKind,
-    register: registerImageKind(session) as unknown as StepKind,
+    bundleImage: bundleImageKind(session),
+    bundleParts: bundlePartsKind(session),
+    bundleManifest: bundleManifestKind(session),
+    upload: uploadBundleKind(session),
+    register: registerImageKind(session),
   };
   const harness = new StepHarness(join(dir, 'work'), 'tcg');
   const images = async () => {
@@ -60,8 +65,13 @@ describe('publish step kinds on the local cloud', () => {
     if (!r.ok) throw new Error(JSON.stringify(r.error));
     return r.value.filter((i) => i.state === 'available');
   };
-  const run = async (kind: StepKind, id: string, override?: Partial<StepSpec>) => {
-    const r = await harness.run(kind, { ...spec(id), ...override });
+  const run = async <K extends BuiltinKind>(
+    kind: BuiltinStepKind<K>,
+    id: string,
+    params?: StepParamsByKind[K],
+  ) => {
+    const step = stepOf(specs, id, kind.kind);
+    const r = await harness.run(kind, params === undefined ? step : { ...step, params });
     if (!r.ok) throw new Error(`${id}: ${describeStepFailure(r.error)}`);
     return r.value;
   };
@@ -153,9 +163,11 @@ describe('publish step kinds on the local cloud', () => {
     await run(kinds.upload, 'upload-machine');
     await run(kinds.register, 'register-machine');
     const renamed = graphFor('pubtest-renamed');
-    const r = await run(kinds.register, 'register-machine', {
-      params: renamed.spec('register-machine').params,
-    });
+    const r = await run(
+      kinds.register,
+      'register-machine',
+      stepOf(renamed.specs, 'register-machine', 'register-image').params,
+    );
     const machines = (await images()).filter((i) => i.imageType === 'machine');
     expect(machines.map((i) => i.name)).toEqual(['pubtest-renamed']);
     expect(machines[0]?.imageId).toBe(r.values.imageId);
@@ -183,10 +195,10 @@ describe('publish step kinds on the local cloud', () => {
       signal,
     });
     if (!foreign.ok) throw new Error(JSON.stringify(foreign.error));
-    const params = { ...(spec('register-ramdisk').params as object), name: 'taken-name' };
+    const ramdisk = stepOf(specs, 'register-ramdisk', 'register-image');
     const taken = await harness.run(kinds.register, {
-      ...spec('register-ramdisk'),
-      params,
+      ...ramdisk,
+      params: { ...ramdisk.params, name: 'taken-name' },
     });
     expect(taken.ok).toBe(false);
     if (taken.ok) return;
@@ -202,18 +214,36 @@ describe('publish step kinds on the local cloud', () => {
     const bundled = harness.outputs.get('bundle-kernel' as StepId)!;
     expect(bundled.values.cloudCert).toMatch(/^[0-9a-f]{16}$/);
     expect(
-      await kinds.bundleImage.verify?.(spec('bundle-kernel'), bundled.values, signal),
+      await kinds.bundleImage.verify?.(
+        stepOf(specs, 'bundle-kernel', 'bundle-image'),
+        bundled.values,
+        signal,
+      ),
     ).toBeUndefined();
     const other = { ...bundled.values, cloudCert: '0000000000000000' };
-    expect(await kinds.bundleImage.verify?.(spec('bundle-kernel'), other, signal)).toBe(
+    expect(
+      await kinds.bundleImage.verify?.(
+        stepOf(specs, 'bundle-kernel', 'bundle-image'),
+        other,
+        signal,
+      ),
+    ).toBe(
       "the bundle was made for another local cloud certificate (the local cloud's data was re-created)",
     );
     const registered = harness.outputs.get('register-kernel' as StepId)!;
     expect(
-      await kinds.register.verify?.(spec('register-kernel'), registered.values, signal),
+      await kinds.register.verify?.(
+        stepOf(specs, 'register-kernel', 'register-image'),
+        registered.values,
+        signal,
+      ),
     ).toBeUndefined();
     expect(
-      await kinds.register.verify?.(spec('register-kernel'), { imageId: 'eki-00000000' }, signal),
+      await kinds.register.verify?.(
+        stepOf(specs, 'register-kernel', 'register-image'),
+        { imageId: 'eki-00000000' },
+        signal,
+      ),
     ).toBe('eki-00000000 is no longer registered');
   });
 });
