@@ -23,14 +23,19 @@ const isEnvironmentCode = (code: unknown): code is EnvironmentFsCode =>
 /**
  * The FsFailure for an error thrown by a `node:fs` call, or undefined when it is not one
  * of ENVIRONMENT_FS_CODES. `path` is what to name (the error's own path is often a temp
- * file beside it); without it, the error's path is used. (fs errors come from Node's
- * realm, so `instanceof Error` is not relied on.)
+ * file beside it); without it, the error's path, else `fallbackPath` (a failed write names
+ * no file). (fs errors come from Node's realm, so `instanceof Error` is not relied on.)
  */
-export function fsFailureOf(error: unknown, path?: string): FsFailure | undefined {
+export function fsFailureOf(
+  error: unknown,
+  path?: string,
+  fallbackPath?: string,
+): FsFailure | undefined {
   if (error === null || typeof error !== 'object') return undefined;
   const e = error as { code?: unknown; path?: unknown };
   if (!isEnvironmentCode(e.code)) return undefined;
-  const where = path ?? (typeof e.path === 'string' ? e.path : undefined);
+  // A failed write(2) names no file (only an fd): then the place the caller writes in.
+  const where = path ?? (typeof e.path === 'string' ? e.path : undefined) ?? fallbackPath;
   return where === undefined ? undefined : { reason: 'fs-error', code: e.code, path: where };
 }
 

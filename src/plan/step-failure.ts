@@ -85,14 +85,15 @@ export function fsStepFailure(
 /**
  * For a step's `catch`: the FsStepFailure when `error` is a file-system error the user
  * must fix (ENOSPC, EDQUOT, EROFS, EACCES, EPERM), naming `path` (default: the error's
- * own path); any other error is rethrown unchanged, so that a bug reaches the runner's
+ * own path, else `fallbackPath`: a failed write(2) names no file, so the place the step
+ * writes in); any other error is rethrown unchanged, so that a bug reaches the runner's
  * internal-error path instead of reading as "check free space".
  */
 export function fsStepFailureOrRethrow(
   error: unknown,
-  options: { readonly doing: string; readonly path?: string },
+  options: { readonly doing: string; readonly path?: string; readonly fallbackPath?: string },
 ): FsStepFailure {
-  const failure = fsFailureOf(error, options.path);
+  const failure = fsFailureOf(error, options.path, options.fallbackPath);
   if (!failure) throw error;
   const action = failure.code === 'EACCES' || failure.code === 'EPERM' ? 'access' : 'write';
   return fsStepFailure(failure, action, { doing: options.doing });

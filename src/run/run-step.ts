@@ -120,7 +120,7 @@ async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<St
       accel: env.accel,
     });
   } catch (error) {
-    return thrownByKind(attempt, error);
+    return thrownByKind(attempt, error, outDir);
   }
   if (signal.aborted) {
     log.write('# canceled\n');
@@ -166,8 +166,9 @@ function needOutputs(env: StepRunEnv, step: StepSpec): Map<StepId, StepOutputs &
 }
 
 /** An exception from a kind's run(): a full or read-only disk it did not expect, or a bug. */
-function thrownByKind(attempt: StepAttempt, error: unknown): StepOutcome {
-  const failed = failStepOnFs(attempt, error, { action: 'write' });
+function thrownByKind(attempt: StepAttempt, error: unknown, outDir: string): StepOutcome {
+  // A failed write(2) names no file: then the step's output directory, its writable place.
+  const failed = failStepOnFs(attempt, error, { action: 'write', fallbackPath: outDir });
   if (failed) return failed;
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
   attempt.log.write(`# internal error: ${stack}\n`);

@@ -51,9 +51,9 @@ export function failStep(attempt: StepAttempt, failure: StepFailure): StepOutcom
 export function failStepOnFs(
   attempt: StepAttempt,
   error: unknown,
-  where: { readonly action: string; readonly path?: string },
+  where: { readonly action: string; readonly path?: string; readonly fallbackPath?: string },
 ): StepOutcome | undefined {
-  const failure = fsFailureOf(error, where.path);
+  const failure = fsFailureOf(error, where.path, where.fallbackPath);
   if (!failure) return undefined;
   return failStep(attempt, fsStepFailure(failure, where.action));
 }

@@ -282,7 +282,9 @@ export const customize: StepKind<CustomizeParams, 'customize'> = {
       if (!r.ok) return r;
     } catch (error) {
       // A full or read-only scratch or work directory; anything else is a bug (rethrown).
-      return err(fsStepFailureOrRethrow(error, { doing: 'customizing' }));
+      return err(
+        fsStepFailureOrRethrow(error, { doing: 'customizing', fallbackPath: ctx.workDir }),
+      );
     } finally {
       await scratch.remove();
     }

@@ -85,7 +85,12 @@ function extractBootKind<K extends 'extract-kernel' | 'extract-ramdisk'>(
         });
       } catch (error) {
         // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
-        return err(fsStepFailureOrRethrow(error, { doing: `extracting the ${noun}` }));
+        return err(
+          fsStepFailureOrRethrow(error, {
+            doing: `extracting the ${noun}`,
+            fallbackPath: ctx.workDir,
+          }),
+        );
       } finally {
         await scratch.remove();
       }

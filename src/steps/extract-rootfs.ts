@@ -110,7 +110,12 @@ export const extractRootfs: StepKind<ExtractRootfsParams, 'extract-rootfs'> = {
       });
     } catch (error) {
       // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
-      return err(fsStepFailureOrRethrow(error, { doing: 'extracting the root file system' }));
+      return err(
+        fsStepFailureOrRethrow(error, {
+          doing: 'extracting the root file system',
+          fallbackPath: ctx.workDir,
+        }),
+      );
     } finally {
       await scratch.remove();
     }

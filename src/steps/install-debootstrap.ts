@@ -254,7 +254,12 @@ export async function installDebootstrap(
     });
   } catch (error) {
     // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
-    return err(fsStepFailureOrRethrow(error, { doing: 'installing with debootstrap' }));
+    return err(
+      fsStepFailureOrRethrow(error, {
+        doing: 'installing with debootstrap',
+        fallbackPath: ctx.workDir,
+      }),
+    );
   } finally {
     // Closing the namespace undoes whatever is still mounted in it before the tree goes.
     await sandbox.close();

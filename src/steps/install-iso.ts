@@ -293,7 +293,12 @@ export async function installIso(
     });
   } catch (error) {
     // A full or read-only work directory is the user's to fix; anything else is a bug (rethrown).
-    return err(fsStepFailureOrRethrow(error, { doing: 'installing from the ISO' }));
+    return err(
+      fsStepFailureOrRethrow(error, {
+        doing: 'installing from the ISO',
+        fallbackPath: ctx.workDir,
+      }),
+    );
   } finally {
     await scratch.remove();
     await rm(sockDir, { recursive: true, force: true });

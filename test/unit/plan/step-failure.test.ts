@@ -75,6 +75,19 @@ describe('fsStepFailureOrRethrow', () => {
     expect(failure.path).toBe('/w/state.json');
   });
 
+  test('a failed write names no file: the fallback path is named, never a bug', () => {
+    // What fs.writeSync/appendFileSync throw on a full disk: code and syscall, no path.
+    const write = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+      code: 'ENOSPC',
+      syscall: 'write',
+    });
+    const failure = fsStepFailureOrRethrow(write, { doing: 'customizing', fallbackPath: '/w' });
+    expect(failure).toMatchObject({ kind: 'fs', code: 'ENOSPC', path: '/w' });
+    expect(
+      fsStepFailureOrRethrow(errno('EROFS', '/w/x'), { doing: 'x', fallbackPath: '/w' }).path,
+    ).toBe('/w/x');
+  });
+
   test('a bug is rethrown unchanged: TypeError, an unexpected ENOENT, a non-error', () => {
     const bug = new TypeError("Cannot read properties of undefined (reading 'x')");
     expect(() => fsStepFailureOrRethrow(bug, { doing: 'customizing' })).toThrow(bug);

@@ -158,6 +158,24 @@ describe('the runner on a full or read-only disk', () => {
     }
   });
 
+  test('a step whose write(2) meets ENOSPC (an error with no path) fails naming its output directory, not as a bug', async () => {
+    const error = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+      code: 'ENOSPC',
+      syscall: 'write',
+    });
+    const { events, run } = await setUp(kinds({ kind: 'create-disk', error }), (d, s) => {
+      return new StateStore(d, s);
+    });
+    await run();
+    const [failure] = failures(events);
+    expect(failure).toMatchObject({ id: 'create-disk', kind: 'fs', code: 'ENOSPC' });
+    const text = failure ? describeStepFailure(failure) : '';
+    expect(text).toMatch(
+      /cannot write \/\S+create-disk\S*: no space left on the device \(ENOSPC\)/,
+    );
+    expect(text).not.toContain('bug');
+  });
+
   test('a step that throws a TypeError fails as internal (a bug), never as a disk problem; state keeps the finished steps', async () => {
     const error = new TypeError("Cannot read properties of undefined (reading 'size')");
     const { workDir, events, run } = await setUp(kinds({ kind: 'install-os', error }), (d, s) => {
