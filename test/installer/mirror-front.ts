@@ -69,6 +69,14 @@ export async function startMirrorFront(
       `Codename: ${suite}`,
       `Date: ${field('Date')}`,
       'Architectures: amd64 all',
+      // Kept from the upstream Release: binary-amd64 holds the arch-all packages too, and
+      // clients must not read binary-all (on this mirror it lags behind: vim-common
+      // 2:9.1.1230-2 there, 2:9.1.1230-2+deb13u2 in binary-amd64, so debootstrap installed
+      // a vim-common that vim-tiny's exact-version Depends rejects and base-installer
+      // failed with "Failure while configuring base packages").
+      ...(/^No-Support-for-Architecture-all: Packages$/m.test(upstream)
+        ? ['No-Support-for-Architecture-all: Packages']
+        : []),
       'Components: main',
       `Description: ${field('Description')} (unsigned test front)`,
       'MD5Sum:',
