@@ -4,6 +4,7 @@
 // (the mirror's Release.gpg does not verify), and an installer-component index without
 // the components the mirror does not have (kernel-module udebs for the installer's kernel,
 // and a few others). Everything else is passed through.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,11 +51,26 @@ export async function startMirrorFront(
     ['main/debian-installer/binary-amd64/Packages', udebIndex],
     ['main/debian-installer/binary-amd64/Packages.gz', gzipSync(udebIndex)],
   ]);
-  for (const section of ['main/binary-amd64', 'main/binary-all']) {
-    for (const ext of ['.xz', '.gz']) {
-      const body = await archive.get(`dists/${suite}/${section}/Packages${ext}`);
-      if (body) served.set(`${section}/Packages${ext}`, body);
-    }
+  // apt (unlike debootstrap) takes an index as present only when the Release lists its
+  // uncompressed name (main/binary-amd64/Packages), as Debian's Release does: without
+  // it, `apt-get update` in /target fetched no Packages at all and base-installer found
+  // no kernel ("Package 'locales' has no installation candidate", "Found kernels ''").
+  // install-firmware enables non-free-firmware for CPU microcode, so that is served too.
+  const components = ['main'];
+  for (const section of [
+    'main/binary-amd64',
+    'main/binary-all',
+    'non-free-firmware/binary-amd64',
+  ]) {
+    const xz = await archive.get(`dists/${suite}/${section}/Packages.xz`);
+    if (!xz) continue;
+    served.set(`${section}/Packages.xz`, xz);
+    served.set(
+      `${section}/Packages`,
+      execFileSync('xz', ['-dc'], { input: xz, maxBuffer: 1 << 30 }),
+    );
+    const component = section.split('/')[0] ?? 'main';
+    if (!components.includes(component)) components.push(component);
   }
   const upstream = (await archive.get(`dists/${suite}/Release`))?.toString('utf8') ?? '';
   const field = (name: string): string =>
@@ -69,7 +85,15 @@ export async function startMirrorFront(
       `Codename: ${suite}`,
       `Date: ${field('Date')}`,
       'Architectures: amd64 all',
-      'Components: main',
+      // Kept from the upstream Release: binary-amd64 holds the arch-all packages too, and
+      // clients must not read binary-all (on this mirror it lags behind: vim-common
+      // 2:9.1.1230-2 there, 2:9.1.1230-2+deb13u2 in binary-amd64, so debootstrap installed
+      // a vim-common that vim-tiny's exact-version Depends rejects and base-installer
+      // failed with "Failure while configuring base packages").
+      ...(/^No-Support-for-Architecture-all: Packages$/m.test(upstream)
+        ? ['No-Support-for-Architecture-all: Packages']
+        : []),
+      `Components: ${components.join(' ')}`,
       `Description: ${field('Description')} (unsigned test front)`,
       'MD5Sum:',
       ...entries.map((e) => ` ${e.md5} ${e.size} ${e.path}`),
