@@ -1,14 +1,11 @@
 // The validated recipe: defaults applied, sizes in bytes, durations in ms, host paths
 // absolute. Types only (plus the defaults they imply); built by normalize.ts. The
 // customisation reuses the guest generators' shapes (guest/spec.ts): one definition.
-import type { CustomizeSpec, GuestFile } from '../guest/spec.js';
+import type { AnswerFlavour, Arch, CustomizeSpec, GuestFile } from '../guest/spec.js';
 import type { LocatedStepReference, SourceMap } from './parse.js';
 
-export const ARCHITECTURES = ['x86_64', 'i386'] as const;
-export type Architecture = (typeof ARCHITECTURES)[number];
-
-export const ANSWER_FLAVOURS = ['preseed', 'autoinstall', 'kickstart'] as const;
-export type AnswerFlavour = (typeof ANSWER_FLAVOURS)[number];
+export type Architecture = Arch;
+export type { AnswerFlavour };
 
 export const CLOUD_KINDS = ['local', 'eucalyptus', 'aws'] as const;
 export type CloudKind = (typeof CLOUD_KINDS)[number];
