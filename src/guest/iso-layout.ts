@@ -174,35 +174,64 @@ function progressOfRow(row: string): InstallerProgress | null {
 
 /** A row that only continues the current stage's readings: "... 40%... 60%" (after a repaint). */
 const DI_CONTINUED = /^\.\.\.((?:\s*\d{1,3}%(?:\.\.\.)?)+)\s*$/;
+/** A lone reading that screen repainted on its own row: " 50%". */
+const BARE_READING = /^(\d{1,3})%$/;
+/** A kernel message ("[    0.421062] smp: Bringing up secondary CPUs ..."): never a stage. */
+const KERNEL_MESSAGE = /^\[\s*\d+\.\d+\]/;
+/** Rows and lines both end at these; a row still being written is read again as it grows. */
+const ROW_OR_LINE_BREAK = new RegExp(`${ROW_BREAK.source}|\n`);
+/** A row longer than this is not progress; only its end is kept while it grows. */
+const MAX_ROW = 2000;
 
 /**
- * A reader of an installer's console, line by line, that returns the latest progress
- * reading in each line: Debian's text frontend ("Title ... 25%... 50%", stage name without
- * the dots, the last percentage; under GNU screen each repainted row on its own, the status
- * bar ignored, a row of bare readings continuing the current stage), the tests' installer
- * ("NN% what"), anaconda's "(12/345)" package counts, subiquity's "start: subiquity/…"
- * stages. null for lines without progress. Keeps the current stage across lines.
+ * A reader of an installer's console as its text arrives (chunks, not lines: d-i's text
+ * frontend appends "... 10%... 20%" to its stage's line and ends it only when the stage is
+ * done) that returns the latest progress reading in each chunk: Debian's text frontend
+ * ("Title ... 25%... 50%", stage name without the dots, the last percentage; under GNU
+ * screen each repainted row on its own, the status bar ignored, a row of bare readings
+ * continuing the current stage), the tests' installer ("NN% what"), anaconda's "(12/345)"
+ * package counts, subiquity's "start: subiquity/…" stages. Kernel messages are not
+ * progress. Keeps the current stage across chunks.
  */
-export function installerProgressReader(): (line: string) => InstallerProgress | null {
+export function installerProgressStream(): (text: string) => InstallerProgress[] {
   let stage = '';
-  return (line) => {
-    let latest: InstallerProgress | null = null;
-    for (const row of consoleRows(line)) {
-      const continued = DI_CONTINUED.exec(row);
-      if (continued && stage !== '') {
-        const readings = [...(continued[1] ?? '').matchAll(/(\d{1,3})%/g)].map((m) => Number(m[1]));
-        const percent = readings.at(-1);
-        if (percent !== undefined && percent <= 100) latest = { percent, message: stage };
-        continue;
-      }
-      const reading = progressOfRow(row);
-      if (reading) {
-        latest = reading;
-        stage = DI_STAGE.test(row) ? reading.message : '';
-      }
+  let pending = '';
+  const readRow = (row: string): InstallerProgress | null => {
+    if (KERNEL_MESSAGE.test(row)) return null;
+    const continued = DI_CONTINUED.exec(row);
+    const bare = BARE_READING.exec(row);
+    if ((continued || bare) && stage !== '') {
+      const readings = continued
+        ? [...(continued[1] ?? '').matchAll(/(\d{1,3})%/g)].map((m) => Number(m[1]))
+        : [Number(bare?.[1])];
+      const percent = readings.at(-1);
+      return percent !== undefined && percent <= 100 ? { percent, message: stage } : null;
     }
-    return latest;
+    if (row.startsWith('...')) return null;
+    const reading = progressOfRow(row);
+    if (reading) stage = DI_STAGE.test(row) ? reading.message : '';
+    return reading;
   };
+  return (text) => {
+    const rows = (pending + text).split(ROW_OR_LINE_BREAK);
+    // The last row may still grow: read it now (a stage's readings arrive within it) and
+    // again with what follows; reading a row twice gives the same answer.
+    pending = (rows.pop() ?? '').slice(-MAX_ROW);
+    const readings: InstallerProgress[] = [];
+    for (const raw of [...rows, pending]) {
+      const row = raw.replace(ESCAPES, '').trim();
+      if (row === '' || SCREEN_STATUS.test(row)) continue;
+      const reading = readRow(row);
+      if (reading) readings.push(reading);
+    }
+    return readings;
+  };
+}
+
+/** The same reader, fed whole console lines (the log, line by line). */
+export function installerProgressReader(): (line: string) => InstallerProgress | null {
+  const read = installerProgressStream();
+  return (line) => read(`${line}\n`).at(-1) ?? null;
 }
 
 /** The latest progress reading in one console line, without context (see installerProgressReader). */

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { ToolFailure } from '../core/failure.js';
 import { err, ok, type Result } from '../core/result.js';
 import { shellQuote } from '../core/shell-quote.js';
@@ -19,6 +20,11 @@ export interface ExecOptions {
   readonly killGraceMs?: number;
   /** Every output line as it arrives (e.g. a QEMU console to a log). */
   readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * Output text as it arrives, before any newline (UTF-8 decoded across chunk edges): for
+   * programs that report progress within a line (an installer's "... 10%... 20%").
+   */
+  readonly onText?: (text: string, stream: 'stdout' | 'stderr') => void;
   /** Bytes or text for stdin; stdin is closed after it (or ignored when absent). */
   readonly input?: string | Uint8Array;
   /**
@@ -104,6 +110,14 @@ export const exec: Exec = async (file, args, options) => {
   if (subprocess.pid !== undefined) options.onSpawn?.(subprocess.pid);
   const follow = (stream: Readable | null, name: 'stdout' | 'stderr'): Promise<void> => {
     if (!stream) return Promise.resolve();
+    if (options.onText) {
+      const decoder = new StringDecoder('utf8');
+      const onText = options.onText;
+      stream.on('data', (chunk: Buffer) => {
+        const text = decoder.write(chunk);
+        if (text !== '') onText(text, name);
+      });
+    }
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
     lines.on('line', (line) => {
       if (name === 'stdout') {

@@ -9,7 +9,7 @@ import type { IsoInstallParams } from '../plan/step-params.js';
 import { formatCommand } from '../tools/exec.js';
 import { listenQmp, qmpClientArgs } from '../tools/qmp.js';
 import { QEMU_SYSTEM, vmArgs, type Accel, type VmDrive } from '../tools/qemu.js';
-import { installerProgressReader } from '../guest/iso-layout.js';
+import { installerProgressStream } from '../guest/iso-layout.js';
 import { stepFailure, toolStepFailure } from '../plan/step-failure.js';
 
 /** Boots the installer and waits for it to power the guest off. */
@@ -53,7 +53,7 @@ export async function bootInstaller(
   ctx.log(`$ ${formatCommand(QEMU_SYSTEM, args)}`);
   ctx.log(`serial console: ${logPath}`);
   let lastMessage = '';
-  const readProgress = installerProgressReader();
+  const readProgress = installerProgressStream();
   const tail: string[] = [];
   try {
     const r = await ctx.exec(QEMU_SYSTEM, args, {
@@ -65,16 +65,21 @@ export async function bootInstaller(
         serialLog.write(`${line}\n`);
         tail.push(line);
         if (tail.length > 20) tail.shift();
-        const progress = readProgress(line);
-        if (progress) {
+      },
+      // Progress from the text as it arrives: d-i ends a stage's line only when it is done.
+      onText: (text) => {
+        const readings = readProgress(text);
+        for (const progress of readings) {
+          if (progress.message !== lastMessage) ctx.log(`installer: ${progress.message}`);
+          lastMessage = progress.message;
+        }
+        const progress = readings.at(-1);
+        if (progress)
           ctx.progress(
             progress.percent !== null
               ? { done: progress.percent, total: 100, unit: 'percent', message: progress.message }
               : { done: 0, unit: 'items', message: progress.message },
           );
-          if (progress.message !== lastMessage) ctx.log(`installer: ${progress.message}`);
-          lastMessage = progress.message;
-        }
       },
     });
     const shutdowns = qmp.shutdowns();

@@ -43,6 +43,35 @@ describe('exec', () => {
     );
   });
 
+  test('onText sees text before its line ends (an installer appending "... 10%" to a line)', async () => {
+    const seen: string[] = [];
+    const all: string[] = [];
+    let lineDone = false;
+    const r = await exec(
+      'sh',
+      [
+        '-c',
+        "printf 'Installing  ... 10%%'; sleep 0.5; printf '... 20%%\\n'; printf '\\303'; printf '\\251\\n'",
+      ],
+      {
+        signal: signal(),
+        onLine: () => {
+          lineDone = true;
+        },
+        onText: (text) => {
+          all.push(text);
+          if (!lineDone) seen.push(text);
+        },
+      },
+    );
+    expect(r.ok).toBe(true);
+    // The first reading arrived while the line was still open.
+    expect(seen[0]).toBe('Installing  ... 10%');
+    expect(r.ok && r.value.stdout).toBe('Installing  ... 10%... 20%\n\u00e9\n');
+    // A character split across reads is decoded whole.
+    expect(all.join('')).toBe('Installing  ... 10%... 20%\n\u00e9\n');
+  });
+
   test('a missing program is a spawn error', async () => {
     const r = await exec('emi-recipe-no-such-tool', [], { signal: signal() });
     expect(r).toMatchObject({ ok: false, error: { reason: 'spawn-error', code: 'ENOENT' } });
