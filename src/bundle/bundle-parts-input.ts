@@ -47,6 +47,11 @@ export interface BundlePartsOptions {
   readonly exec?: Exec;
   /** Chunks compressed at once; default the CPU count, at most the thread pool size − 1. */
   readonly concurrency?: number;
+  /**
+   * Compression jobs allowed right now, asked before each chunk (at most `concurrency`): the
+   * cores a run's other steps have not claimed, so a boot test's VM is not starved.
+   */
+  readonly cores?: () => number;
   /** fsync each part (default true). */
   readonly durable?: boolean;
   /** Store random-looking chunks instead of deflating them (default true; see ParallelGzip). */

@@ -123,6 +123,7 @@ export async function createBundleParts(
       key: Buffer.from(keyHex, 'hex'),
       iv: Buffer.from(ivHex, 'hex'),
       concurrency: options.concurrency ?? defaultConcurrency(),
+      ...(options.cores ? { limit: options.cores } : {}),
       storeIncompressible: options.storeIncompressible ?? true,
       size,
       task,

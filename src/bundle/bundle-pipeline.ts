@@ -24,6 +24,8 @@ export interface StreamBundleOptions {
   readonly key: Buffer;
   readonly iv: Buffer;
   readonly concurrency: number;
+  /** Compression jobs allowed right now (the run's free cores), asked before each chunk. */
+  readonly limit?: () => number;
   readonly storeIncompressible: boolean;
   readonly size: number;
   readonly task: TaskContext;
@@ -48,6 +50,7 @@ export async function streamBundle(
   const { task } = options;
   const gzip = new ParallelGzip({
     concurrency: options.concurrency,
+    ...(options.limit ? { limit: options.limit } : {}),
     storeIncompressible: options.storeIncompressible,
   });
   const cipher = createCipheriv('aes-128-cbc', options.key, options.iv);

@@ -18,8 +18,10 @@ export const GZIP_HEADER: Buffer = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0,
 export interface ParallelGzipOptions {
   /** zlib level 1–9 (default 6, as gzip and pigz). */
   readonly level?: number;
-  /** Chunks compressed at the same time (thread-pool jobs). */
+  /** Chunks compressed at the same time (thread-pool jobs), at most. */
   readonly concurrency: number;
+  /** Jobs allowed right now (asked before each chunk; default `concurrency`): the free cores. */
+  readonly limit?: () => number;
   /**
    * Write chunks whose bytes look random (already compressed or encrypted data) as stored
    * deflate blocks instead of running the compressor over them: same validity, no larger
@@ -28,24 +30,36 @@ export interface ParallelGzipOptions {
   readonly storeIncompressible?: boolean;
 }
 
-/** A small counting semaphore for thread-pool jobs. */
-class Slots {
-  #free: number;
+/**
+ * A counting semaphore for thread-pool jobs whose limit may change while it runs (the
+ * cores free right now): a job starts when fewer than min(max, limit()) run, else waits for
+ * a job to finish and asks again (in the order they came). limit() below 1 counts as 1, so jobs always progress.
+ */
+export class JobSlots {
+  readonly #max: number;
+  readonly #limit: () => number;
   readonly #waiting: (() => void)[] = [];
+  #active = 0;
 
-  constructor(count: number) {
-    this.#free = Math.max(1, count);
+  constructor(max: number, limit: () => number = () => max) {
+    this.#max = Math.max(1, max);
+    this.#limit = limit;
+  }
+
+  get active(): number {
+    return this.#active;
   }
 
   async run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.#free > 0) this.#free -= 1;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    while (this.#active >= Math.max(1, Math.min(this.#max, this.#limit())))
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#active += 1;
     try {
       return await job();
     } finally {
-      const next = this.#waiting.shift();
-      if (next !== undefined) next();
-      else this.#free += 1;
+      this.#active -= 1;
+      // Every waiter asks again: the limit may have grown (a VM gave its cores back).
+      for (const wake of this.#waiting.splice(0)) wake();
     }
   }
 }
@@ -72,7 +86,7 @@ function deflateRaw(input: Buffer, options: zlib.ZlibOptions): Promise<Buffer> {
 export class ParallelGzip {
   readonly #level: number;
   readonly #storeIncompressible: boolean;
-  readonly #slots: Slots;
+  readonly #slots: JobSlots;
   readonly #zeroForms = new Map<string, Promise<readonly Buffer[]>>();
   readonly #zeroCrcs = new Map<number, number>();
   #zeros = Buffer.alloc(0);
@@ -86,7 +100,7 @@ export class ParallelGzip {
   constructor(options: ParallelGzipOptions) {
     this.#level = options.level ?? 6;
     this.#storeIncompressible = options.storeIncompressible ?? true;
-    this.#slots = new Slots(options.concurrency);
+    this.#slots = new JobSlots(options.concurrency, options.limit);
   }
 
   /**

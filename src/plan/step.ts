@@ -3,6 +3,7 @@
 // params P) and what the planner and runner call (BoundKind: a kind bound to one step's
 // params, made by plan/bind-kind.ts). Types only; nothing here has side effects.
 // plan/ and run/ use these; steps/ implements them.
+import type { CoreShare } from '../core/core-share.js';
 import type { TaskContext } from '../core/task.js';
 import type { Result } from '../core/result.js';
 import type { Exec } from '../tools/exec.js';
@@ -115,6 +116,8 @@ export interface StepContext extends TaskContext {
   readonly exec: Exec;
   /** The accelerator for VMs in this run (probed once per run when needed). */
   readonly accel: () => Promise<'kvm' | 'tcg'>;
+  /** The host's cores, shared by the run's steps: VMs claim theirs, compression asks. */
+  readonly cores: CoreShare;
 }
 
 /**

@@ -118,6 +118,7 @@ async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<St
       secrets: env.secrets,
       exec: env.exec,
       accel: env.accel,
+      cores: env.cores,
     });
   } catch (error) {
     return thrownByKind(attempt, error, outDir);

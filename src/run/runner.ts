@@ -2,6 +2,8 @@
 // step just before it would start (so a re-run upstream step that produced the same
 // outputs leaves its dependents up to date). Wires the scheduler (what starts when) to
 // run-step.ts (one step, checkpointed). It knows nothing of what steps do.
+import { availableParallelism } from 'node:os';
+import { coreShare } from '../core/core-share.js';
 import { makeDirectories } from '../core/fs-failure.js';
 import type { Exec } from '../tools/exec.js';
 import { decideStep, type PlanFacts, type StepDecision } from '../plan/plan.js';
@@ -94,6 +96,7 @@ export async function runGraph(
     exec: options.exec,
     secrets: options.secrets,
     accel: () => (accel ??= options.probeAccel(options.signal)),
+    cores: coreShare(availableParallelism()),
     clock,
   };
   options.emit({ type: 'run-started', total: options.graph.steps.length, jobs: options.jobs });

@@ -1,5 +1,6 @@
 // One attempt at a step and how it ends: the run-wide environment a step runs in, and the
 // failure and cancel reports (log line plus event) that run-step.ts and checkpoint.ts share.
+import type { CoreShare } from '../core/core-share.js';
 import { fsFailureOf } from '../core/fs-failure.js';
 import type { Exec } from '../tools/exec.js';
 import type { StepFailure, StepKinds, StepSpec } from '../plan/step.js';
@@ -21,6 +22,8 @@ export interface StepRunEnv {
   readonly secrets: ReadonlyMap<string, string>;
   /** The run's accelerator, probed at most once per run. */
   readonly accel: () => Promise<'kvm' | 'tcg'>;
+  /** The host's cores, shared by the run's steps. */
+  readonly cores: CoreShare;
   readonly clock: () => number;
 }
 

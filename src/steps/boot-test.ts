@@ -94,7 +94,13 @@ export const bootTest: StepKind<BootTestParams, 'boot-test'> = {
     const tmp = await mkdtemp(join(tmpdir(), 'emi-boot-test-'));
     try {
       const cpus = testCpus(p.cpus, accel, availableParallelism(), loadavg()[0] ?? 0);
-      return await boot(ctx, { kernel, initrd, rootfs, accel, tmp, cpus });
+      // The VM's vCPUs are claimed while it runs: the bundler beside it compresses on the rest.
+      const release = ctx.cores.claim(cpus);
+      try {
+        return await boot(ctx, { kernel, initrd, rootfs, accel, tmp, cpus });
+      } finally {
+        release();
+      }
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }

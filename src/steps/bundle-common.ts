@@ -84,6 +84,8 @@ export async function makeParts(
       cloudCertPem: identity.cloudCertPem,
       partSize: p.partSizeBytes,
       exec: ctx.exec,
+      // Compress on the cores a running VM (the boot test) has not claimed.
+      cores: () => ctx.cores.free(),
     },
     ctx,
   );

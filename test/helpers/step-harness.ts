@@ -12,6 +12,8 @@ import type { Result } from '../../src/core/result.js';
 import { exec } from '../../src/tools/exec.js';
 import { probeAccel } from '../../src/tools/qemu-accel.js';
 import { quietTask } from '../../src/core/task.js';
+import { availableParallelism } from 'node:os';
+import { coreShare } from '../../src/core/core-share.js';
 
 export type Finished = StepOutputs & { readonly dir: string };
 
@@ -24,6 +26,8 @@ export class StepHarness {
   keepFailed = false;
   readonly failedOutDirs = new Map<string, string>();
   #accel: 'kvm' | 'tcg' | undefined;
+  /** The host's cores, shared by the steps this harness runs (as one run's are). */
+  readonly cores = coreShare(availableParallelism());
 
   constructor(workDir: string, accel?: 'kvm' | 'tcg') {
     this.workDir = workDir;
@@ -65,6 +69,7 @@ export class StepHarness {
         this.#accel ??= (await probeAccel(exec, quietTask(signal))).accel;
         return this.#accel;
       },
+      cores: this.cores,
     });
     if (!r.ok) {
       // As the runner does, a failed step's output folder can be kept (its logs, a console).

@@ -11,6 +11,7 @@ import type { IsoInstallParams } from '../../../src/plan/step-params.js';
 import { injectAnswers } from '../../../src/steps/answer-inject.js';
 import { cpioNewc } from '../../../src/guest/cpio-newc.js';
 import { exec } from '../../../src/tools/exec.js';
+import { coreShare } from '../../../src/core/core-share.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -36,6 +37,7 @@ function ctx(dir: string): StepRunContext<IsoInstallParams> {
     secrets: new Map(),
     exec,
     accel: () => Promise.resolve('tcg'),
+    cores: coreShare(2),
   };
 }
 

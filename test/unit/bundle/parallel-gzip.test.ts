@@ -6,6 +6,7 @@ import { describe, expect, test } from '@jest/globals';
 import {
   GZIP_HEADER,
   isAllZero,
+  JobSlots,
   looksIncompressible,
   ParallelGzip,
   storedBlocks,
@@ -137,5 +138,70 @@ describe('isAllZero', () => {
     expect(isAllZero(b)).toBe(false);
     expect(isAllZero(b.subarray(0, 150 * KIB))).toBe(true);
     expect(isAllZero(Buffer.alloc(0))).toBe(true);
+  });
+});
+
+describe('JobSlots: compression on the cores that are free right now', () => {
+  function gate(): { promise: Promise<void>; open: () => void } {
+    let open = (): void => undefined;
+    const promise = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    return { promise, open };
+  }
+  const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  test('never runs more jobs than the limit says, and follows it as it changes', async () => {
+    let limit = 1;
+    const slots = new JobSlots(4, () => limit);
+    let running = 0;
+    let most = 0;
+    const gates = Array.from({ length: 6 }, gate);
+    const done = gates.map((g) =>
+      slots.run(async () => {
+        running += 1;
+        most = Math.max(most, running);
+        await g.promise;
+        running -= 1;
+      }),
+    );
+    await tick();
+    expect(slots.active).toBe(1); // a boot test holds the other core
+    expect(most).toBe(1);
+    limit = 3; // the VM is gone: the next finished job lets the others start
+    gates[0]?.open();
+    await tick();
+    expect(slots.active).toBe(3);
+    limit = 10; // never more than max
+    gates[1]?.open();
+    gates[2]?.open();
+    await tick();
+    expect(slots.active).toBe(3);
+    for (const g of gates) g.open();
+    await Promise.all(done);
+    expect(most).toBeLessThanOrEqual(4);
+    expect(slots.active).toBe(0);
+  });
+
+  test('a limit below 1 still lets one job run', async () => {
+    const slots = new JobSlots(2, () => 0);
+    await expect(slots.run(() => Promise.resolve('ran'))).resolves.toBe('ran');
+  });
+
+  test('a member made under a limit of one job is the same valid gzip', async () => {
+    const data = Buffer.concat([
+      randomBytes(40 * KIB),
+      Buffer.alloc(64 * KIB, 7),
+      randomBytes(50 * KIB),
+    ]);
+    const chunks = [
+      data.subarray(0, 64 * KIB),
+      data.subarray(64 * KIB, 128 * KIB),
+      data.subarray(128 * KIB),
+    ];
+    const gzip = new ParallelGzip({ concurrency: 4, limit: () => 1 });
+    const forms = await Promise.all(chunks.map((c, i) => gzip.compress(c, c.length, i === 2)));
+    const gz = Buffer.concat([GZIP_HEADER, ...forms.flat(), gzip.trailer()]);
+    expect(gunzipSync(gz).equals(data)).toBe(true);
   });
 });

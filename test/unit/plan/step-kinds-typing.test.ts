@@ -22,6 +22,7 @@ import { customize } from '../../../src/steps/customize.js';
 import { extractKernel } from '../../../src/steps/extract-kernel.js';
 import { extractRamdisk } from '../../../src/steps/extract-ramdisk.js';
 import { fakeKinds } from '../../helpers/fake-kinds.js';
+import { coreShare } from '../../../src/core/core-share.js';
 
 const id = (text: string): StepId => text as StepId;
 const host: HostFacts = { accel: 'tcg', isRoot: false };
@@ -181,6 +182,7 @@ describe('bindBuiltin', () => {
       secrets: new Map(),
       exec: () => Promise.reject(new Error('no tools here')),
       accel: () => Promise.resolve('tcg'),
+      cores: coreShare(2),
     });
     expect(result.ok).toBe(true);
     expect(seen.map((p) => p.commands)).toEqual([['test eki-1 = eki-1']]);

@@ -17,6 +17,7 @@ import { customize } from '../../../src/steps/customize.js';
 import { installOs } from '../../../src/steps/install-os.js';
 import type { Exec } from '../../../src/tools/exec.js';
 import { describeStepFailure } from '../../../src/plan/step-failure.js';
+import { coreShare } from '../../../src/core/core-share.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -41,6 +42,7 @@ function context<P>(step: StepSpec<P>, exec: Exec): StepRunContext<P> {
     secrets: new Map(),
     exec,
     accel: () => Promise.resolve('tcg'),
+    cores: coreShare(2),
   };
 }
 

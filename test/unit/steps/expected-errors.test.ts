@@ -29,6 +29,7 @@ import { installDebootstrap } from '../../../src/steps/install-debootstrap.js';
 import { installIso } from '../../../src/steps/install-iso.js';
 import { downloadIso, networkCause } from '../../../src/steps/iso-download.js';
 import type { Exec } from '../../../src/tools/exec.js';
+import { coreShare } from '../../../src/core/core-share.js';
 
 const dirs: string[] = [];
 const savedDebCache = process.env.EMI_RECIPE_DEBOOTSTRAP_CACHE;
@@ -89,6 +90,7 @@ function context<P>(
     secrets: new Map(),
     exec,
     accel: () => Promise.resolve('tcg'),
+    cores: coreShare(2),
   };
 }
 

@@ -13,6 +13,7 @@ import { installDebootstrap } from '../../../src/steps/install-debootstrap.js';
 import { planCommand } from '../../../src/steps/plan-command.js';
 import type { Exec } from '../../../src/tools/exec.js';
 import type { Sandbox } from '../../../src/tools/namespace.js';
+import { coreShare } from '../../../src/core/core-share.js';
 
 const root = mkdtempSync(join(tmpdir(), 'emi-unit-debootstrap-'));
 const saved = {
@@ -101,6 +102,7 @@ async function runUntilDebootstrap(
     secrets: new Map(),
     exec: () => Promise.reject(new Error('the install ran a host program outside its namespace')),
     accel: () => Promise.resolve('tcg'),
+    cores: coreShare(2),
   };
   const r = await installDebootstrap(ctx, {
     isRoot: () => true,
