@@ -2,14 +2,16 @@
 // If-None-Match: * creates (two at once: exactly one 200, one 412 PreconditionFailed
 // naming the condition), If-Match compare-and-swap (a stale ETag 412, a missing key 404),
 // an ETag S3 does not implement on writes (501), and GET/HEAD If-Match / If-None-Match /
-// If-Modified-Since (412 / 304).
+// If-Modified-Since (412 / 304); the conditional-write probe's verdict on this server.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import {
   CreateBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
+import { probeConditionalWrites } from '../../../src/cloud/conditional-writes.js';
 import { startTestCloud, type TestCloud } from '../../helpers/local-cloud.js';
 
 jest.setTimeout(120_000);
@@ -101,5 +103,26 @@ describe('conditional GetObject and HeadObject', () => {
     expect(await get({ IfModifiedSince: new Date(Date.now() - 3_600_000) })).toBe(`ok ${etag}`);
     expect(await head({ IfMatch: '"0123"' })).toMatch(/^\S+ 412$/);
     expect(await head({ IfNoneMatch: etag })).toMatch(/^\S+ 304$/);
+  });
+});
+
+describe('probeConditionalWrites', () => {
+  test('finds that the embedded cloud honours If-None-Match and leaves no probe key', async () => {
+    const endpoint = t.cloud.endpoints.s3;
+    const probe = await probeConditionalWrites(t.clients.s3, {
+      bucket: BUCKET,
+      prefix: 'probe/',
+      endpoint,
+    });
+    expect(probe.ok && probe.value).toMatchObject({
+      endpoint,
+      honoured: true,
+      secondCreate: { kind: 'refused', httpStatus: 412, code: 'PreconditionFailed' },
+    });
+    expect(probe.ok && probe.value.cleanupFailure).toBeUndefined();
+    const left = await t.clients.s3.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'probe/' }),
+    );
+    expect(left.KeyCount).toBe(0);
   });
 });
