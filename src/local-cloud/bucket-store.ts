@@ -120,6 +120,11 @@ export class BucketStore {
     return this.#buckets.get(name)?.meta;
   }
 
+  /** The directory of an existing bucket (multipart uploads live under it), else undefined. */
+  bucketDir(name: string): string | undefined {
+    return this.#buckets.has(name) ? join(this.#root, name) : undefined;
+  }
+
   async createBucket(
     name: string,
     owner: string,

@@ -1,8 +1,10 @@
 // A PUT's body as S3 sends it (plain, or aws-chunked with or without chunk signatures)
 // and what the client announced about it (Content-MD5, signed SHA-256, length): shared
-// by PutObject and UploadPart. Also the conditional-write headers of a write.
+// by PutObject and UploadPart. Also the conditional-write headers of a write, and small
+// XML bodies read whole (CompleteMultipartUpload, DeleteObjects).
 import type { Readable } from 'node:stream';
-import type { Result } from '../core/result.js';
+import { createHash } from 'node:crypto';
+import { err, ok, type Result } from '../core/result.js';
 import { AwsChunkedDecoder } from './aws-chunked.js';
 import type { BodyExpectations } from './body-file.js';
 import type { S3Caller } from './s3-auth.js';
@@ -96,4 +98,39 @@ export function requestWriteCondition(
       { details: [['Header', condition.error.header]] },
     );
   return condition;
+}
+
+/** Why a small XML body could not be read. */
+export type SmallBodyError =
+  | { readonly code: 'MaxMessageLengthExceeded'; readonly limit: number }
+  | { readonly code: 'XAmzContentSHA256Mismatch'; readonly expected: string; readonly got: string }
+  | { readonly code: 'Stream'; readonly cause: unknown };
+
+/**
+ * A small request body (an XML document) in memory, at most `limit` bytes, checked
+ * against the SHA-256 a SigV4 client signed.
+ */
+export async function readSmallBody(
+  s: S3Request,
+  auth: S3Caller,
+  limit: number,
+): Promise<Result<Buffer, SmallBodyError>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of s.req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) return err({ code: 'MaxMessageLengthExceeded', limit });
+      chunks.push(chunk);
+    }
+  } catch (cause) {
+    return err({ code: 'Stream', cause });
+  }
+  const body = Buffer.concat(chunks);
+  if (/^[0-9a-f]{64}$/.test(auth.payloadHash)) {
+    const got = createHash('sha256').update(body).digest('hex');
+    if (got !== auth.payloadHash)
+      return err({ code: 'XAmzContentSHA256Mismatch', expected: auth.payloadHash, got });
+  }
+  return ok(body);
 }

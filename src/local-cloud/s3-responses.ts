@@ -4,12 +4,15 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChunkedBodyError } from './aws-chunked.js';
 import type { BucketStore, StoreError } from './bucket-store.js';
+import type { MultipartStore } from './multipart-store.js';
 import { xmlDocument, type XmlNode } from './xml.js';
 
 export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 export interface S3ApiContext {
   readonly store: BucketStore;
+  /** Multipart uploads into `store`'s buckets. */
+  readonly uploads: MultipartStore;
   /** The secret of an access key id, or undefined when unknown. */
   readonly secretFor: (accessKeyId: string) => string | undefined;
   /** The account id owning an access key id. */
