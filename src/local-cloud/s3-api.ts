@@ -1,9 +1,10 @@
 // The local cloud's S3 REST subset: buckets (list, create, head, delete, location, list
-// objects v1/v2), objects (put incl. aws-chunked, get with ranges, head, delete, ACL),
-// SigV4 or SigV2 on every request (s3-auth.ts). Enough for @aws-sdk/client-s3, awscli,
-// s3cmd and euca2ools; multipart uploads are answered NotImplemented. Here: path decoding,
-// authentication and one handler per operation; which operation is s3-route.ts's, the
-// handlers are in s3-buckets.ts, s3-objects.ts and s3-list.ts, storage in bucket-store.ts.
+// objects v1/v2, DeleteObjects), objects (put incl. aws-chunked and conditional, get with
+// ranges and conditions, head, delete, ACL), multipart uploads, SigV4 or SigV2 on every
+// request (s3-auth.ts). Enough for @aws-sdk/client-s3, awscli, s3cmd and euca2ools. Here:
+// path decoding, authentication and one handler per operation; which operation is
+// s3-route.ts's, the handlers are in s3-buckets.ts, s3-objects.ts, s3-list.ts,
+// s3-multipart.ts and s3-delete-objects.ts, storage in bucket-store.ts/multipart-store.ts.
 import { getObject, putObject, deleteObject, getObjectAcl, putObjectAcl } from './s3-objects.js';
 import {
   createBucket,
@@ -19,6 +20,14 @@ import {
   requireBucket,
 } from './s3-buckets.js';
 import { listObjects } from './s3-list.js';
+import { deleteObjects } from './s3-delete-objects.js';
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  uploadPart,
+} from './s3-multipart.js';
+import { listMultipartUploads, listParts } from './s3-multipart-list.js';
 import { requestId, sendError, type S3ApiContext, type S3Request } from './s3-responses.js';
 import { routeS3, type S3Call, type S3Operation } from './s3-route.js';
 import { authenticateS3, isAnonymous } from './s3-auth.js';
@@ -64,15 +73,22 @@ const HANDLERS: Readonly<Record<S3Operation, S3Handler>> = {
       call.id,
     );
   },
-  'multipart-not-implemented': (s, _ctx, call) => {
+  'multipart-method-not-allowed': (s, _ctx, call) => {
     sendError(
       s,
-      501,
-      'NotImplemented',
-      'Multipart uploads are not implemented by the local cloud; PUT objects whole.',
+      405,
+      'MethodNotAllowed',
+      `${call.method} is not allowed with ?uploads or ?uploadId on this resource.`,
       call.id,
     );
   },
+  'create-multipart-upload': onBucket(createMultipartUpload),
+  'upload-part': uploadPart,
+  'complete-multipart-upload': completeMultipartUpload,
+  'abort-multipart-upload': abortMultipartUpload,
+  'list-parts': listParts,
+  'list-multipart-uploads': onBucket(listMultipartUploads),
+  'delete-objects': onBucket(deleteObjects),
   'head-bucket': onBucket(headBucket),
   'get-bucket-location': onBucket(getBucketLocation),
   'get-bucket-acl': onBucket(getBucketAcl),

@@ -4,12 +4,15 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChunkedBodyError } from './aws-chunked.js';
 import type { BucketStore, StoreError } from './bucket-store.js';
+import type { MultipartStore } from './multipart-store.js';
 import { xmlDocument, type XmlNode } from './xml.js';
 
 export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 export interface S3ApiContext {
   readonly store: BucketStore;
+  /** Multipart uploads into `store`'s buckets. */
+  readonly uploads: MultipartStore;
   /** The secret of an access key id, or undefined when unknown. */
   readonly secretFor: (accessKeyId: string) => string | undefined;
   /** The account id owning an access key id. */
@@ -75,7 +78,11 @@ export function sendError(
   message: string,
   id: string,
   resource?: string,
-  options: { readonly closeConnection?: boolean } = {},
+  options: {
+    readonly closeConnection?: boolean;
+    /** Elements after Message, as S3 adds them (`Condition`, `Header`, `PartNumber`…). */
+    readonly details?: readonly XmlNode[];
+  } = {},
 ): void {
   // Drain what the client still sends so that keep-alive connections stay usable; a body
   // refused for its size is not read: the connection closes after the answer instead.
@@ -84,6 +91,7 @@ export function sendError(
   const body = xmlDocument('Error', undefined, [
     ['Code', code],
     ['Message', message],
+    ...(options.details ?? []),
     resource !== undefined ? ['Resource', resource] : undefined,
     ['RequestId', id],
   ]);
@@ -95,7 +103,7 @@ export function sendError(
   sendXml(s.res, status, body, id);
 }
 
-const STORE_STATUS: Record<StoreError['code'], [number, string]> = {
+const STORE_STATUS: Record<Exclude<StoreError['code'], 'PreconditionFailed'>, [number, string]> = {
   NoSuchBucket: [404, 'The specified bucket does not exist'],
   NoSuchKey: [404, 'The specified key does not exist.'],
   BucketNotEmpty: [409, 'The bucket you tried to delete is not empty'],
@@ -161,6 +169,18 @@ export function sendStoreError(
       id,
       resource,
       { closeConnection: true },
+    );
+    return;
+  }
+  if (error.code === 'PreconditionFailed') {
+    sendError(
+      s,
+      412,
+      error.code,
+      'At least one of the pre-conditions you specified did not hold',
+      id,
+      resource,
+      { details: [['Condition', error.condition]] },
     );
     return;
   }

@@ -7,7 +7,14 @@ import type { S3Caller } from './s3-auth.js';
 export type S3Operation =
   | 'list-buckets'
   | 'service-method-not-allowed'
-  | 'multipart-not-implemented'
+  | 'multipart-method-not-allowed'
+  | 'create-multipart-upload'
+  | 'upload-part'
+  | 'complete-multipart-upload'
+  | 'abort-multipart-upload'
+  | 'list-parts'
+  | 'list-multipart-uploads'
+  | 'delete-objects'
   | 'head-bucket'
   | 'get-bucket-location'
   | 'get-bucket-acl'
@@ -55,7 +62,6 @@ const UNSUPPORTED_SUBRESOURCES = [
   'notification',
   'replication',
   'requestPayment',
-  'uploads',
   'versions',
   'object-lock',
   'accelerate',
@@ -97,6 +103,8 @@ function routeBucket(method: string, query: ReadonlyMap<string, string>): S3Oper
       return query.has('acl') ? 'put-bucket-acl' : 'create-bucket';
     case 'DELETE':
       return 'delete-bucket';
+    case 'POST':
+      return query.has('delete') ? 'delete-objects' : 'bucket-method-not-implemented';
     default:
       return 'bucket-method-not-implemented';
   }
@@ -116,11 +124,38 @@ function routeObject(method: string, query: ReadonlyMap<string, string>): S3Oper
   }
 }
 
+/** A multipart request (`?uploads` or `?uploadId` present) by method and target. */
+function routeMultipart(
+  method: string,
+  key: string,
+  query: ReadonlyMap<string, string>,
+): S3Operation {
+  if (key === '')
+    return method === 'GET' && query.has('uploads')
+      ? 'list-multipart-uploads'
+      : 'multipart-method-not-allowed';
+  if (query.has('uploadId')) {
+    switch (method) {
+      case 'PUT':
+        return 'upload-part';
+      case 'POST':
+        return 'complete-multipart-upload';
+      case 'DELETE':
+        return 'abort-multipart-upload';
+      case 'GET':
+        return 'list-parts';
+      default:
+        return 'multipart-method-not-allowed';
+    }
+  }
+  return method === 'POST' ? 'create-multipart-upload' : 'multipart-method-not-allowed';
+}
+
 /**
  * The operation for `method` on `bucket`/`key` with `query`. In this order: the service
- * (bucket '') answers GET only; any multipart request (`?uploads`, `?uploadId`) is
- * NotImplemented; then bucket operations (key '') and object operations by method and
- * sub-resource. A HEAD on a bucket ignores the query.
+ * (bucket '') answers GET only; any multipart request (`?uploads`, `?uploadId`) goes by
+ * routeMultipart (a HEAD on a bucket excepted); then bucket operations (key '') and
+ * object operations by method and sub-resource. A HEAD on a bucket ignores the query.
  */
 export function routeS3(request: {
   readonly method: string;
@@ -130,6 +165,8 @@ export function routeS3(request: {
 }): S3Operation {
   const { method, bucket, key, query } = request;
   if (bucket === '') return method === 'GET' ? 'list-buckets' : 'service-method-not-allowed';
-  if (query.has('uploads') || query.has('uploadId')) return 'multipart-not-implemented';
+  const isHeadBucket = method === 'HEAD' && key === '';
+  if (!isHeadBucket && (query.has('uploads') || query.has('uploadId')))
+    return routeMultipart(method, key, query);
   return key === '' ? routeBucket(method, query) : routeObject(method, query);
 }

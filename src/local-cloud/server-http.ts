@@ -8,6 +8,7 @@ import type { CheckContext } from './bundle-checks.js';
 import { handleEc2, type Ec2ApiContext } from './ec2-api.js';
 import type { LocalIdentity } from './identity.js';
 import type { ImageStore } from './image-store.js';
+import { MultipartStore } from './multipart-store.js';
 import { handleS3 } from './s3-api.js';
 
 export const EC2_PATH = '/services/compute';
@@ -68,6 +69,7 @@ export function requestHandler(
   };
   const s3 = {
     store,
+    uploads: new MultipartStore(store),
     secretFor,
     accountFor,
     region: services.region,

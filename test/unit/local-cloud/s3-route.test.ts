@@ -1,5 +1,6 @@
 // The local cloud's S3 dispatch table: which operation each method, path and query gets,
-// including the precedence rules (service first, multipart before anything on a bucket).
+// including the precedence rules (service first, multipart before anything but a HEAD of a
+// bucket).
 import { describe, expect, test } from '@jest/globals';
 import {
   absentConfiguration,
@@ -27,9 +28,22 @@ describe('routeS3', () => {
     ['PUT', '', '', 'service-method-not-allowed'],
     ['DELETE', '', '', 'service-method-not-allowed'],
     ['HEAD', '', '', 'service-method-not-allowed'],
-    ['GET', 'b', 'uploads', 'multipart-not-implemented'],
-    ['POST', 'b/k', 'uploads', 'multipart-not-implemented'],
-    ['PUT', 'b/k', 'partNumber=1&uploadId=x', 'multipart-not-implemented'],
+    ['GET', 'b', 'uploads', 'list-multipart-uploads'],
+    ['GET', 'b', 'uploads&prefix=a', 'list-multipart-uploads'],
+    ['PUT', 'b', 'uploads', 'multipart-method-not-allowed'],
+    ['POST', 'b', 'uploadId=x', 'multipart-method-not-allowed'],
+    ['HEAD', 'b', 'uploads', 'head-bucket'],
+    ['POST', 'b/k', 'uploads', 'create-multipart-upload'],
+    ['GET', 'b/k', 'uploads', 'multipart-method-not-allowed'],
+    ['PUT', 'b/k', 'partNumber=1&uploadId=x', 'upload-part'],
+    ['POST', 'b/k', 'uploadId=x', 'complete-multipart-upload'],
+    ['DELETE', 'b/k', 'uploadId=x', 'abort-multipart-upload'],
+    ['GET', 'b/k', 'uploadId=x', 'list-parts'],
+    ['GET', 'b/k', 'uploadId=x&max-parts=2', 'list-parts'],
+    ['HEAD', 'b/k', 'uploadId=x', 'multipart-method-not-allowed'],
+    ['PUT', 'b/k', 'uploadId=x&acl', 'upload-part'],
+    ['POST', 'b', 'delete', 'delete-objects'],
+    ['DELETE', 'b', 'delete', 'delete-bucket'],
     ['HEAD', 'b', '', 'head-bucket'],
     ['HEAD', 'b', 'location', 'head-bucket'],
     ['GET', 'b', 'location', 'get-bucket-location'],
