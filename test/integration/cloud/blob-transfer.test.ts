@@ -1,7 +1,8 @@
 // The step cache's transport: a sparse file to one gzip blob and back, over an in-memory
 // S3 with multipart semantics (the real file system, perl's SEEK_DATA, real gzip): holes
 // are not sent, parts are retried, a failed upload is aborted and leaves no object, a
-// corrupt, truncated or mismatched blob is refused and leaves no file.
+// corrupt, truncated or mismatched blob is refused and leaves no file. Then the same over
+// real HTTP against the embedded cloud (SDK multipart upload, streamed GET).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -11,7 +12,13 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { err, ok, type Result } from '../../../src/core/result.js';
 import type { CloudFailure } from '../../../src/cloud/aws-errors.js';
-import type { BlobObjects, UploadedPart } from '../../../src/cloud/blob-objects.js';
+import { CreateBucketCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import {
+  sdkBlobObjects,
+  type BlobObjects,
+  type UploadedPart,
+} from '../../../src/cloud/blob-objects.js';
+import { startTestCloud } from '../../helpers/local-cloud.js';
 import { blobKey, getBlob, putBlob } from '../../../src/cloud/blob-transfer.js';
 import { exec } from '../../../src/tools/exec.js';
 
@@ -269,5 +276,45 @@ describe('blob transfer', () => {
     expect(r.ok).toBe(true);
     expect(blobs.calls.filter((c) => c === 'GetObject')).toHaveLength(3);
     expect(readdirSync(out)).toEqual(['disk.raw']);
+  });
+});
+
+describe('blob transfer against the embedded cloud (real HTTP, the AWS SDK)', () => {
+  test('multipart up, streamed down, identical and sparse; a second upload sends nothing', async () => {
+    const t = await startTestCloud();
+    try {
+      await t.clients.s3.send(new CreateBucketCommand({ Bucket: 'cache' }));
+      const blobs = sdkBlobObjects(t.clients.s3, t.cloud.endpoints.s3, 'cache');
+      const dir = tempDir();
+      const file = await sparseFile(dir);
+      const key = blobKey('ci/', file.sha256);
+      const up = await putBlob(blobs, file.path, key, file, options(dir));
+      expect(up.ok).toBe(true);
+      if (!up.ok) return;
+      expect(up.value.bytesSent).toBeGreaterThan(5 * MIB); // more than one part
+      expect(up.value.bytesSent).toBeLessThan(7.2 * MIB);
+      const uploads = await t.clients.s3.send(new ListMultipartUploadsCommand({ Bucket: 'cache' }));
+      expect(uploads.Uploads ?? []).toEqual([]);
+      const again = await putBlob(blobs, file.path, key, file, options(dir));
+      expect(again.ok && again.value.bytesSent).toBe(0);
+
+      const out = tempDir();
+      const dest = join(out, 'disk.raw');
+      const down = await getBlob(blobs, key, dest, file, { ...options(dir), tmpDir: out });
+      expect(down).toEqual(ok({ bytesReceived: up.value.bytesSent }));
+      expect(readFileSync(dest).equals(readFileSync(file.path))).toBe(true);
+      expect(statSync(dest).blocks * 512).toBeLessThan(9 * MIB);
+      expect(
+        await getBlob(blobs, blobKey('ci/', 'f'.repeat(64)), join(out, 'x'), file, {
+          ...options(dir),
+          tmpDir: out,
+        }),
+      ).toMatchObject({
+        ok: false,
+        error: { reason: 'cloud', failure: { reason: 'not-found' } },
+      });
+    } finally {
+      await t.stop();
+    }
   });
 });
