@@ -214,6 +214,32 @@ describe('multipart uploads with the AWS SDK', () => {
       'ok',
     );
   });
+  test('readers during a completion see the old object or the whole new one, never a part', async () => {
+    await t.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap', Body: 'old' }));
+    const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(5 * MiB)];
+    const id = await create('swap');
+    const done = await Promise.all(parts.map((p, i) => upload('swap', id, i + 1, p)));
+    const whole = Buffer.concat(parts);
+    const state = { finished: false };
+    const completion = complete('swap', id, done).finally(() => {
+      state.finished = true;
+    });
+    const seen = new Set<string>();
+    do {
+      const bytes = await objectBytes('swap');
+      seen.add(
+        bytes.equals(whole)
+          ? 'new'
+          : bytes.toString() === 'old'
+            ? 'old'
+            : `other ${String(bytes.length)}`,
+      );
+    } while (!state.finished);
+    await completion;
+    seen.add((await objectBytes('swap')).equals(whole) ? 'new' : 'not new');
+    expect([...seen].filter((s) => s !== 'old' && s !== 'new')).toEqual([]);
+    expect(seen.has('new')).toBe(true);
+  });
 });
 
 describe('DeleteObjects', () => {
