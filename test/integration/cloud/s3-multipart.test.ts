@@ -77,7 +77,7 @@ const complete = (
   Key: string,
   UploadId: string,
   Parts: CompletedPart[],
-  extra: { IfNoneMatch?: string } = {},
+  extra: { IfNoneMatch?: string; IfMatch?: string } = {},
 ) =>
   t.clients.s3.send(
     new CompleteMultipartUploadCommand({
@@ -198,6 +198,23 @@ describe('multipart uploads with the AWS SDK', () => {
       ),
     ).toBe('NotFound 404');
     expect(await readdir(join(t.dataDir, 's3', BUCKET, 'uploads'))).toEqual([]);
+  });
+
+  test('CompleteMultipartUpload with If-Match: a stale ETag is refused, the current one replaces', async () => {
+    const v1 = await t.clients.s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'cas', Body: 'v1' }),
+    );
+    const v2 = await t.clients.s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'cas', Body: 'v2' }),
+    );
+    const id = await create('cas');
+    const part = await upload('cas', id, 1, Buffer.from('v3'));
+    expect(await outcome(() => complete('cas', id, [part], { IfMatch: v1.ETag ?? '' }))).toBe(
+      'PreconditionFailed 412',
+    );
+    expect((await objectBytes('cas')).toString()).toBe('v2');
+    expect(await outcome(() => complete('cas', id, [part], { IfMatch: v2.ETag ?? '' }))).toBe('ok');
+    expect((await objectBytes('cas')).toString()).toBe('v3');
   });
 
   test('CompleteMultipartUpload with If-None-Match: * is refused when the key exists', async () => {
