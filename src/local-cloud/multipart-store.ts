@@ -119,7 +119,12 @@ export class MultipartStore {
     const unique = randomBytes(8).toString('hex');
     const tmp = join(found.value.dir, `.tmp-${unique}`);
     const written = await writeBodyFile(body, tmp, expect);
-    if (!written.ok) return written;
+    if (!written.ok) {
+      // Aborted while the body was arriving (its directory, and so the file, gone).
+      const gone =
+        written.error.code === 'Stream' && !(await this.#upload(bucket, key, uploadId)).ok;
+      return gone ? err({ code: 'NoSuchUpload', uploadId }) : written;
+    }
     return this.#locks.run(uploadId, async () => {
       // Aborted (or completed) while the body was arriving: the part has nowhere to go.
       const still = await this.#upload(bucket, key, uploadId);

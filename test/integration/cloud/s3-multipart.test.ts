@@ -77,7 +77,7 @@ const complete = (
   Key: string,
   UploadId: string,
   Parts: CompletedPart[],
-  extra: { IfNoneMatch?: string } = {},
+  extra: { IfNoneMatch?: string; IfMatch?: string } = {},
 ) =>
   t.clients.s3.send(
     new CompleteMultipartUploadCommand({
@@ -200,6 +200,23 @@ describe('multipart uploads with the AWS SDK', () => {
     expect(await readdir(join(t.dataDir, 's3', BUCKET, 'uploads'))).toEqual([]);
   });
 
+  test('CompleteMultipartUpload with If-Match: a stale ETag is refused, the current one replaces', async () => {
+    const v1 = await t.clients.s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'cas', Body: 'v1' }),
+    );
+    const v2 = await t.clients.s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'cas', Body: 'v2' }),
+    );
+    const id = await create('cas');
+    const part = await upload('cas', id, 1, Buffer.from('v3'));
+    expect(await outcome(() => complete('cas', id, [part], { IfMatch: v1.ETag ?? '' }))).toBe(
+      'PreconditionFailed 412',
+    );
+    expect((await objectBytes('cas')).toString()).toBe('v2');
+    expect(await outcome(() => complete('cas', id, [part], { IfMatch: v2.ETag ?? '' }))).toBe('ok');
+    expect((await objectBytes('cas')).toString()).toBe('v3');
+  });
+
   test('CompleteMultipartUpload with If-None-Match: * is refused when the key exists', async () => {
     await t.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'taken', Body: 'first' }));
     const id = await create('taken');
@@ -213,6 +230,32 @@ describe('multipart uploads with the AWS SDK', () => {
     expect(await outcome(() => complete('fresh', fresh, [freshPart], { IfNoneMatch: '*' }))).toBe(
       'ok',
     );
+  });
+  test('readers during a completion see the old object or the whole new one, never a part', async () => {
+    await t.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap', Body: 'old' }));
+    const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(5 * MiB)];
+    const id = await create('swap');
+    const done = await Promise.all(parts.map((p, i) => upload('swap', id, i + 1, p)));
+    const whole = Buffer.concat(parts);
+    const state = { finished: false };
+    const completion = complete('swap', id, done).finally(() => {
+      state.finished = true;
+    });
+    const seen = new Set<string>();
+    do {
+      const bytes = await objectBytes('swap');
+      seen.add(
+        bytes.equals(whole)
+          ? 'new'
+          : bytes.toString() === 'old'
+            ? 'old'
+            : `other ${String(bytes.length)}`,
+      );
+    } while (!state.finished);
+    await completion;
+    seen.add((await objectBytes('swap')).equals(whole) ? 'new' : 'not new');
+    expect([...seen].filter((s) => s !== 'old' && s !== 'new')).toEqual([]);
+    expect(seen.has('new')).toBe(true);
   });
 });
 

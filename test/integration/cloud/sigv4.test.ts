@@ -2,12 +2,19 @@
 // the same requests with one character of the signature changed are refused), presigned
 // URLs made by the SDK's signer as @aws-sdk/s3-request-presigner makes them and by awscli
 // (botocore), valid until they expire; awscli's EC2 signing; an aws-chunked upload signed
-// chunk by chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), and one with a chunk changed.
+// chunk by chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), and one with a chunk changed; the
+// same for an UploadPart (its partNumber and uploadId signed in the query).
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createCloudClients } from '../../../src/cloud/clients.js';
 import { runAwsCli, startTestCloud, type TestCloud } from '../../helpers/local-cloud.js';
@@ -163,8 +170,14 @@ describe('presigned URLs', () => {
 async function putSignedChunks(
   key: string,
   chunks: readonly Buffer[],
-  change: (body: Buffer) => void = () => undefined,
+  options: {
+    readonly change?: (body: Buffer) => void;
+    /** Query parameters (UploadPart's partNumber and uploadId), signed and sent. */
+    readonly query?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<[number, string]> {
+  const query = options.query ?? {};
+  const change = options.change ?? ((): void => undefined);
   const { accessKeyId, secretAccessKey } = t.cloud.credentials;
   const signer = new SignatureV4({
     service: 's3',
@@ -187,7 +200,7 @@ async function putSignedChunks(
       protocol: 'http:',
       hostname: '127.0.0.1',
       path,
-      query: {},
+      query,
       headers: {
         host: `127.0.0.1:${t.cloud.port}`,
         'content-encoding': 'aws-chunked',
@@ -216,7 +229,14 @@ async function putSignedChunks(
   change(body);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port: t.cloud.port, method: 'PUT', path, headers: signed.headers },
+      {
+        host: '127.0.0.1',
+        port: t.cloud.port,
+        method: 'PUT',
+        path:
+          Object.keys(query).length > 0 ? `${path}?${new URLSearchParams(query).toString()}` : path,
+        headers: signed.headers,
+      },
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
@@ -237,13 +257,44 @@ describe('aws-chunked uploads signed chunk by chunk', () => {
     expect(await putSignedChunks('chunked', chunks)).toEqual([200, '']);
     const back = await t.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'chunked' }));
     expect(Buffer.from((await back.Body?.transformToByteArray()) ?? []).equals(data)).toBe(true);
-    const changed = await putSignedChunks('changed', chunks, (body) => {
-      body[body.length - 100] = (body[body.length - 100] ?? 0) ^ 1; // in the second chunk
+    const changed = await putSignedChunks('changed', chunks, {
+      change: (body) => {
+        body[body.length - 100] = (body[body.length - 100] ?? 0) ^ 1; // in the second chunk
+      },
     });
     expect(changed).toEqual([403, 'SignatureDoesNotMatch']);
     const missing = await outcome(() =>
       t.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'changed' })),
     );
     expect(missing).toMatch(/^NoSuchKey 404/);
+  });
+});
+
+describe('UploadPart as aws-chunked signed chunk by chunk', () => {
+  test('the part is its decoded bytes; a changed chunk → SignatureDoesNotMatch, no part', async () => {
+    const created = await t.clients.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'chunked-parts' }),
+    );
+    const uploadId = created.UploadId ?? '';
+    const data = randomBytes(70_000);
+    const chunks = [data.subarray(0, 65_536), data.subarray(65_536)];
+    const part = (partNumber: string, change?: (body: Buffer) => void) =>
+      putSignedChunks('chunked-parts', chunks, {
+        query: { partNumber, uploadId },
+        ...(change ? { change } : {}),
+      });
+    expect(await part('1')).toEqual([200, '']);
+    expect(
+      await part('2', (body) => {
+        body[body.length - 100] = (body[body.length - 100] ?? 0) ^ 1;
+      }),
+    ).toEqual([403, 'SignatureDoesNotMatch']);
+    const parts = await t.clients.s3.send(
+      new ListPartsCommand({ Bucket: BUCKET, Key: 'chunked-parts', UploadId: uploadId }),
+    );
+    const md5 = createHash('md5').update(data).digest('hex');
+    expect(parts.Parts?.map((p) => [p.PartNumber, p.Size, p.ETag])).toEqual([
+      [1, 70_000, `"${md5}"`],
+    ]);
   });
 });
