@@ -1,6 +1,7 @@
 // The customize step as one POSIX sh script run as root inside the image, the same
 // text for both ways of running it (chroot on the host as root, or virt-customize
 // --run in libguestfs's appliance). Pure text generation, golden-tested.
+import { INTERFACES } from './debootstrap-config.js';
 import {
   SSH_HOST_KEY_TYPES,
   type CustomizeSpec,
@@ -96,6 +97,7 @@ export function customizeScript(params: CustomizeSpec): string {
     ...params.files.flatMap(fileLines),
     ...removeLines(params.remove),
     ...(params.rcLocal ? rcLocalLines(params.rcLocal) : []),
+    ...(params.portableNetwork === true ? portableNetworkLines() : []),
     ...params.commands.flatMap((command) => [
       '',
       `say ${shellQuote(`running: ${command}`)}`,
@@ -180,6 +182,22 @@ function fileLines(file: GuestFile, index: number): string[] {
     `cp -- ${shellQuote(stagedFile(index))} ${shellQuote(file.path)}`,
     `chown -- ${shellQuote(file.owner)} ${shellQuote(file.path)}`,
     `chmod -- ${file.mode.toString(8).padStart(4, '0')} ${shellQuote(file.path)}`,
+  ];
+}
+
+/**
+ * DHCP on the first Ethernet NIC whatever its name, in place of an ifupdown stanza for
+ * one named NIC (an installer's); an image configured otherwise is left alone.
+ */
+function portableNetworkLines(): string[] {
+  return [
+    '',
+    "if [ -f /etc/network/interfaces ] && grep -Eq '^[[:space:]]*(auto|allow-hotplug|iface)[[:space:]]+e[a-z0-9]+' /etc/network/interfaces; then",
+    "  say 'network: DHCP on the first Ethernet NIC whatever its name, not only on the installer VM NIC'",
+    ...writeFile('/etc/network/interfaces', INTERFACES, 0o644, 'root:root').map(
+      (line) => `  ${line}`,
+    ),
+    'fi',
   ];
 }
 

@@ -55,4 +55,11 @@ export type CustomizeSpec = {
   readonly commands: readonly string[];
   /** The host key types the image makes at its first boot (all three: `ssh-keygen -A`). */
   readonly sshHostKeyTypes: readonly SshHostKeyType[];
+  /**
+   * Rewrite an ifupdown configuration that names one Ethernet NIC (`iface ens2 inet dhcp`,
+   * the installer VM's) to DHCP on the first Ethernet NIC whatever its name, as the
+   * debootstrap path writes it: set for installs from an ISO, whose installer configured
+   * the NIC of its own VM, which an instance's NIC need not match (ens2 there, ens3 here).
+   */
+  readonly portableNetwork?: boolean;
 };

@@ -120,7 +120,7 @@ export function diskAndInstallSteps(recipe: Recipe): BuiltinStepSpec[] {
 
 /** customize on the installed disk, then the kernel, ramdisk and root file system out of it. */
 export function customizeAndExtractSteps(recipe: Recipe): BuiltinStepSpec[] {
-  const customize = customizeParams(recipe.customize);
+  const customize = customizeParams(recipe.customize, recipe.install.kind === 'iso');
   const boot: ExtractBootParams = { kernel: recipe.extract.kernel };
   return [
     spec(

@@ -72,11 +72,20 @@ export function installParams(recipe: Recipe): ParamsWithInputs<InstallParams> {
 
 /**
  * customize: the recipe's customisation as it is (the same guest shapes), except that a
- * file copied from the host becomes the input `files[<index>]` and drops its path.
+ * file copied from the host becomes the input `files[<index>]` and drops its path, and an
+ * install from an ISO gets a network configuration for any NIC name (`portableNetwork`).
  */
-export function customizeParams(customize: RecipeCustomize): ParamsWithInputs<CustomizeParams> {
+export function customizeParams(
+  customize: RecipeCustomize,
+  fromIso: boolean,
+): ParamsWithInputs<CustomizeParams> {
   return {
-    params: { ...customize, files: customize.files.map(({ source: _source, ...file }) => file) },
+    params: {
+      ...customize,
+      files: customize.files.map(({ source: _source, ...file }) => file),
+      // An installer configured its own VM's NIC by name (guest/spec.ts portableNetwork).
+      ...(fromIso ? { portableNetwork: true } : {}),
+    },
     inputs: customize.files.flatMap((file, i) =>
       file.source ? [{ name: `files[${String(i)}]`, path: file.source.path }] : [],
     ),

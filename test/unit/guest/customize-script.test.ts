@@ -93,6 +93,16 @@ describe('customize script', () => {
     expect(some).toContain('HostKey /etc/ssh/ssh_host_ed25519_key');
     expect(some).not.toContain('ssh_host_rsa_key');
   });
+  test('portableNetwork: an ifupdown stanza for one named NIC becomes DHCP on any NIC, after rc.local', () => {
+    expect(customizeScript(everything)).not.toContain('/etc/network/interfaces');
+    const s = customizeScript({ ...everything, portableNetwork: true });
+    expect(s).toContain(
+      "if [ -f /etc/network/interfaces ] && grep -Eq '^[[:space:]]*(auto|allow-hotplug|iface)[[:space:]]+e[a-z0-9]+' /etc/network/interfaces; then",
+    );
+    expect(s).toContain('auto /e*/1=nic');
+    expect(s.indexOf('say "rc.local"')).toBeLessThan(s.indexOf('/etc/network/interfaces'));
+    expect(s.indexOf('/etc/network/interfaces')).toBeLessThan(s.indexOf("say 'running: "));
+  });
   test('sudo is installed when a user gets a rule, once', () => {
     expect(packagesToInstall(debianMinimal)).toEqual(['less', 'sudo']);
     expect(packagesToInstall({ ...debianMinimal, packages: ['sudo=1.9'] })).toEqual(['sudo=1.9']);

@@ -78,14 +78,20 @@ describe('build step params', () => {
     - { path: /etc/motd, content: "hi" }
     - { path: /etc/issue, source: ./files/issue, mode: "0600" }
 `);
-    const { params, inputs } = customizeParams(recipe.customize);
+    const { params, inputs } = customizeParams(recipe.customize, false);
     expect(params.users).toBe(recipe.customize.users);
+    expect(params).not.toHaveProperty('portableNetwork');
     expect(params.files).toEqual([
       { path: '/etc/motd', content: 'hi', mode: 0o644, owner: 'root:root' },
       { path: '/etc/issue', content: null, mode: 0o600, owner: 'root:root' },
     ]);
     expect(inputs).toEqual([{ name: 'files[1]', path: '/recipes/demo/files/issue' }]);
     expect(JSON.stringify(params)).not.toContain('/recipes/demo');
+  });
+
+  test("customize after an ISO install: the installer VM's NIC name is not kept (portableNetwork)", () => {
+    const recipe = recipeOf(DEBOOTSTRAP);
+    expect(customizeParams(recipe.customize, true).params.portableNetwork).toBe(true);
   });
 
   test('extract-rootfs: the image named after the recipe, the disk size by default', () => {
