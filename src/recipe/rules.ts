@@ -202,6 +202,17 @@ function checkPublishAndBundle(context: RuleContext, report: Report): void {
       }
     }
   } else {
+    if (cloud === 'aws' && raw.image?.virtualization !== 'hvm') {
+      // AWS registers no kernel or ramdisk images for users, and current instance types are HVM only.
+      report(
+        'error',
+        raw.image?.virtualization !== undefined
+          ? ['image', 'virtualization']
+          : ['publish', 'cloud'],
+        'AWS cannot run paravirtual images with their own kernel and ramdisk (users cannot register kernels there, and current instance types are HVM only): choose hvm with `image: { virtualization: hvm }`',
+        raw.image?.virtualization !== undefined ? {} : { part: 'value' },
+      );
+    }
     if (cloud === 'eucalyptus') {
       const endpoints: readonly ['ec2' | 's3', string][] = [
         ['ec2', 'EC2_URL'],

@@ -1,5 +1,6 @@
-// bundle-image: a kernel or ramdisk bundle, parts and signed manifest in one step, as
-// `euca-bundle-image --kernel true` / `--ramdisk true`. Its build id (a digest of the
+// bundle-image: a kernel or ramdisk bundle (or an hvm machine image: no kernel or ramdisk
+// to wait for), parts and signed manifest in one step, as `euca-bundle-image --kernel
+// true` / `--ramdisk true` / without either. Its build id (a digest of the
 // manifest) keeps its upload location unique.
 import { err, ok } from '../core/result.js';
 import { writeBundleManifest } from '../bundle/write-manifest.js';
@@ -30,9 +31,18 @@ export function bundleImageKind(session: CloudSession): StepKind<BundleParams, '
       const parts = await makeParts(ctx, identity.value);
       if (!parts.ok) return parts;
       const type = ctx.step.params.imageType;
-      // As `euca-bundle-image --kernel true` / `--ramdisk true` writes it.
+      // As `euca-bundle-image --kernel true` / `--ramdisk true` writes it; an hvm machine
+      // image as euca-bundle-image without --kernel/--ramdisk (no kernel_id, ramdisk_id),
+      // with -B's block device mapping when the recipe has one.
+      const mapping = ctx.step.params.blockDeviceMapping ?? [];
       const settings =
-        type === 'kernel' ? { kernelId: 'true' } : type === 'ramdisk' ? { ramdiskId: 'true' } : {};
+        type === 'kernel'
+          ? { kernelId: 'true' }
+          : type === 'ramdisk'
+            ? { ramdiskId: 'true' }
+            : mapping.length > 0
+              ? { blockDeviceMapping: mapping }
+              : {};
       const written = await writeBundleManifest(
         parts.value,
         { architecture: ctx.step.params.arch, ...settings },

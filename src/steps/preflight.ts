@@ -11,8 +11,13 @@ export interface PreflightSettings {
   /** Where upload-bundle will write (publish.bucket, publish.prefix). */
   readonly bucket: string;
   readonly prefix: string;
-  /** The machine image's size (extract.rootfsSizeBytes): warned about when a cloud refuses it. */
+  /** The machine image's size (extract.rootfsSizeBytes; disk.size for hvm): warned about when a cloud refuses it. */
   readonly imageSizeBytes: number;
+  /**
+   * Whether the run registers a kernel and a ramdisk (paravirtual; needs cloud-admin
+   * rights). false for hvm images: then no admin-rights warning.
+   */
+  readonly registersKernel: boolean;
 }
 
 export interface PreflightReport {
@@ -42,7 +47,7 @@ export async function publishPreflight(
     bucket: settings.bucket,
     prefix: settings.prefix,
     mayWrite: options.mayWrite,
-    needsAdmin: options.kinds.has('register-image') && !session.isLocal,
+    needsAdmin: settings.registersKernel && options.kinds.has('register-image') && !session.isLocal,
     imageSizeBytes: settings.imageSizeBytes,
     ...(session.isLocal
       ? {}

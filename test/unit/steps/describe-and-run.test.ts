@@ -71,6 +71,8 @@ describe('build kinds', () => {
       'extract-kernel',
       'extract-ramdisk',
       'extract-rootfs',
+      'make-bootable',
+      'extract-disk',
     ]);
   });
 
