@@ -20,6 +20,18 @@ export interface PreflightSettings {
   readonly registersKernel: boolean;
 }
 
+/**
+ * Whether the run needs cloud-admin rights: it registers a kernel and a ramdisk
+ * (paravirtual, not hvm) on a real cloud. The local cloud lets anyone.
+ */
+export function needsAdminRights(
+  settings: Pick<PreflightSettings, 'registersKernel'>,
+  kinds: ReadonlySet<string>,
+  isLocal: boolean,
+): boolean {
+  return settings.registersKernel && kinds.has('register-image') && !isLocal;
+}
+
 export interface PreflightReport {
   readonly errors: readonly string[];
   readonly warnings: readonly string[];
@@ -47,7 +59,7 @@ export async function publishPreflight(
     bucket: settings.bucket,
     prefix: settings.prefix,
     mayWrite: options.mayWrite,
-    needsAdmin: settings.registersKernel && options.kinds.has('register-image') && !session.isLocal,
+    needsAdmin: needsAdminRights(settings, options.kinds, session.isLocal),
     imageSizeBytes: settings.imageSizeBytes,
     ...(session.isLocal
       ? {}
