@@ -53,6 +53,20 @@ describe('image.virtualization', () => {
     ).toBeDefined();
   });
 
+  test('hvm: extract.rootfsSize and the kernel and ramdisk names are ignored, with a warning each', () => {
+    const r = load(
+      'image: { virtualization: hvm }\nextract: { rootfsSize: 1G }\npublish: { names: { kernel: kern-1, ramdisk: ram-1 } }\n',
+    );
+    expect(r.recipe).toBeDefined();
+    expect(r.diagnostics.map((d) => [d.severity, d.path])).toEqual([
+      ['warning', 'extract.rootfsSize'],
+      ['warning', 'publish.names.kernel'],
+      ['warning', 'publish.names.ramdisk'],
+    ]);
+    expect(r.diagnostics[0]?.message).toContain('the machine image is the whole disk');
+    expect(load('extract: { rootfsSize: 1G }\n').diagnostics).toEqual([]);
+  });
+
   test('an unknown virtualization is a schema error', () => {
     const r = load('image: { virtualization: pv }\n');
     expect(r.recipe).toBeUndefined();
