@@ -3,10 +3,10 @@
 // BIOS), the whole disk as one raw image, booted through SeaBIOS (no -kernel) with the
 // metadata key login, bundled and registered as ONE hvm emi in the embedded cloud: no eki
 // or eri, DescribeImages and `emi-recipe images` say hvm and name no kernel.
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { repoPath } from '../../helpers/paths.js';
 import { runBuiltCli } from '../../helpers/run-cli.js';
 
@@ -19,6 +19,11 @@ const dataDir = join(dir, '.emi-recipe', 'local-cloud');
 const ranSteps = (stdout: string) => [...stdout.matchAll(/✓ ([a-z-]+) \(/g)].map((m) => m[1]);
 
 describe('debian-minimal-hvm, end to end', () => {
+  // A 2 GiB disk, its raw image and the bundle: do not leave them in CI's /tmp.
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   test('from nothing: one hvm emi with no kernel, after the disk booted through SeaBIOS and accepted the metadata key', () => {
     const r = cli('apply', recipe, '--no-progress');
     expect(r.stderr).not.toContain('error');

@@ -3,7 +3,7 @@
 // writes without --kernel/--ramdisk (no kernel_id or ramdisk_id), register-machine sends
 // VirtualizationType=hvm and no kernel or ramdisk, and DescribeImages says hvm with no
 // kernel id. No eki or eri is registered.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,7 @@ describe('hvm publishing on the local cloud', () => {
   });
   afterAll(async () => {
     await session.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('the graph has no kernel or ramdisk steps', () => {
