@@ -231,7 +231,7 @@ export const makeBootable: StepKind<MakeBootableParams, 'make-bootable'> = {
     return {
       summary: `install GRUB for BIOS from the image's grub-pc, booting ${k === 'newest' ? 'the newest kernel' : `kernel ${k}`} with the console on tty0 and ttyS0`,
       commands: [
-        'qemu-img create -f qcow2 -b <customize>/disk.qcow2 -F qcow2 <out>/disk.qcow2',
+        'qemu-img create -f qcow2 -b <customize>/disk.qcow2 -F qcow2 <out>/disk.qcow2 (a raw disk: a sparse copy)',
         'qemu-img convert --image-opts driver=raw,offset=<root>,size=<size>,file.driver=qcow2,... -O raw <tmp>/root.img',
         'mount -o loop <tmp>/root.img <tmp>/root (+ proc, sys, dev)',
         `chroot <tmp>/root /bin/sh /${SCRIPT} (grub-mkimage -O i386-pc -o ${CORE_IMG} …)`,
