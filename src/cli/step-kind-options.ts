@@ -39,7 +39,12 @@ export function stepKindOptions(recipe: Recipe): StepKindOptions {
     preflight: {
       bucket: recipe.publish.bucket,
       prefix: recipe.publish.prefix,
-      imageSizeBytes: recipe.extract.rootfsSizeBytes,
+      // An hvm machine image is the whole disk, and registers no kernel or ramdisk.
+      imageSizeBytes:
+        recipe.image.virtualization === 'hvm'
+          ? recipe.disk.sizeBytes
+          : recipe.extract.rootfsSizeBytes,
+      registersKernel: recipe.image.virtualization !== 'hvm',
     },
   };
 }

@@ -19,6 +19,12 @@ export interface RegisterImageOptions {
   /** For machine images: the eki and eri ids. */
   readonly kernelId?: string;
   readonly ramdiskId?: string;
+  /**
+   * `hvm` for a whole-disk image (euca-register --virtualization-type hvm): then no
+   * kernel or ramdisk. Like euca-register 3.4.1 with a manifest, no RootDeviceName is
+   * sent (it refuses --root-device-name with one); the manifest's mapping names the root.
+   */
+  readonly virtualizationType?: 'hvm' | 'paravirtual';
   readonly signal: AbortSignal;
   /** Give everyone launch permission once available (recipe `publish.public`); default: leave as is. */
   readonly isPublic?: boolean;
@@ -103,6 +109,9 @@ export async function registerImage(
             ...(options.architecture !== undefined ? { architecture: options.architecture } : {}),
             ...(options.kernelId !== undefined ? { kernelId: options.kernelId } : {}),
             ...(options.ramdiskId !== undefined ? { ramdiskId: options.ramdiskId } : {}),
+            ...(options.virtualizationType !== undefined
+              ? { virtualizationType: options.virtualizationType }
+              : {}),
           },
           signal,
         ),

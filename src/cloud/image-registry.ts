@@ -52,6 +52,8 @@ export interface RegisterImageRequest {
   readonly architecture?: string;
   readonly kernelId?: string;
   readonly ramdiskId?: string;
+  /** `hvm` for a whole-disk image (sent as VirtualizationType); absent: the cloud's default. */
+  readonly virtualizationType?: 'hvm' | 'paravirtual';
 }
 
 /** What registration needs from the EC2 API. */
@@ -148,6 +150,9 @@ export function sdkImageRegistry(ec2: EC2Client, endpoint: string): ImageRegistr
               : {}),
             ...(request.kernelId !== undefined ? { KernelId: request.kernelId } : {}),
             ...(request.ramdiskId !== undefined ? { RamdiskId: request.ramdiskId } : {}),
+            ...(request.virtualizationType !== undefined
+              ? { VirtualizationType: request.virtualizationType }
+              : {}),
           }),
           { abortSignal: signal },
         );

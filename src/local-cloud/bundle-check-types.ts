@@ -45,6 +45,8 @@ export interface CheckContext {
 /** What a successful check decided; the caller assigns the id and stores it. */
 export interface AcceptedBundle {
   readonly imageType: ImageType;
+  /** `hvm` only for a machine image registered with VirtualizationType=hvm. */
+  readonly virtualizationType: 'paravirtual' | 'hvm';
   readonly imageLocation: string;
   readonly name: string;
   readonly description?: string;

@@ -146,12 +146,21 @@ export async function checkRegistration(
   const { manifest, bytes } = loaded.value;
   const architecture = chooseArchitecture(request, manifest);
   if (!architecture.ok) return architecture;
-  const boot = chooseKernelAndRamdisk(request, loaded.value, ctx);
+  const imageType = effectiveImageType(manifest, where.value.key);
+  // An hvm machine image boots its own disk through the firmware: no kernel or ramdisk
+  // is chosen (none from the request, the manifest or the cloud's defaults).
+  const virtualizationType =
+    imageType === 'machine' && request.virtualizationType?.toLowerCase() === 'hvm'
+      ? 'hvm'
+      : 'paravirtual';
+  const boot =
+    virtualizationType === 'hvm' ? ok({}) : chooseKernelAndRamdisk(request, loaded.value, ctx);
   if (!boot.ok) return boot;
   const duplicate = checkUniqueName(request, ctx);
   if (duplicate !== undefined) return duplicate;
   return ok({
-    imageType: effectiveImageType(manifest, where.value.key),
+    imageType,
+    virtualizationType,
     imageLocation: where.value.location,
     name: request.name,
     ...(request.description !== undefined ? { description: request.description } : {}),

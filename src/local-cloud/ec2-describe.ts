@@ -76,7 +76,7 @@ function filterValue(image: ImageRecord, name: string): string | undefined {
     case 'root-device-type':
       return 'instance-store';
     case 'virtualization-type':
-      return 'paravirtual';
+      return image.virtualizationType ?? 'paravirtual';
     default:
       return undefined;
   }
@@ -132,7 +132,7 @@ export function describe(
       ['name', image.name],
       image.description !== undefined ? ['description', image.description] : undefined,
       ['rootDeviceType', 'instance-store'],
-      ['virtualizationType', 'paravirtual'],
+      ['virtualizationType', image.virtualizationType ?? 'paravirtual'],
       ['hypervisor', 'xen'],
       ['creationDate', image.registeredAt],
       image.stateReason !== undefined

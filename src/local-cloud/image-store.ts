@@ -14,6 +14,8 @@ export interface ImageRecord {
   readonly isPublic: boolean;
   readonly architecture: string;
   readonly imageType: ImageType;
+  /** Absent in registries written before hvm images existed: paravirtual. */
+  readonly virtualizationType?: 'paravirtual' | 'hvm';
   readonly name: string;
   readonly description?: string;
   readonly kernelId?: string;

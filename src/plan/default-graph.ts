@@ -1,5 +1,6 @@
 // The default graph: a recipe turned into steps with their params, inputs and needs.
-// Pure. The shape (shared/DESIGN.md), with the boot test gating the machine registration:
+// Pure. An hvm recipe gets graph-hvm.ts's shape; a paravirtual one this shape
+// (shared/DESIGN.md), with the boot test gating the machine registration:
 //
 //   create-disk -> install-os -> customize -+-> extract-kernel -> bundle-kernel -> upload-kernel -> register-kernel --+
 //                                           +-> extract-ramdisk -> bundle-ramdisk -> upload-ramdisk -> register-ramdisk +
@@ -11,6 +12,7 @@ import type { Location } from '../core/diagnostic.js';
 import type { LocatedStepReference } from '../recipe/parse.js';
 import type { Recipe } from '../recipe/model.js';
 import type { GraphInput } from './graph.js';
+import { hvmGraphSteps } from './graph-hvm.js';
 import {
   bootTestParams,
   createDiskParams,
@@ -74,6 +76,7 @@ export function spec<K extends BuiltinKind>(
  * them to the step named. The order of the steps is the order plans list them in.
  */
 export function defaultGraphInput(recipe: Recipe): GraphInput<BuiltinStepSpec> {
+  if (recipe.image.virtualization === 'hvm') return withBootTestEdge(recipe, hvmGraphSteps(recipe));
   const publishing = publishingOf(recipe);
   const kernel = bootImageSteps(recipe, 'kernel', publishing);
   const ramdisk = bootImageSteps(recipe, 'ramdisk', publishing);
@@ -94,8 +97,16 @@ export function defaultGraphInput(recipe: Recipe): GraphInput<BuiltinStepSpec> {
     ...(bootTest ? [bootTest] : []),
     machine.register,
   ];
+  return withBootTestEdge(recipe, steps);
+}
+
+/** The steps with their reference edges, and the place of the boot test's edge (`test.boot`). */
+function withBootTestEdge(
+  recipe: Recipe,
+  steps: readonly BuiltinStepSpec[],
+): GraphInput<BuiltinStepSpec> {
   const input = withReferenceEdges(recipe, steps);
-  if (!bootTest) return input;
+  if (!recipe.test.boot) return input;
   // This edge comes from `test.boot: true`: say so when it is part of a cycle.
   const edges = new Map(input.edgeLocations);
   edges.set(`${STEP.registerMachine}->${STEP.bootTest}`, recipe.sourceMap.locate(['test', 'boot']));

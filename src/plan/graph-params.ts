@@ -11,6 +11,9 @@ import type {
   InstallParams,
 } from './step-params.js';
 
+/** The package that gives an hvm image its boot loader (GRUB for BIOS). */
+export const HVM_BOOT_PACKAGE = 'grub-pc';
+
 /** A step's params with the host files it reads. */
 export interface ParamsWithInputs<P> {
   readonly params: P;
@@ -38,7 +41,11 @@ export function installParams(recipe: Recipe): ParamsWithInputs<InstallParams> {
         components: install.components,
         mirror: install.mirror ?? null,
         kernelPackage: install.kernelPackage,
-        packages: install.packages,
+        // An hvm disk boots through GRUB from the image's own packages (make-bootable).
+        packages:
+          recipe.image.virtualization === 'hvm' && !install.packages.includes(HVM_BOOT_PACKAGE)
+            ? [...install.packages, HVM_BOOT_PACKAGE]
+            : install.packages,
         locale: install.locale,
         timezone: install.timezone,
         diskSizeBytes: recipe.disk.sizeBytes,

@@ -74,6 +74,23 @@ export type ExtractRootfsParams = {
   readonly name: string;
 };
 
+/**
+ * make-bootable (hvm): GRUB for BIOS from the image's own grub-pc on an overlay of
+ * customize's disk: core.img embedded after the MBR, boot.img in it, a grub.cfg booting
+ * `kernel` with the console on tty0 and ttyS0. Artifact `disk`; values `kernelVersion`,
+ * `rootUuid`, `partition`.
+ */
+export type MakeBootableParams = {
+  readonly bootLoader: 'grub-pc';
+  /** 'newest' or an exact version as in /boot/vmlinuz-<version> (the recipe's extract.kernel). */
+  readonly kernel: string;
+};
+
+/** extract-disk (hvm): the whole disk (partition table, boot loader, root) as one raw image. Artifact `image`. */
+export type ExtractDiskParams = {
+  readonly name: string;
+};
+
 /** Where bundles go and who holds the keys; `local` means the embedded cloud provides keys at run time. */
 export type PublishTargetParams = {
   readonly cloud: 'local' | 'eucalyptus' | 'aws';
@@ -97,6 +114,11 @@ export type BundleParams = {
   /** The bundle prefix: file names and the image name in the manifest. */
   readonly prefix: string;
   readonly partSizeBytes: number;
+  /**
+   * hvm machine bundles only (parts and manifest in one bundle-image step): the
+   * manifest's block device mapping. Absent for kernels, ramdisks and paravirtual parts.
+   */
+  readonly blockDeviceMapping?: readonly { readonly virtual: string; readonly device: string }[];
   /** null: the local cloud's account. */
   readonly account: string | null;
   readonly target: PublishTargetParams;
@@ -124,11 +146,18 @@ export type RegisterParams = {
   readonly description: string | null;
   readonly arch: Arch;
   readonly public: boolean;
+  /** hvm machine images only: RegisterImage's VirtualizationType (absent: the cloud's default, paravirtual). */
+  readonly virtualization?: 'hvm';
   readonly target: PublishTargetParams;
 };
 
-/** boot-test: boots the extracted kernel, ramdisk and root file system with a metadata service. */
+/**
+ * boot-test: boots the extracted kernel, ramdisk and root file system with a metadata
+ * service, or (`firmware: 'bios'`, hvm) the whole disk image through SeaBIOS.
+ */
 export type BootTestParams = {
+  /** hvm only: boot extract-disk's image through the firmware, no -kernel. */
+  readonly firmware?: 'bios';
   readonly user: string;
   readonly commands: readonly string[];
   readonly timeoutMs: number;
@@ -149,6 +178,8 @@ export type StepParamsByKind = {
   'extract-kernel': ExtractBootParams;
   'extract-ramdisk': ExtractBootParams;
   'extract-rootfs': ExtractRootfsParams;
+  'make-bootable': MakeBootableParams;
+  'extract-disk': ExtractDiskParams;
   'bundle-image': BundleParams;
   'bundle-parts': BundleParams;
   'bundle-manifest': BundleManifestParams;

@@ -96,6 +96,17 @@ export interface RecipeCustomize extends Omit<CustomizeSpec, 'files'> {
   readonly files: readonly RecipeFile[];
 }
 
+/**
+ * `paravirtual`: a kernel, a ramdisk and the root file system, the machine image naming
+ * both. `hvm`: the whole bootable disk (partition table, GRUB, root file system) as one
+ * machine image with no kernel or ramdisk (what AWS and non-admin Eucalyptus accounts use).
+ */
+export type Virtualization = 'paravirtual' | 'hvm';
+
+export interface ImageSpec {
+  readonly virtualization: Virtualization;
+}
+
 export interface ExtractSpec {
   /** 'newest' or an exact version as in /boot/vmlinuz-<version>. */
   readonly kernel: string;
@@ -152,6 +163,7 @@ export interface Recipe {
   readonly disk: { readonly sizeBytes: number; readonly format: DiskFormat };
   readonly install: InstallSpec;
   readonly customize: RecipeCustomize;
+  readonly image: ImageSpec;
   readonly extract: ExtractSpec;
   readonly bundle: BundleSpec;
   readonly publish: PublishSpec;

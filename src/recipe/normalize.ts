@@ -56,6 +56,7 @@ export function normalizeRecipe(checked: CheckedRecipe, options: NormalizeOption
     disk: { sizeBytes: sizes.diskBytes, format: raw.disk.format ?? 'qcow2' },
     install: installOf(raw, sizes, host),
     customize,
+    image: { virtualization: raw.image?.virtualization ?? 'paravirtual' },
     extract: { kernel: raw.extract?.kernel ?? 'newest', rootfsSizeBytes: sizes.rootfsBytes },
     bundle: bundleOf(raw, sizes, host, options.env),
     publish: publishOf(raw, options.env),

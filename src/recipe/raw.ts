@@ -73,6 +73,7 @@ export interface RawRecipe {
     readonly commands?: readonly string[];
     readonly sshHostKeyTypes?: readonly ('rsa' | 'ecdsa' | 'ed25519')[];
   };
+  readonly image?: { readonly virtualization?: 'paravirtual' | 'hvm' };
   readonly extract?: { readonly kernel?: string; readonly rootfsSize?: RawSize };
   readonly bundle?: {
     readonly account?: string;

@@ -44,6 +44,7 @@ export function checkRules(context: RuleContext): RuleOutcome {
   const sizes = checkSizes(context, report);
   checkPublishAndBundle(context, report);
   checkTest(context, report);
+  checkHvm(context, report);
   return { diagnostics: out, sizes };
 }
 
@@ -202,6 +203,17 @@ function checkPublishAndBundle(context: RuleContext, report: Report): void {
       }
     }
   } else {
+    if (cloud === 'aws' && raw.image?.virtualization !== 'hvm') {
+      // AWS registers no kernel or ramdisk images for users, and current instance types are HVM only.
+      report(
+        'error',
+        raw.image?.virtualization !== undefined
+          ? ['image', 'virtualization']
+          : ['publish', 'cloud'],
+        'AWS cannot run paravirtual images with their own kernel and ramdisk (users cannot register kernels there, and current instance types are HVM only): choose hvm with `image: { virtualization: hvm }`',
+        raw.image?.virtualization !== undefined ? {} : { part: 'value' },
+      );
+    }
     if (cloud === 'eucalyptus') {
       const endpoints: readonly ['ec2' | 's3', string][] = [
         ['ec2', 'EC2_URL'],
@@ -252,6 +264,28 @@ function checkPublishAndBundle(context: RuleContext, report: Report): void {
       ['publish', 'credentials', 'secretKey'],
       'a secret written in the recipe ends up in git: use ${env.EC2_SECRET_KEY}',
     );
+  }
+}
+
+/** Keys an hvm image has no use for: no root file system image, no kernel or ramdisk. */
+function checkHvm(context: RuleContext, report: Report): void {
+  const { raw } = context;
+  if (raw.image?.virtualization !== 'hvm') return;
+  if (raw.extract?.rootfsSize !== undefined)
+    report(
+      'warning',
+      ['extract', 'rootfsSize'],
+      'ignored with `image.virtualization: hvm`: the machine image is the whole disk (`disk.size`)',
+      { part: 'key' },
+    );
+  for (const key of ['kernel', 'ramdisk'] as const) {
+    if (raw.publish?.names?.[key] !== undefined)
+      report(
+        'warning',
+        ['publish', 'names', key],
+        'ignored with `image.virtualization: hvm`: no kernel or ramdisk image is registered',
+        { part: 'key' },
+      );
   }
 }
 

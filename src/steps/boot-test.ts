@@ -1,5 +1,6 @@
 // boot-test: boots the extracted kernel, initrd and root file system in QEMU the way a
-// Eucalyptus node does (direct kernel boot, the file system as the root disk), with an
+// Eucalyptus node does (direct kernel boot, the file system as the root disk), or an hvm
+// image's whole disk through SeaBIOS (its own GRUB, no -kernel), with an
 // emulated metadata service at 169.254.169.254 serving a key made for the test and
 // nothing else on the guest's network; waits for an SSH login with that key (proof
 // that the rc.local injection works), runs the test commands, and stops the guest.
@@ -17,6 +18,7 @@ import { keygenArgs, runOnGuest, sshCommandText, type SshTarget } from '../tools
 import {
   BOOT_APPEND,
   bootTestVmArgs,
+  type BootTestMedia,
   freePort,
   GUEST_NET,
   HINTED_POLL_MS,
@@ -48,21 +50,26 @@ export const bootTest: StepKind<BootTestParams, 'boot-test'> = {
     const p = step.params;
     const accel = p.accel !== 'auto' ? p.accel : facts.accel === 'unknown' ? 'auto' : facts.accel;
     const target: SshTarget = { user: p.user, port: 0, keyPath: '<test-key>', connectTimeoutS: 5 };
+    const bios = p.firmware === 'bios';
     return {
-      summary: `boot the kernel, ramdisk and root file system with a metadata service; log in as ${p.user} with the metadata key; run ${p.commands.length} command(s)`,
+      summary: `boot ${bios ? 'the disk image through SeaBIOS (its own GRUB)' : 'the kernel, ramdisk and root file system'} with a metadata service; log in as ${p.user} with the metadata key; run ${p.commands.length} command(s)`,
       commands: [
         formatCommand('ssh-keygen', keygenArgs('<tmp>/test-key', 'emi-recipe-boot-test')),
         formatCommand(QEMU_SYSTEM, [
           '-accel',
           accel,
-          '-kernel',
-          '<extract-kernel>',
-          '-initrd',
-          '<extract-ramdisk>',
-          '-append',
-          `${BOOT_APPEND} ${TEST_APPEND_EXTRA}`,
+          ...(bios
+            ? []
+            : [
+                '-kernel',
+                '<extract-kernel>',
+                '-initrd',
+                '<extract-ramdisk>',
+                '-append',
+                `${BOOT_APPEND} ${TEST_APPEND_EXTRA}`,
+              ]),
           '-drive',
-          'file=<extract-rootfs>,format=raw,if=virtio,snapshot=on',
+          `file=${bios ? '<extract-disk>' : '<extract-rootfs>'},format=raw,if=virtio,snapshot=on`,
           '-netdev',
           testNetdev(0, 0)
             .replace(':0-:22', ':<port>-:22')
@@ -79,15 +86,15 @@ export const bootTest: StepKind<BootTestParams, 'boot-test'> = {
   },
   run: async (ctx) => {
     const p = ctx.step.params;
-    const kernel = artifactOf(ctx, 'kernel');
-    const initrd = artifactOf(ctx, 'ramdisk');
-    const rootfs = artifactOf(ctx, 'rootfs');
-    if (!kernel || !initrd || !rootfs)
+    const media = bootMedia(ctx);
+    if (!media)
       return err(
         stepFailure(
           'internal',
           'no-boot-files',
-          'boot-test needs the kernel, ramdisk and rootfs artifacts',
+          p.firmware === 'bios'
+            ? 'boot-test needs the disk image artifact (extract-disk)'
+            : 'boot-test needs the kernel, ramdisk and rootfs artifacts',
         ),
       );
     const accel: Accel = p.accel === 'auto' ? await ctx.accel() : p.accel;
@@ -97,7 +104,7 @@ export const bootTest: StepKind<BootTestParams, 'boot-test'> = {
       // The VM's vCPUs are claimed while it runs: the bundler beside it compresses on the rest.
       const release = ctx.cores.claim(cpus);
       try {
-        return await boot(ctx, { kernel, initrd, rootfs, accel, tmp, cpus });
+        return await boot(ctx, { media, accel, tmp, cpus });
       } finally {
         release();
       }
@@ -107,9 +114,21 @@ export const bootTest: StepKind<BootTestParams, 'boot-test'> = {
   },
 };
 
+/** What the guest boots: extract-disk's image (firmware: bios), else the three extracted files. */
+function bootMedia(ctx: StepRunContext<BootTestParams>): BootTestMedia | undefined {
+  if (ctx.step.params.firmware === 'bios') {
+    const disk = artifactOf(ctx, 'image');
+    return disk ? { disk } : undefined;
+  }
+  const kernel = artifactOf(ctx, 'kernel');
+  const initrd = artifactOf(ctx, 'ramdisk');
+  const rootfs = artifactOf(ctx, 'rootfs');
+  return kernel && initrd && rootfs ? { kernel, initrd, rootfs } : undefined;
+}
+
 async function boot(
   ctx: StepRunContext<BootTestParams>,
-  o: { kernel: string; initrd: string; rootfs: string; accel: Accel; tmp: string; cpus: number },
+  o: { media: BootTestMedia; accel: Accel; tmp: string; cpus: number },
 ): Promise<
   Result<
     { artifacts: Record<string, string>; values: Record<string, string | number> },
@@ -155,9 +174,7 @@ async function boot(
     accel: o.accel,
     memoryBytes: p.memoryBytes,
     cpus: o.cpus,
-    kernel: o.kernel,
-    initrd: o.initrd,
-    rootfs: o.rootfs,
+    ...o.media,
     metadataPort: metadata.port,
     sshPort,
   });

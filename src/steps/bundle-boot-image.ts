@@ -1,9 +1,11 @@
-// bundle-image: a kernel or ramdisk bundle, parts and signed manifest in one step, as
-// `euca-bundle-image --kernel true` / `--ramdisk true`. Its build id (a digest of the
+// bundle-image: a kernel or ramdisk bundle (or an hvm machine image: no kernel or ramdisk
+// to wait for), parts and signed manifest in one step, as `euca-bundle-image --kernel
+// true` / `--ramdisk true` / without either. Its build id (a digest of the
 // manifest) keeps its upload location unique.
 import { err, ok } from '../core/result.js';
 import { writeBundleManifest } from '../bundle/write-manifest.js';
 import { describeBundleFailure } from '../bundle/bundle-failure.js';
+import type { ManifestSettings } from '../bundle/bundle-options.js';
 import type { StepKind, StepOutputs } from '../plan/step.js';
 import type { BundleParams } from '../plan/step-params.js';
 import type { CloudSession } from './cloud-session.js';
@@ -18,6 +20,27 @@ import {
 } from './bundle-common.js';
 import { stepFailure } from '../plan/step-failure.js';
 
+/**
+ * The manifest settings of a one-step bundle, as euca-bundle-image writes them: `--kernel
+ * true` / `--ramdisk true` for a kernel or ramdisk; for an hvm machine image neither
+ * --kernel nor --ramdisk (no kernel_id, no ramdisk_id), with -B's block device mapping
+ * when the recipe has one.
+ */
+export function bundleImageManifestSettings(params: BundleParams): ManifestSettings {
+  const mapping = params.blockDeviceMapping ?? [];
+  switch (params.imageType) {
+    case 'kernel':
+      return { architecture: params.arch, kernelId: 'true' };
+    case 'ramdisk':
+      return { architecture: params.arch, ramdiskId: 'true' };
+    case 'machine':
+      return {
+        architecture: params.arch,
+        ...(mapping.length > 0 ? { blockDeviceMapping: mapping } : {}),
+      };
+  }
+}
+
 export function bundleImageKind(session: CloudSession): StepKind<BundleParams, 'bundle-image'> {
   return {
     kind: 'bundle-image',
@@ -29,13 +52,9 @@ export function bundleImageKind(session: CloudSession): StepKind<BundleParams, '
       if (!identity.ok) return identity;
       const parts = await makeParts(ctx, identity.value);
       if (!parts.ok) return parts;
-      const type = ctx.step.params.imageType;
-      // As `euca-bundle-image --kernel true` / `--ramdisk true` writes it.
-      const settings =
-        type === 'kernel' ? { kernelId: 'true' } : type === 'ramdisk' ? { ramdiskId: 'true' } : {};
       const written = await writeBundleManifest(
         parts.value,
-        { architecture: ctx.step.params.arch, ...settings },
+        bundleImageManifestSettings(ctx.step.params),
         identity.value.userKeyPem,
         ctx.outDir,
       );

@@ -23,10 +23,10 @@ export async function buildIdOf(manifestPath: string): Promise<string> {
     .slice(0, 12);
 }
 
-/** The upstream artifact to bundle: the first one of the extract step this step needs. */
+/** The upstream artifact to bundle: the first one of the extract step this step needs (extract-disk's `image` for hvm). */
 function imageToBundle(ctx: StepRunContext<BundleParams>): string | undefined {
   for (const need of ctx.needs.values()) {
-    for (const name of ['kernel', 'ramdisk', 'rootfs']) {
+    for (const name of ['kernel', 'ramdisk', 'rootfs', 'image']) {
       const file = need.artifacts[name];
       if (file !== undefined) return join(need.dir, file);
     }

@@ -11,8 +11,25 @@ export interface PreflightSettings {
   /** Where upload-bundle will write (publish.bucket, publish.prefix). */
   readonly bucket: string;
   readonly prefix: string;
-  /** The machine image's size (extract.rootfsSizeBytes): warned about when a cloud refuses it. */
+  /** The machine image's size (extract.rootfsSizeBytes; disk.size for hvm): warned about when a cloud refuses it. */
   readonly imageSizeBytes: number;
+  /**
+   * Whether the run registers a kernel and a ramdisk (paravirtual; needs cloud-admin
+   * rights). false for hvm images: then no admin-rights warning.
+   */
+  readonly registersKernel: boolean;
+}
+
+/**
+ * Whether the run needs cloud-admin rights: it registers a kernel and a ramdisk
+ * (paravirtual, not hvm) on a real cloud. The local cloud lets anyone.
+ */
+export function needsAdminRights(
+  settings: Pick<PreflightSettings, 'registersKernel'>,
+  kinds: ReadonlySet<string>,
+  isLocal: boolean,
+): boolean {
+  return settings.registersKernel && kinds.has('register-image') && !isLocal;
 }
 
 export interface PreflightReport {
@@ -42,7 +59,7 @@ export async function publishPreflight(
     bucket: settings.bucket,
     prefix: settings.prefix,
     mayWrite: options.mayWrite,
-    needsAdmin: options.kinds.has('register-image') && !session.isLocal,
+    needsAdmin: needsAdminRights(settings, options.kinds, session.isLocal),
     imageSizeBytes: settings.imageSizeBytes,
     ...(session.isLocal
       ? {}

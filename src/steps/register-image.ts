@@ -119,7 +119,7 @@ export function registerImageKind(
     describe: (step) => {
       const endpoint = targetLabel(step.params.target, 'ec2');
       return {
-        summary: `register the ${step.params.imageType} image '${step.params.name}' (${PREFIX[step.params.imageType]}-…)`,
+        summary: `register the ${step.params.virtualization === 'hvm' ? 'hvm machine' : step.params.imageType} image '${step.params.name}' (${PREFIX[step.params.imageType]}-…${step.params.virtualization === 'hvm' ? ', no kernel or ramdisk' : ''})`,
         commands: [],
         effects: [
           { kind: 'register', imageType: step.params.imageType, name: step.params.name, endpoint },
@@ -178,6 +178,8 @@ export function registerImageKind(
         signal: ctx.signal,
       });
       if (!replaced.ok) return replaced;
+      // An hvm image boots its own disk: no kernel or ramdisk is ever named.
+      const hvm = p.imageType === 'machine' && p.virtualization === 'hvm';
       const kernelId = upload?.values.kernelId;
       const ramdiskId = upload?.values.ramdiskId;
       ctx.log(
@@ -189,8 +191,11 @@ export function registerImageKind(
         name: p.name,
         ...(p.description !== null ? { description: p.description } : {}),
         architecture: p.arch,
-        ...(p.imageType === 'machine' && typeof kernelId === 'string' ? { kernelId } : {}),
-        ...(p.imageType === 'machine' && typeof ramdiskId === 'string' ? { ramdiskId } : {}),
+        ...(hvm ? { virtualizationType: 'hvm' as const } : {}),
+        ...(p.imageType === 'machine' && !hvm && typeof kernelId === 'string' ? { kernelId } : {}),
+        ...(p.imageType === 'machine' && !hvm && typeof ramdiskId === 'string'
+          ? { ramdiskId }
+          : {}),
         isPublic: p.public,
         signal: ctx.signal,
         log: ctx.log,

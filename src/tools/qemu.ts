@@ -1,5 +1,5 @@
-// qemu-system-x86_64: the argv of an installer VM (direct kernel boot, serial console,
-// no display). Which accelerator to use is decided in tools/qemu-accel.ts.
+// qemu-system-x86_64: the argv of an installer or test VM (direct kernel boot, or the
+// firmware booting the disk; serial console, no display). Which accelerator to use is decided in tools/qemu-accel.ts.
 
 export const QEMU_SYSTEM = 'qemu-system-x86_64';
 
@@ -12,13 +12,24 @@ export interface VmDrive {
   readonly media: 'disk' | 'cdrom';
 }
 
-export interface VmOptions {
-  readonly accel: Accel;
-  readonly memoryBytes: number;
-  readonly cpus: number;
+/** A direct kernel boot (-kernel, -initrd, -append). */
+export interface DirectBoot {
   readonly kernel: string;
   readonly initrd: string;
   readonly append: string;
+}
+
+/** The firmware (SeaBIOS) boots the first disk: an hvm image's own boot loader. */
+export interface FirmwareBoot {
+  readonly firmware: 'bios';
+}
+
+export type VmOptions = (DirectBoot | FirmwareBoot) & VmCommon;
+
+interface VmCommon {
+  readonly accel: Accel;
+  readonly memoryBytes: number;
+  readonly cpus: number;
   /** The first disk is the guest's /dev/vda; CDs follow on IDE. */
   readonly drives: readonly VmDrive[];
   /** User-mode networking with a virtio NIC (installers fetch from mirrors). */
@@ -30,7 +41,7 @@ export interface VmOptions {
 }
 
 /**
- * A headless VM booting `kernel`/`initrd` directly: serial console on stdout, no
+ * A headless VM booting `kernel`/`initrd` directly (or its first disk through SeaBIOS): serial console on stdout, no
  * display, no defaults, and -no-reboot so that a guest reboot ends QEMU instead of
  * starting the installer again. `-cpu max` under TCG gives guests the x86-64-v2+
  * features some distributions require; `-cpu host` under KVM.
@@ -54,12 +65,7 @@ export function vmArgs(o: VmOptions): string[] {
     '-serial',
     'stdio',
     '-no-reboot',
-    '-kernel',
-    o.kernel,
-    '-initrd',
-    o.initrd,
-    '-append',
-    o.append,
+    ...('kernel' in o ? ['-kernel', o.kernel, '-initrd', o.initrd, '-append', o.append] : []),
   ];
   let cd = 0;
   for (const d of o.drives) {

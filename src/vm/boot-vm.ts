@@ -1,5 +1,5 @@
 // The boot test's VM: QEMU's argv for a direct kernel boot of the extracted kernel, initrd
-// and root file system, the guest's link-local network with the metadata address forwarded
+// and root file system (or, for hvm images, the whole disk booted by SeaBIOS), the guest's link-local network with the metadata address forwarded
 // to the host, the vCPU choice under TCG, and the SSH poll pacing. No step knowledge.
 import { createServer } from 'node:net';
 import { sleep } from '../core/sleep.js';
@@ -43,33 +43,40 @@ export const TEST_APPEND_EXTRA = 'mitigations=off';
  */
 export const TEST_TCG_CPU = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16';
 
+/**
+ * What the guest boots: the extracted kernel, initrd and root file system (paravirtual,
+ * as a node boots them), or the whole disk image through SeaBIOS (hvm: its own GRUB and
+ * kernel command line, nothing from the test).
+ */
+export type BootTestMedia =
+  | { readonly kernel: string; readonly initrd: string; readonly rootfs: string }
+  | { readonly disk: string };
+
 /** What the test's VM is: the boot files, its size, and the host ports it talks to. */
-export interface BootTestVm {
+export type BootTestVm = BootTestMedia & {
   readonly accel: Accel;
   readonly memoryBytes: number;
   readonly cpus: number;
-  readonly kernel: string;
-  readonly initrd: string;
-  readonly rootfs: string;
   readonly metadataPort: number;
   readonly sshPort: number;
-}
+};
 
-/** QEMU's argv for the test's guest (without the QMP monitor): the root disk a throw-away snapshot. */
+/** QEMU's argv for the test's guest (without the QMP monitor): the disk a throw-away snapshot. */
 export function bootTestVmArgs(o: BootTestVm): string[] {
+  const image = 'disk' in o ? o.disk : o.rootfs;
   return vmArgs({
+    ...('disk' in o
+      ? { firmware: 'bios' as const }
+      : { kernel: o.kernel, initrd: o.initrd, append: `${BOOT_APPEND} ${TEST_APPEND_EXTRA}` }),
     accel: o.accel,
     memoryBytes: o.memoryBytes,
     cpus: o.cpus,
-    kernel: o.kernel,
-    initrd: o.initrd,
-    append: `${BOOT_APPEND} ${TEST_APPEND_EXTRA}`,
     ...(o.accel === 'tcg' ? { cpu: TEST_TCG_CPU } : {}),
     drives: [],
     network: false,
     extra: [
       '-drive',
-      `file=${o.rootfs.replace(/,/g, ',,')},format=raw,if=virtio,snapshot=on`,
+      `file=${image.replace(/,/g, ',,')},format=raw,if=virtio,snapshot=on`,
       // Entropy from the host: sshd and curl never wait for the guest's pool.
       '-device',
       'virtio-rng-pci',

@@ -86,44 +86,51 @@ export async function startMetadataService(
 ): Promise<RunningMetadataService> {
   const tree = metadataTree(metadata);
   const requests: MetadataRequest[] = [];
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://169.254.169.254');
-    let status = 404;
-    let body = 'Not Found\n';
-    if (req.method === 'PUT' && url.pathname === '/latest/api/token') {
-      // IMDSv2 clients (cloud-init, newer curl scripts) ask for a token first.
-      status = 200;
-      body = 'emi-recipe-boot-test-token';
-    } else if (req.method === 'GET' || req.method === 'HEAD') {
-      if (url.pathname === '/' || url.pathname === '/latest' || url.pathname === '/latest/') {
+  // QEMU's guestfwd connects once, when the VM starts, and carries every guest request
+  // over that one connection: it must never be closed for idling. Node would close it
+  // 60 s after the connect without a request (headersTimeout: an hvm guest going through
+  // SeaBIOS and GRUB asks later than that) and 5 s after each answer (keepAliveTimeout).
+  const server: Server = createServer(
+    { requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: 0 },
+    (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://169.254.169.254');
+      let status = 404;
+      let body = 'Not Found\n';
+      if (req.method === 'PUT' && url.pathname === '/latest/api/token') {
+        // IMDSv2 clients (cloud-init, newer curl scripts) ask for a token first.
         status = 200;
-        body = 'meta-data/\nuser-data';
-      } else if (url.pathname === '/latest/user-data') {
-        if (metadata.userData !== undefined) {
+        body = 'emi-recipe-boot-test-token';
+      } else if (req.method === 'GET' || req.method === 'HEAD') {
+        if (url.pathname === '/' || url.pathname === '/latest' || url.pathname === '/latest/') {
           status = 200;
-          body = metadata.userData;
+          body = 'meta-data/\nuser-data';
+        } else if (url.pathname === '/latest/user-data') {
+          if (metadata.userData !== undefined) {
+            status = 200;
+            body = metadata.userData;
+          }
+        } else if (url.pathname.startsWith('/latest/meta-data')) {
+          const key = url.pathname.slice('/latest/meta-data/'.length);
+          const found = tree.get(key) ?? (key.endsWith('/') ? undefined : tree.get(`${key}/`));
+          if (found !== undefined) {
+            status = 200;
+            body = found;
+          }
         }
-      } else if (url.pathname.startsWith('/latest/meta-data')) {
-        const key = url.pathname.slice('/latest/meta-data/'.length);
-        const found = tree.get(key) ?? (key.endsWith('/') ? undefined : tree.get(`${key}/`));
-        if (found !== undefined) {
-          status = 200;
-          body = found;
-        }
+      } else {
+        status = 405;
+        body = 'Method Not Allowed\n';
       }
-    } else {
-      status = 405;
-      body = 'Method Not Allowed\n';
-    }
-    const request = { method: req.method ?? '?', path: url.pathname, status };
-    requests.push(request);
-    options.onRequest?.(request);
-    res.writeHead(status, {
-      'Content-Type': 'text/plain',
-      'Content-Length': Buffer.byteLength(body),
-    });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  });
+      const request = { method: req.method ?? '?', path: url.pathname, status };
+      requests.push(request);
+      options.onRequest?.(request);
+      res.writeHead(status, {
+        'Content-Type': 'text/plain',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {

@@ -1,4 +1,5 @@
 // The emulated metadata service over real HTTP, as a guest's curl would ask it.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   startMetadataService,
@@ -31,6 +32,26 @@ describe('metadata service', () => {
     const res = await fetch(`http://127.0.0.1:${service.port}${path}`);
     return { status: res.status, text: await res.text() };
   };
+
+  test("keeps QEMU's one guestfwd connection open between requests far apart", async () => {
+    // guestfwd connects when the VM starts and carries every guest request over that
+    // connection; Node's default keepAliveTimeout (5 s) would close it after an answer.
+    const socket = connect(service.port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (d: Buffer) => (data += d.toString()));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => { resolve(); }));
+    const ask = 'GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n';
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    await pause(200);
+    socket.write(ask);
+    await pause(6500);
+    expect(socket.destroyed).toBe(false);
+    socket.write(ask);
+    await pause(300);
+    expect(data.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2);
+    socket.end();
+    await closed;
+  }, 15_000);
 
   test('serves the SSH key where rc.local scripts fetch it', async () => {
     expect(await get('/latest/meta-data/public-keys/0/openssh-key')).toEqual({

@@ -32,14 +32,17 @@ const recipes = {
   local: () => load('publish: { cloud: local, bucket: images }\n'),
   eucarc: () => load('publish: { cloud: eucalyptus }\n', EUCARC),
   aws: () =>
-    load('publish: { cloud: aws, region: eu-west-1, bucket: my-images, prefix: p }\n', {
-      EC2_ACCESS_KEY: 'AKIAWS',
-      EC2_SECRET_KEY: 'aws-secret',
-      EC2_USER_ID: '123456789012',
-      EC2_CERT: '/k/c.pem',
-      EC2_PRIVATE_KEY: '/k/k.pem',
-      EUCALYPTUS_CERT: '/k/cc.pem',
-    }),
+    load(
+      'image: { virtualization: hvm }\npublish: { cloud: aws, region: eu-west-1, bucket: my-images, prefix: p }\n',
+      {
+        EC2_ACCESS_KEY: 'AKIAWS',
+        EC2_SECRET_KEY: 'aws-secret',
+        EC2_USER_ID: '123456789012',
+        EC2_CERT: '/k/c.pem',
+        EC2_PRIVATE_KEY: '/k/k.pem',
+        EUCALYPTUS_CERT: '/k/cc.pem',
+      },
+    ),
 };
 
 describe('stepKindOptions', () => {
@@ -52,7 +55,8 @@ describe('stepKindOptions', () => {
       const targets = [...graph.byId.values()]
         .map((step) => (step.params as { target?: unknown }).target)
         .filter((t) => t !== undefined);
-      expect(targets.length).toBeGreaterThanOrEqual(6);
+      // Paravirtual: three bundles, uploads and registrations; hvm (aws): one of each.
+      expect(targets.length).toBeGreaterThanOrEqual(name === 'aws' ? 3 : 6);
       const { target } = stepKindOptions(recipe).publish;
       for (const t of targets) expect(t).toEqual(target);
     },
@@ -76,6 +80,17 @@ describe('stepKindOptions', () => {
       bucket: 'images',
       prefix: 'demo',
       imageSizeBytes: recipes.local().extract.rootfsSizeBytes,
+      registersKernel: true,
+    });
+  });
+
+  test('an hvm recipe: the image is the whole disk, and no kernel is registered (no admin-rights warning)', () => {
+    const recipe = recipes.aws();
+    expect(stepKindOptions(recipe).preflight).toEqual({
+      bucket: 'my-images',
+      prefix: 'p',
+      imageSizeBytes: recipe.disk.sizeBytes,
+      registersKernel: false,
     });
   });
 

@@ -117,6 +117,25 @@ describe('checkRegistration', () => {
     });
   });
 
+  test('the same bundle registered as hvm: accepted with no kernel or ramdisk, recorded as hvm', async () => {
+    const c = golden('multipart');
+    const r = await checkRegistration(
+      { imageLocation: `bkt/${c.manifest}`, name: 'machine-hvm', virtualizationType: 'hvm' },
+      context(c, c.manifest, { isAdmin: false, defaultKernelId: 'eki-00000001' }),
+    );
+    expect(r.ok && r.value).toMatchObject({ imageType: 'machine', virtualizationType: 'hvm' });
+    expect(r.ok && r.value).not.toHaveProperty('kernelId');
+    expect(r.ok && r.value).not.toHaveProperty('ramdiskId');
+    const pv = await checkRegistration(
+      { imageLocation: `bkt/${c.manifest}`, name: 'machine-pv', kernelId: 'eki-1a2b3c4d' },
+      context(c, c.manifest, {
+        images: [image('eki-1a2b3c4d', 'kernel'), image('eri-00000002', 'ramdisk')],
+        defaultRamdiskId: 'eri-00000002',
+      }),
+    );
+    expect(pv.ok && pv.value.virtualizationType).toBe('paravirtual');
+  });
+
   test('a bad location and a user certificate that did not sign the manifest', async () => {
     const c = golden('kernel');
     const bad = await checkRegistration(

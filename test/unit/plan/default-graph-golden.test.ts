@@ -73,6 +73,7 @@ const FROM_ENV = `name: from-env
 disk: { size: 1G }
 install: { iso: { path: ./x.iso }, answers: autoinstall }
 customize: { rcLocal: { modules: [virtio] } }
+image: { virtualization: hvm }
 publish: { cloud: aws }
 `;
 

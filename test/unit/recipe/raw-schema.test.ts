@@ -61,6 +61,8 @@ const RAW_RECIPE_PATHS: Record<PropertyPaths<RawRecipe>, true> = {
   'disk.format': true,
   'disk.size': true,
   extract: true,
+  image: true,
+  'image.virtualization': true,
   'extract.kernel': true,
   'extract.rootfsSize': true,
   install: true,

@@ -73,6 +73,8 @@ describe('build kinds', () => {
       'extract-kernel',
       'extract-ramdisk',
       'extract-rootfs',
+      'make-bootable',
+      'extract-disk',
     ]);
   });
 

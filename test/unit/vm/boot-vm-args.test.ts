@@ -29,6 +29,19 @@ describe('boot-test VM', () => {
     );
   });
 
+  test('an hvm disk boots through SeaBIOS: no -kernel, -initrd or -append; same network and snapshot', () => {
+    const { kernel: _k, initrd: _i, rootfs: _r, ...rest } = vm;
+    const args = bootTestVmArgs({ ...rest, disk: '/a/disk,1.img', accel: 'tcg' });
+    expect(args).not.toContain('-kernel');
+    expect(args).not.toContain('-initrd');
+    expect(args).not.toContain('-append');
+    expect(args).toContain('file=/a/disk,,1.img,format=raw,if=virtio,snapshot=on');
+    expect(after(args, '-netdev')).toContain(
+      'guestfwd=tcp:169.254.169.254:80-tcp:127.0.0.1:8080,hostfwd=tcp:127.0.0.1:2222-:22',
+    );
+    expect(after(args, '-serial')).toBe('stdio');
+  });
+
   test('an x86-64-v2 CPU under TCG, the host CPU under KVM; the installer VM keeps -cpu max', () => {
     expect(after(bootTestVmArgs({ ...vm, accel: 'tcg' }), '-cpu')).toBe(
       'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16',

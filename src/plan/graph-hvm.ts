@@ -1,0 +1,66 @@
+// The graph of an hvm image (recipe `image.virtualization: hvm`): one bootable disk, no
+// kernel or ramdisk images. Pure; default-graph.ts picks it and adds the reference edges.
+//
+//   create-disk -> install-os -> customize -> make-bootable -> extract-disk -> bundle-machine
+//                                                                   |                |
+//                                                                   |          upload-machine
+//                                                                   +-> [boot-test] -+-> register-machine
+import type { Recipe } from '../recipe/model.js';
+import { bootTestParams } from './graph-params.js';
+import { bundleParams, publishingOf, registerParams } from './graph-publish.js';
+import type { StepId } from './step.js';
+import type { BuiltinStepSpec } from './step-params.js';
+import { customizeAndExtractSteps, diskAndInstallSteps, spec, STEP } from './default-graph.js';
+
+const id = (text: string): StepId => text as StepId;
+
+/** The steps only hvm graphs have. */
+export const HVM_STEP = {
+  makeBootable: id('make-bootable'),
+  extractDisk: id('extract-disk'),
+} as const;
+
+/** Every step of an hvm recipe, in the order plans list them. */
+export function hvmGraphSteps(recipe: Recipe): BuiltinStepSpec[] {
+  const publishing = publishingOf(recipe);
+  const { target, bundleInputs, upload } = publishing;
+  const [customize] = customizeAndExtractSteps(recipe);
+  if (!customize) throw new Error('customizeAndExtractSteps returned no customize step');
+  const bootTest = recipe.test.boot
+    ? spec(STEP.bootTest, 'boot-test', [HVM_STEP.extractDisk], ['test'], {
+        firmware: 'bios',
+        ...bootTestParams(recipe.test),
+      })
+    : undefined;
+  const blockDeviceMapping = Object.entries(recipe.bundle.blockDeviceMapping).map(
+    ([virtual, device]) => ({ virtual, device }),
+  );
+  return [
+    ...diskAndInstallSteps(recipe),
+    customize,
+    spec(HVM_STEP.makeBootable, 'make-bootable', [STEP.customize], ['image'], {
+      bootLoader: 'grub-pc',
+      kernel: recipe.extract.kernel,
+    }),
+    spec(HVM_STEP.extractDisk, 'extract-disk', [HVM_STEP.makeBootable], ['extract'], {
+      name: `${recipe.name}.img`,
+    }),
+    spec(
+      STEP.bundleMachine,
+      'bundle-image',
+      [HVM_STEP.extractDisk],
+      ['bundle'],
+      { ...bundleParams(recipe, 'machine', target), blockDeviceMapping },
+      bundleInputs,
+    ),
+    spec(STEP.uploadMachine, 'upload-bundle', [STEP.bundleMachine], ['publish'], upload),
+    ...(bootTest ? [bootTest] : []),
+    spec(
+      STEP.registerMachine,
+      'register-image',
+      bootTest ? [STEP.uploadMachine, bootTest.id] : [STEP.uploadMachine],
+      ['publish'],
+      { ...registerParams(recipe, 'machine', target), virtualization: 'hvm' },
+    ),
+  ];
+}

@@ -1,0 +1,290 @@
+// make-bootable (hvm images): GRUB for BIOS, from the image's own grub-pc, on a
+// copy-on-write overlay of customize's disk. As root: the root partition is copied out
+// and loop-mounted; in a chroot the image's grub-mkimage makes core.img; grub.cfg
+// (console on tty0 and ttyS0) is written; then boot.img and core.img go into the MBR and
+// the gap before the first partition (guest/grub-bios.ts), as grub-install would put them.
+// No loop device for the whole disk, no partition device nodes: works in containers.
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  containedDir,
+  containedFile,
+  lstatContained,
+  removeContained,
+  writeContained,
+} from '../core/contained-path.js';
+import { err, ok, type Result } from '../core/result.js';
+import { chooseBootPair } from '../guest/boot-files.js';
+import {
+  BOOT_IMG,
+  CORE_IMG,
+  describeGrubEmbedProblem,
+  embedGrub,
+  GRUB_DEFAULTS,
+  grubConfig,
+  grubDefaults,
+  grubInstallScript,
+  kernelCommandLine,
+  type GrubBootSpec,
+} from '../guest/grub-bios.js';
+import type { StepFailure, StepKind, StepOutputs, StepRunContext } from '../plan/step.js';
+import type { MakeBootableParams } from '../plan/step-params.js';
+import { fsStepFailureOrRethrow, stepFailure, toolStepFailure } from '../plan/step-failure.js';
+import { runChroot } from '../tools/chroot.js';
+import { runMount } from '../tools/mount.js';
+import { openSandbox, type Sandbox } from '../tools/namespace.js';
+import { probeDisk, type DiskLayout } from '../vm/disk-probe.js';
+import { unmountBelow, unsafeImageFailure, withChrootMounts } from '../vm/chroot-session.js';
+import { deriveDisk, readRange, writeRange } from './disk-write.js';
+import { diskFileName, scratchDir, upstreamDisk, type UpstreamDisk } from './upstream.js';
+
+const SCRIPT = 'var/tmp/emi-recipe-make-bootable.sh';
+
+/** What the chroot part leaves for the boot sectors. */
+interface GrubFiles {
+  readonly bootImg: Uint8Array;
+  readonly coreImg: Uint8Array;
+  readonly spec: GrubBootSpec;
+}
+
+/** Reads a regular file of the mounted image, refusing links. */
+async function readImageFile(
+  host: string,
+  path: string,
+  doing: string,
+): Promise<Result<Uint8Array, StepFailure>> {
+  const kind = await lstatContained(host, path);
+  if (!kind.ok) return err(unsafeImageFailure(kind.error, doing));
+  if (kind.value !== 'file')
+    return err(
+      stepFailure(
+        'guest',
+        'no-grub',
+        `${doing}: the image's ${path} is ${kind.value === undefined ? 'missing' : `a ${kind.value}, not a file`}. Install grub-pc in the image (install.debootstrap.packages or customize.packages).`,
+      ),
+    );
+  const file = await containedFile(host, path, { create: false });
+  if (!file.ok) return err(unsafeImageFailure(file.error, doing));
+  return ok(new Uint8Array(await readFile(file.value)));
+}
+
+/** Writes `data` at `path` in the mounted image, replacing what is there (never through a link). */
+async function replaceImageFile(
+  host: string,
+  path: string,
+  data: string,
+  doing: string,
+): Promise<Result<void, StepFailure>> {
+  const removed = await removeContained(host, path);
+  if (!removed.ok) return err(unsafeImageFailure(removed.error, doing));
+  const wrote = await writeContained(host, path, data, 0o644);
+  return wrote.ok ? ok(undefined) : err(unsafeImageFailure(wrote.error, doing));
+}
+
+/** In the chroot: core.img from the image's grub-mkimage, grub.cfg and the defaults drop-in. */
+async function installInImage(
+  ctx: StepRunContext<MakeBootableParams>,
+  sb: Sandbox,
+  mnt: string,
+  layout: DiskLayout,
+): Promise<Result<GrubFiles, StepFailure>> {
+  const host = sb.hostPath(mnt);
+  const doing = 'installing GRUB in the image';
+  const partition = `msdos${layout.root.number}`;
+  const staged = await replaceImageFile(host, SCRIPT, grubInstallScript({ partition }), doing);
+  if (!staged.ok) return staged;
+  const r = await runChroot(sb.exec, ctx, {
+    root: mnt,
+    command: ['/bin/sh', `/${SCRIPT}`],
+    onLine: ctx.log,
+  });
+  await removeContained(host, SCRIPT);
+  if (!r.ok)
+    return err(
+      toolStepFailure(
+        r.error,
+        "making GRUB's core.img with the image's grub-mkimage",
+        'The image needs grub-pc (GRUB for BIOS): the hvm debootstrap install includes it; for an ISO install add it to customize.packages.',
+      ),
+    );
+  const boot = await containedDir(host, 'boot', { create: false });
+  if (!boot.ok) return err(unsafeImageFailure(boot.error, doing));
+  const chosen = chooseBootPair(await readdir(boot.value), ctx.step.params.kernel);
+  if (!chosen.ok) return err(stepFailure('guest', 'no-kernel', chosen.message));
+  const uuid = layout.root.fs.uuid;
+  if (uuid === null)
+    return err(stepFailure('guest', 'no-root-uuid', 'the root file system has no UUID'));
+  const spec: GrubBootSpec = {
+    kernelVersion: chosen.pair.version,
+    rootUuid: uuid,
+    partition,
+    kernelArgs: [],
+  };
+  const cfg = await replaceImageFile(host, 'boot/grub/grub.cfg', grubConfig(spec), doing);
+  if (!cfg.ok) return cfg;
+  const defaults = await replaceImageFile(host, GRUB_DEFAULTS.slice(1), grubDefaults(spec), doing);
+  if (!defaults.ok) return defaults;
+  const bootImg = await readImageFile(host, BOOT_IMG.slice(1), doing);
+  if (!bootImg.ok) return bootImg;
+  const coreImg = await readImageFile(host, CORE_IMG.slice(1), doing);
+  if (!coreImg.ok) return coreImg;
+  ctx.log(`grub.cfg: linux /boot/vmlinuz-${spec.kernelVersion} ${kernelCommandLine(spec)}`);
+  return ok({ bootImg: bootImg.value, coreImg: coreImg.value, spec });
+}
+
+/** The root partition out, GRUB installed in it through a chroot, written back. */
+async function viaChroot(
+  ctx: StepRunContext<MakeBootableParams>,
+  disk: string,
+  base: UpstreamDisk,
+  tmp: string,
+): Promise<Result<{ files: GrubFiles; layout: DiskLayout }, StepFailure>> {
+  const layout = await probeDisk(ctx.exec, ctx, {
+    disk,
+    format: base.format,
+    sizeBytes: base.sizeBytes,
+    tmpDir: tmp,
+  });
+  if (!layout.ok) return layout;
+  if (layout.value.table !== 'mbr')
+    return err(
+      stepFailure(
+        'guest',
+        'not-mbr',
+        `an hvm image boots through BIOS from an MBR partition table, but the disk has ${layout.value.table === 'gpt' ? 'a GPT' : 'no'} partition table. Partition the disk with MBR (msdos) in the installer's answers.`,
+      ),
+    );
+  const root = layout.value.root;
+  const range = {
+    path: disk,
+    format: base.format,
+    offsetBytes: root.offsetBytes,
+    sizeBytes: root.sizeBytes,
+  };
+  const image = join(tmp, 'root.img');
+  const out = await readRange(ctx, range, image);
+  if (!out.ok) return out;
+  const mnt = join(tmp, 'root');
+  await mkdir(mnt);
+  const sandbox = await openSandbox(ctx.exec, ctx);
+  if (!sandbox.ok)
+    return err(
+      toolStepFailure(
+        sandbox.error,
+        'creating a private mount and PID namespace for the chroot',
+        'make-bootable needs unshare (util-linux) and CAP_SYS_ADMIN.',
+      ),
+    );
+  const sb = sandbox.value;
+  let files: GrubFiles;
+  try {
+    const mounted = await runMount(sb.exec, ctx, { kind: 'loop', image }, mnt);
+    if (!mounted.ok)
+      return err(toolStepFailure(mounted.error, 'loop-mounting the root file system'));
+    const ran = await withChrootMounts(ctx, sb, mnt, () =>
+      installInImage(ctx, sb, mnt, layout.value),
+    );
+    const unmounted = await unmountBelow(ctx, sb, mnt, { includeRoot: true });
+    if (!ran.ok) return ran;
+    if (!unmounted.ok) return unmounted;
+    files = ran.value;
+  } finally {
+    await sb.close();
+  }
+  const back = await writeRange(ctx, image, range);
+  return back.ok ? ok({ files, layout: layout.value }) : back;
+}
+
+/** boot.img and core.img into the disk's first sectors (before the first partition). */
+async function writeBootSectors(
+  ctx: StepRunContext<MakeBootableParams>,
+  disk: string,
+  base: UpstreamDisk,
+  tmp: string,
+  o: { files: GrubFiles; layout: DiskLayout },
+): Promise<Result<void, StepFailure>> {
+  const gap = Math.min(...o.layout.volumes.map((v) => v.offsetBytes));
+  const range = { path: disk, format: base.format, offsetBytes: 0, sizeBytes: gap };
+  const headPath = join(tmp, 'head.img');
+  const read = await readRange(ctx, range, headPath);
+  if (!read.ok) return read;
+  const embedded = embedGrub(
+    new Uint8Array(await readFile(headPath)),
+    o.files.bootImg,
+    o.files.coreImg,
+  );
+  if (!embedded.ok)
+    return err(stepFailure('guest', 'grub-embed', describeGrubEmbedProblem(embedded.error)));
+  await writeFile(headPath, embedded.value);
+  ctx.log(
+    `boot sectors: boot.img in the MBR, core.img (${o.files.coreImg.length} bytes) from sector 1`,
+  );
+  return writeRange(ctx, headPath, range);
+}
+
+/** make-bootable: artifact `disk`; values `format`, `sizeBytes`, `kernelVersion`, `rootUuid`, `partition`. */
+export const makeBootable: StepKind<MakeBootableParams, 'make-bootable'> = {
+  kind: 'make-bootable',
+  tools: ['qemu-img', 'chroot', 'mount'],
+  describe(step) {
+    const k = step.params.kernel;
+    return {
+      summary: `install GRUB for BIOS from the image's grub-pc, booting ${k === 'newest' ? 'the newest kernel' : `kernel ${k}`} with the console on tty0 and ttyS0`,
+      commands: [
+        'qemu-img create -f qcow2 -b <customize>/disk.qcow2 -F qcow2 <out>/disk.qcow2 (a raw disk: a sparse copy)',
+        'qemu-img convert --image-opts driver=raw,offset=<root>,size=<size>,file.driver=qcow2,... -O raw <tmp>/root.img',
+        'mount -o loop <tmp>/root.img <tmp>/root (+ proc, sys, dev)',
+        `chroot <tmp>/root /bin/sh /${SCRIPT} (grub-mkimage -O i386-pc -o ${CORE_IMG} …)`,
+        'write /boot/grub/grub.cfg and /etc/default/grub.d/emi-recipe.cfg',
+        'boot.img into the MBR (partition table kept), core.img from sector 1',
+      ],
+      effects: [],
+      notes: ['runs as root (chroot); the image is not booted here (boot-test does)'],
+    };
+  },
+  async run(ctx): Promise<Result<StepOutputs, StepFailure>> {
+    if (process.getuid?.() !== 0)
+      return err(
+        stepFailure(
+          'host',
+          'needs-root',
+          'make-bootable installs GRUB through a chroot and needs root: run emi-recipe as root (sudo).',
+        ),
+      );
+    const base = upstreamDisk(ctx);
+    if (!base.ok) return base;
+    const file = diskFileName(base.value.format);
+    const disk = join(ctx.outDir, file);
+    const made = await deriveDisk(ctx, base.value, disk);
+    if (!made.ok) return made;
+    const scratch = await scratchDir(ctx);
+    try {
+      const tmp = await mkdtemp(join(scratch.dir, 'b-'));
+      const installed = await viaChroot(ctx, disk, base.value, tmp);
+      if (!installed.ok) return installed;
+      const sectors = await writeBootSectors(ctx, disk, base.value, tmp, installed.value);
+      if (!sectors.ok) return sectors;
+      const { spec } = installed.value.files;
+      return ok({
+        artifacts: { disk: file },
+        values: {
+          format: base.value.format,
+          sizeBytes: base.value.sizeBytes,
+          kernelVersion: spec.kernelVersion,
+          rootUuid: spec.rootUuid,
+          partition: spec.partition,
+        },
+      });
+    } catch (error) {
+      // A full or read-only scratch or work directory; anything else is a bug (rethrown).
+      return err(
+        fsStepFailureOrRethrow(error, {
+          doing: 'making the disk bootable',
+          fallbackPath: ctx.workDir,
+        }),
+      );
+    } finally {
+      await scratch.remove();
+    }
+  },
+};
