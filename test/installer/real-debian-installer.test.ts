@@ -1,7 +1,7 @@
 // Debian's real installer (13, from its netboot kernel and initrd, laid out like a netinst
 // ISO) through the product: `emi-recipe apply` with install: {iso, answers: preseed} and
 // the generated preseed, then customize, extraction, bundling, the boot test with an SSH
-// login, and registration in the local cloud. Takes 45+ minutes under TCG: run it with
+// login, and registration in the local cloud. Takes about an hour under TCG: run it with
 // `npm run test:installer` (not part of CI's .ci/run). This machine's mirror needs the
 // workarounds in mirror-front.ts and netinst-iso.ts; users' mirrors and ISOs do not.
 import { spawn } from 'node:child_process';
