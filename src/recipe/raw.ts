@@ -107,6 +107,10 @@ export interface RawRecipe {
     readonly cpus?: number;
     readonly accel?: 'auto' | 'kvm' | 'tcg';
   };
+  readonly store?: {
+    readonly url?: string;
+    readonly lease?: RawDuration;
+  };
 }
 
 /**

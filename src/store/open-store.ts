@@ -16,7 +16,7 @@ import { probeConditionalWrites } from './probe-conditional.js';
 import { s3RecipeStore } from './s3-store.js';
 import { sdkCasObjects } from './sdk-cas-objects.js';
 import { fileSeenMemo } from './seen-memo.js';
-import { parseStoreUrl } from './store-url.js';
+import { parseS3Url } from '../core/s3-url.js';
 
 export interface OpenStoreOptions {
   /** `s3://bucket/prefix`, or undefined for the work directory. */
@@ -45,7 +45,7 @@ export async function openRecipeStore(
   options: OpenStoreOptions,
 ): Promise<Result<RecipeStore, StoreFailure>> {
   if (options.url === undefined) return ok(localRecipeStore(options.workDir, options.recipe.file));
-  const parsed = parseStoreUrl(options.url);
+  const parsed = parseS3Url(options.url);
   if (!parsed.ok)
     return err({
       reason: 'store-config',

@@ -9,11 +9,12 @@ import { newHolder } from './lock-holder.js';
 import { readLockObject, takeLockObject, unlockObject, type LockObject } from './s3-lock.js';
 import { readStateObject, writeStateObject, type StateObject } from './s3-state.js';
 import type { SeenMemo } from './seen-memo.js';
-import { objectUrl, recipeKeys, type StoreUrl } from './store-url.js';
+import { objectUrl, recipeKeys } from './store-url.js';
+import type { S3Url } from '../core/s3-url.js';
 
 export interface S3StoreOptions {
   readonly objects: CasObjects;
-  readonly store: StoreUrl;
+  readonly store: S3Url;
   readonly recipeName: string;
   /** The work directory's memo of lineage and serial seen here; plan's does not write. */
   readonly memo: SeenMemo;

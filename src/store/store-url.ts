@@ -1,14 +1,5 @@
-// The address of a remote store, `s3://bucket/prefix`, parsed once: its bucket and key
-// prefix, and the keys of a recipe's state and lock below it. Pure.
-import { err, ok, type Result } from '../core/result.js';
-
-export interface StoreUrl {
-  /** As the user wrote it, without a trailing slash: `s3://bucket/prefix`. */
-  readonly url: string;
-  readonly bucket: string;
-  /** Key prefix without leading or trailing slash; '' for the bucket's root. */
-  readonly prefix: string;
-}
+// The keys of a recipe's state and lock below a store's S3 address (core/s3-url.ts).
+import type { S3Url } from '../core/s3-url.js';
 
 /** The keys of one recipe's objects in a store. */
 export interface RecipeKeys {
@@ -16,36 +7,13 @@ export interface RecipeKeys {
   readonly lock: string;
 }
 
-/** Bucket names as S3 accepts them (3-63 of a-z, 0-9, '.', '-'; letters or digits at the ends). */
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
-/**
- * Parses `s3://bucket[/prefix]`. Fails with what was expected when the scheme is not
- * s3://, the bucket name is not a valid S3 name, or the prefix has empty segments.
- */
-export function parseStoreUrl(text: string): Result<StoreUrl, string> {
-  const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(text);
-  if (!match) return err(`expected an S3 address such as s3://my-bucket/emi-state, got '${text}'`);
-  const bucket = match[1] ?? '';
-  if (!BUCKET.test(bucket))
-    return err(
-      `'${bucket}' is not a valid S3 bucket name (3 to 63 lower-case letters, digits, '.' and '-'), in '${text}'`,
-    );
-  const prefix = (match[2] ?? '').replace(/\/+$/, '');
-  if (prefix.split('/').some((segment) => segment === '') && prefix !== '')
-    return err(`the key prefix of '${text}' has an empty segment ('//'); write it without`);
-  if (prefix.split('/').some((segment) => segment === '.' || segment === '..'))
-    return err(`the key prefix of '${text}' has a '.' or '..' segment; write it without`);
-  return ok({ url: prefix === '' ? `s3://${bucket}` : `s3://${bucket}/${prefix}`, bucket, prefix });
-}
-
 /** `<prefix>/<recipe>/state.json` and its lock beside it, `state.json.lock`. */
-export function recipeKeys(store: StoreUrl, recipeName: string): RecipeKeys {
+export function recipeKeys(store: S3Url, recipeName: string): RecipeKeys {
   const base = store.prefix === '' ? recipeName : `${store.prefix}/${recipeName}`;
   return { state: `${base}/state.json`, lock: `${base}/state.json.lock` };
 }
 
 /** `s3://bucket/key`, for messages. */
-export function objectUrl(store: StoreUrl, key: string): string {
+export function objectUrl(store: S3Url, key: string): string {
   return `s3://${store.bucket}/${key}`;
 }

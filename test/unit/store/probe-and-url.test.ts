@@ -2,7 +2,8 @@
 // that ignores them, and leaves no object behind; store addresses parse or say why not.
 import { describe, expect, test } from '@jest/globals';
 import { probeConditionalWrites } from '../../../src/store/probe-conditional.js';
-import { parseStoreUrl, recipeKeys } from '../../../src/store/store-url.js';
+import { parseS3Url } from '../../../src/core/s3-url.js';
+import { recipeKeys } from '../../../src/store/store-url.js';
 import { fakeCasObjects } from '../../helpers/fake-cas-objects.js';
 
 describe('probeConditionalWrites', () => {
@@ -35,7 +36,7 @@ describe('probeConditionalWrites', () => {
   });
 });
 
-describe('parseStoreUrl', () => {
+describe('parseS3Url', () => {
   test.each([
     ['s3://bucket', { url: 's3://bucket', bucket: 'bucket', prefix: '' }],
     [
@@ -43,7 +44,7 @@ describe('parseStoreUrl', () => {
       { url: 's3://my-bucket/emi/state', bucket: 'my-bucket', prefix: 'emi/state' },
     ],
   ])('%s', (text, expected) => {
-    expect(parseStoreUrl(text)).toEqual({ ok: true, value: expected });
+    expect(parseS3Url(text)).toEqual({ ok: true, value: expected });
   });
 
   test.each([
@@ -64,11 +65,11 @@ describe('parseStoreUrl', () => {
       "the key prefix of 's3://bucket/../b' has a '.' or '..' segment; write it without",
     ],
   ])('%s is refused', (text, message) => {
-    expect(parseStoreUrl(text)).toEqual({ ok: false, error: message });
+    expect(parseS3Url(text)).toEqual({ ok: false, error: message });
   });
 
   test('a recipe keeps its state and lock below the prefix, in a folder of its name', () => {
-    const parsed = parseStoreUrl('s3://bucket/ci');
+    const parsed = parseS3Url('s3://bucket/ci');
     if (!parsed.ok) throw new Error(parsed.error);
     expect(recipeKeys(parsed.value, 'debian-minimal')).toEqual({
       state: 'ci/debian-minimal/state.json',
