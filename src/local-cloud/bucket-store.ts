@@ -9,14 +9,16 @@
 //   <root>/<bucket>/objects/<sha256(key)>.<random>.data
 //   <root>/<bucket>/tmp/                                  uploads in progress
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { finished, Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { err, ok, type Result } from '../core/result.js';
 import { bucketNameProblem } from './bucket-name.js';
-import { DIR_MODE, FILE_MODE, makePrivateDir, writePrivateFile } from './private-files.js';
+import { writeBodyFile, type BodyError, type BodyExpectations } from './body-file.js';
+import { KeyedMutex } from './key-lock.js';
+import { DIR_MODE, makePrivateDir, writePrivateFile } from './private-files.js';
+import { checkWriteCondition, type ConditionError, type WriteCondition } from './s3-conditions.js';
 
 export interface ObjectMeta {
   readonly key: string;
@@ -40,28 +42,28 @@ export interface BucketMeta {
 
 export type StoreError =
   | { readonly code: 'NoSuchBucket' | 'NoSuchKey' | 'BucketNotEmpty' | 'BucketAlreadyOwnedByYou' }
-  | { readonly code: 'BadDigest'; readonly expected: string; readonly got: string }
-  | { readonly code: 'XAmzContentSHA256Mismatch'; readonly expected: string; readonly got: string }
-  | { readonly code: 'IncompleteBody'; readonly expected: number; readonly got: number }
-  | { readonly code: 'EntityTooLarge'; readonly limit: number }
-  | { readonly code: 'InvalidBucketName'; readonly problem: string }
-  | { readonly code: 'Stream'; readonly cause: unknown };
+  | BodyError
+  | ConditionError
+  | { readonly code: 'InvalidBucketName'; readonly problem: string };
 
-export interface PutOptions {
+/** How a new object is stored: who owns it, its ACL and type, what it must replace. */
+export interface ObjectOptions {
   readonly owner: string;
   readonly acl: string;
   readonly contentType: string;
-  /** Hex MD5 the client announced (Content-MD5), checked after writing. */
-  readonly expectedMd5?: string;
-  /** Hex SHA-256 the client signed, checked after writing. */
-  readonly expectedSha256?: string;
-  /** Content-Length (or x-amz-decoded-content-length), checked after writing. */
-  readonly expectedLength?: number;
-  /** The most bytes the body may have: writing stops (EntityTooLarge) as soon as it has more. */
-  readonly maxSize?: number;
+  /** What the key's current object must be for the write to happen (If-None-Match / If-Match). */
+  readonly condition?: WriteCondition;
 }
 
-class TooLarge extends Error {}
+export type PutOptions = ObjectOptions & BodyExpectations;
+
+/** A finished data file's facts, as commitFile records them. */
+export interface CommitOptions extends ObjectOptions {
+  /** The ETag without quotes: an MD5, or a multipart upload's `<md5>-<parts>`. */
+  readonly etag: string;
+  readonly sha1: string;
+  readonly size: number;
+}
 
 const keyId = (key: string): string => createHash('sha256').update(key).digest('hex');
 
@@ -69,6 +71,7 @@ const keyId = (key: string): string => createHash('sha256').update(key).digest('
 export class BucketStore {
   readonly #root: string;
   readonly #buckets = new Map<string, { meta: BucketMeta; objects: Map<string, ObjectMeta> }>();
+  readonly #locks = new KeyedMutex();
 
   private constructor(root: string) {
     this.#root = root;
@@ -181,7 +184,8 @@ export class BucketStore {
 
   /**
    * Stores `body` as bucket/key. The digests and length the client announced are
-   * checked after the bytes are on disk and before they become visible; a mismatch
+   * checked after the bytes are on disk and before they become visible; a mismatch, or
+   * a `condition` that does not hold when the object would replace the current one,
    * leaves the previous object (if any) untouched.
    */
   async put(
@@ -190,105 +194,97 @@ export class BucketStore {
     body: Readable,
     options: PutOptions,
   ): Promise<Result<ObjectMeta, StoreError>> {
-    const b = this.#buckets.get(bucket);
-    if (!b) return err({ code: 'NoSuchBucket' });
-    const id = keyId(key);
+    if (!this.#buckets.has(bucket)) return err({ code: 'NoSuchBucket' });
+    const tmp = await this.tempPath(bucket, key);
+    const written = await writeBodyFile(body, tmp, options);
+    if (!written.ok) return written;
+    return this.commitFile(bucket, key, tmp, {
+      etag: written.value.md5,
+      sha1: written.value.sha1,
+      size: written.value.size,
+      ...options,
+    });
+  }
+
+  /** A fresh file name in bucket's tmp directory for data that will become key. */
+  async tempPath(bucket: string, key: string): Promise<string> {
     const tmpDir = join(this.#root, bucket, 'tmp');
     await mkdir(tmpDir, { recursive: true, mode: DIR_MODE });
-    const unique = randomBytes(8).toString('hex');
-    const tmp = join(tmpDir, `${id}.${unique}`);
-    const md5 = createHash('md5');
-    const sha1 = createHash('sha1');
-    const sha256 = options.expectedSha256 !== undefined ? createHash('sha256') : undefined;
-    let size = 0;
-    const limit = options.maxSize;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        size += chunk.length;
-        if (limit !== undefined && size > limit) {
-          callback(new TooLarge());
-          return;
-        }
-        md5.update(chunk);
-        sha1.update(chunk);
-        sha256?.update(chunk);
-        callback(null, chunk);
-      },
+    return join(tmpDir, `${keyId(key)}.${randomBytes(8).toString('hex')}`);
+  }
+
+  /**
+   * Makes the file `tmp` (in this store's tmp directory) the object bucket/key, atomically:
+   * under the key's lock, `condition` is checked against the current object and, when it
+   * holds, the data is renamed in and the metadata naming it replaced. On any refusal
+   * `tmp` is removed and the current object stays.
+   */
+  async commitFile(
+    bucket: string,
+    key: string,
+    tmp: string,
+    options: CommitOptions,
+  ): Promise<Result<ObjectMeta, StoreError>> {
+    return this.#locks.run(`${bucket}/${key}`, async () => {
+      const b = this.#buckets.get(bucket);
+      const checked = b
+        ? checkWriteCondition(b.objects.get(key), options.condition)
+        : err<StoreError>({ code: 'NoSuchBucket' });
+      if (!b || !checked.ok) {
+        await unlink(tmp).catch(() => undefined);
+        return checked.ok ? err({ code: 'NoSuchBucket' }) : checked;
+      }
+      const id = keyId(key);
+      const dataFile = `${id}.${randomBytes(8).toString('hex')}.data`;
+      const objectsDir = join(this.#root, bucket, 'objects');
+      await rename(tmp, join(objectsDir, dataFile));
+      const meta: ObjectMeta = {
+        key,
+        etag: options.etag,
+        sha1: options.sha1,
+        size: options.size,
+        acl: options.acl,
+        contentType: options.contentType,
+        lastModified: new Date().toISOString(),
+        owner: options.owner,
+        dataFile,
+      };
+      await writePrivateFile(join(objectsDir, `${id}.json`), JSON.stringify(meta));
+      const previous = b.objects.get(key);
+      b.objects.set(key, meta);
+      if (previous && previous.dataFile !== dataFile)
+        await unlink(join(objectsDir, previous.dataFile)).catch(() => undefined);
+      return ok(meta);
     });
-    // Not pipeline(body, …): a refused body must not destroy the request (and with it the
-    // connection the answer goes out on); it is only unpiped.
-    finished(body, { writable: false }, (error) => {
-      if (error) counter.destroy(error);
-    });
-    body.pipe(counter);
-    try {
-      await pipeline(counter, createWriteStream(tmp, { mode: FILE_MODE }));
-    } catch (cause) {
-      body.unpipe(counter);
-      await unlink(tmp).catch(() => undefined);
-      if (cause instanceof TooLarge && limit !== undefined)
-        return err({ code: 'EntityTooLarge', limit });
-      return err({ code: 'Stream', cause });
-    }
-    const fail = async (error: StoreError): Promise<Result<ObjectMeta, StoreError>> => {
-      await unlink(tmp).catch(() => undefined);
-      return err(error);
-    };
-    if (options.expectedLength !== undefined && size !== options.expectedLength)
-      return fail({ code: 'IncompleteBody', expected: options.expectedLength, got: size });
-    const etag = md5.digest('hex');
-    if (options.expectedMd5 !== undefined && options.expectedMd5 !== etag)
-      return fail({ code: 'BadDigest', expected: options.expectedMd5, got: etag });
-    if (sha256 !== undefined && options.expectedSha256 !== undefined) {
-      const got = sha256.digest('hex');
-      if (got !== options.expectedSha256)
-        return fail({ code: 'XAmzContentSHA256Mismatch', expected: options.expectedSha256, got });
-    }
-    const dataFile = `${id}.${unique}.data`;
-    const objectsDir = join(this.#root, bucket, 'objects');
-    await rename(tmp, join(objectsDir, dataFile));
-    const meta: ObjectMeta = {
-      key,
-      etag,
-      sha1: sha1.digest('hex'),
-      size,
-      acl: options.acl,
-      contentType: options.contentType,
-      lastModified: new Date().toISOString(),
-      owner: options.owner,
-      dataFile,
-    };
-    await writePrivateFile(join(objectsDir, `${id}.json`), JSON.stringify(meta));
-    const previous = b.objects.get(key);
-    b.objects.set(key, meta);
-    if (previous && previous.dataFile !== dataFile)
-      await unlink(join(objectsDir, previous.dataFile)).catch(() => undefined);
-    return ok(meta);
   }
 
   async setAcl(bucket: string, key: string, acl: string): Promise<Result<void, StoreError>> {
-    const found = this.head(bucket, key);
-    if (!found.ok) return found;
-    const meta = { ...found.value, acl };
-    await writePrivateFile(
-      join(this.#root, bucket, 'objects', `${keyId(key)}.json`),
-      JSON.stringify(meta),
-    );
-    this.#buckets.get(bucket)?.objects.set(key, meta);
-    return ok(undefined);
+    return this.#locks.run(`${bucket}/${key}`, async () => {
+      const found = this.head(bucket, key);
+      if (!found.ok) return found;
+      const meta = { ...found.value, acl };
+      await writePrivateFile(
+        join(this.#root, bucket, 'objects', `${keyId(key)}.json`),
+        JSON.stringify(meta),
+      );
+      this.#buckets.get(bucket)?.objects.set(key, meta);
+      return ok(undefined);
+    });
   }
 
   /** Deletes bucket/key; ok when it did not exist (as S3 does). */
   async delete(bucket: string, key: string): Promise<Result<void, StoreError>> {
-    const b = this.#buckets.get(bucket);
-    if (!b) return err({ code: 'NoSuchBucket' });
-    const object = b.objects.get(key);
-    if (!object) return ok(undefined);
-    const dir = join(this.#root, bucket, 'objects');
-    await unlink(join(dir, `${keyId(key)}.json`)).catch(() => undefined);
-    b.objects.delete(key);
-    await unlink(join(dir, object.dataFile)).catch(() => undefined);
-    return ok(undefined);
+    return this.#locks.run(`${bucket}/${key}`, async () => {
+      const b = this.#buckets.get(bucket);
+      if (!b) return err({ code: 'NoSuchBucket' });
+      const object = b.objects.get(key);
+      if (!object) return ok(undefined);
+      const dir = join(this.#root, bucket, 'objects');
+      await unlink(join(dir, `${keyId(key)}.json`)).catch(() => undefined);
+      b.objects.delete(key);
+      await unlink(join(dir, object.dataFile)).catch(() => undefined);
+      return ok(undefined);
+    });
   }
 
   /** Removes an empty tmp directory left by a bucket (tidiness; errors ignored). */

@@ -1,11 +1,13 @@
 // The local cloud's S3 object handlers: PUT (plain or aws-chunked, digests checked by the
-// store), GET with ranges and HEAD, DELETE, and the object's ACL (GET/PUT ?acl).
+// store; If-None-Match: * and If-Match), GET with ranges and HEAD (conditional: 304/412),
+// DELETE, and the object's ACL (GET/PUT ?acl).
 // Routing is s3-route.ts's, auth s3-auth.ts's.
-import type { Readable } from 'node:stream';
-import { AwsChunkedDecoder } from './aws-chunked.js';
 import type { ObjectMeta } from './bucket-store.js';
 import type { S3Caller } from './s3-auth.js';
 import type { S3Call } from './s3-route.js';
+import { announcedBody, requestWriteCondition } from './s3-body.js';
+import { evaluateReadConditions } from './s3-conditions.js';
+import { unreachable } from '../core/unreachable.js';
 import {
   S3_NS,
   grantsFor,
@@ -59,16 +61,6 @@ function objectHeaders(meta: ObjectMeta, id: string): Record<string, string> {
   };
 }
 
-function bodyStream(s: S3Request, auth: S3Caller): Readable {
-  const encoding = header(s.req, 'content-encoding') ?? '';
-  const streaming = auth.payloadHash.startsWith('STREAMING-');
-  if (!streaming && !encoding.includes('aws-chunked')) return s.req;
-  const signed = auth.payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD');
-  const decoder = new AwsChunkedDecoder(signed ? auth.sigv4 : undefined);
-  s.req.on('error', (error) => decoder.destroy(error));
-  return s.req.pipe(decoder);
-}
-
 export async function putObject(
   s: S3Request,
   ctx: S3ApiContext,
@@ -77,50 +69,29 @@ export async function putObject(
   key: string,
   id: string,
 ): Promise<void> {
+  const resource = `/${bucket}/${key}`;
   const acl = header(s.req, 'x-amz-acl') ?? 'private';
   if (!CANNED_ACLS.has(acl)) {
-    sendError(s, 400, 'InvalidArgument', `Unknown canned ACL '${acl}'.`, id, `/${bucket}/${key}`);
+    sendError(s, 400, 'InvalidArgument', `Unknown canned ACL '${acl}'.`, id, resource);
     return;
   }
   if (header(s.req, 'x-amz-copy-source') !== undefined) {
     sendError(s, 501, 'NotImplemented', 'CopyObject is not implemented by the local cloud.', id);
     return;
   }
-  const md5Header = header(s.req, 'content-md5');
-  const expectedMd5 =
-    md5Header !== undefined ? Buffer.from(md5Header, 'base64').toString('hex') : undefined;
-  const streaming =
-    auth.payloadHash.startsWith('STREAMING-') ||
-    (header(s.req, 'content-encoding') ?? '').includes('aws-chunked');
-  const lengthHeader = streaming
-    ? header(s.req, 'x-amz-decoded-content-length')
-    : header(s.req, 'content-length');
-  const expectedLength = lengthHeader !== undefined ? Number(lengthHeader) : undefined;
-  // Refused from the announced size, before a byte of the body is read; a body without
-  // one (HTTP chunked) is cut off by the store as soon as it grows past the limit.
-  if (expectedLength !== undefined && expectedLength > ctx.maxObjectSize) {
-    sendStoreError(
-      s,
-      { code: 'EntityTooLarge', limit: ctx.maxObjectSize },
-      id,
-      `/${bucket}/${key}`,
-    );
-    return;
-  }
-  const expectedSha256 = /^[0-9a-f]{64}$/.test(auth.payloadHash) ? auth.payloadHash : undefined;
-  const stored = await ctx.store.put(bucket, key, bodyStream(s, auth), {
+  const condition = requestWriteCondition(s, id);
+  if (!condition.ok) return;
+  const body = announcedBody(s, auth, { maxSize: ctx.maxObjectSize, id, resource });
+  if (body === undefined) return;
+  const stored = await ctx.store.put(bucket, key, body.stream, {
     owner: ctx.accountFor(auth.accessKeyId),
     acl,
-    maxSize: ctx.maxObjectSize,
     contentType: header(s.req, 'content-type') ?? 'binary/octet-stream',
-    ...(expectedMd5 !== undefined ? { expectedMd5 } : {}),
-    ...(expectedSha256 !== undefined ? { expectedSha256 } : {}),
-    ...(expectedLength !== undefined && Number.isSafeInteger(expectedLength)
-      ? { expectedLength }
-      : {}),
+    ...body.expect,
+    ...(condition.value !== undefined ? { condition: condition.value } : {}),
   });
   if (!stored.ok) {
-    sendStoreError(s, stored.error, id, `/${bucket}/${key}`);
+    sendStoreError(s, stored.error, id, resource);
     return;
   }
   s.res.writeHead(200, {
@@ -129,6 +100,43 @@ export async function putObject(
     'content-length': 0,
   });
   s.res.end();
+}
+
+/** Answers a GET or HEAD whose conditions did not hold (304 or 412); false when they held. */
+function answeredConditions(
+  s: S3Request,
+  meta: ObjectMeta,
+  request: { readonly id: string; readonly resource: string },
+): boolean {
+  const { id, resource } = request;
+  const decision = evaluateReadConditions(meta, {
+    ifMatch: header(s.req, 'if-match'),
+    ifNoneMatch: header(s.req, 'if-none-match'),
+    ifModifiedSince: header(s.req, 'if-modified-since'),
+    ifUnmodifiedSince: header(s.req, 'if-unmodified-since'),
+  });
+  switch (decision.kind) {
+    case 'proceed':
+      return false;
+    case 'not-modified':
+      s.res.writeHead(304, {
+        etag: `"${meta.etag}"`,
+        'last-modified': new Date(meta.lastModified).toUTCString(),
+        'x-amz-request-id': id,
+      });
+      s.res.end();
+      return true;
+    case 'precondition-failed':
+      sendStoreError(
+        s,
+        { code: 'PreconditionFailed', condition: decision.condition },
+        id,
+        resource,
+      );
+      return true;
+    default:
+      return unreachable(decision);
+  }
 }
 
 export function getObject(
@@ -145,6 +153,7 @@ export function getObject(
     return;
   }
   const meta = found.value;
+  if (answeredConditions(s, meta, { id, resource: `/${bucket}/${key}` })) return;
   const range = parseRange(s.req.headers.range, meta.size);
   if (range === 'invalid') {
     sendError(s, 416, 'InvalidRange', 'The requested range is not satisfiable', id);

@@ -75,7 +75,11 @@ export function sendError(
   message: string,
   id: string,
   resource?: string,
-  options: { readonly closeConnection?: boolean } = {},
+  options: {
+    readonly closeConnection?: boolean;
+    /** Elements after Message, as S3 adds them (`Condition`, `Header`, `PartNumber`…). */
+    readonly details?: readonly XmlNode[];
+  } = {},
 ): void {
   // Drain what the client still sends so that keep-alive connections stay usable; a body
   // refused for its size is not read: the connection closes after the answer instead.
@@ -84,6 +88,7 @@ export function sendError(
   const body = xmlDocument('Error', undefined, [
     ['Code', code],
     ['Message', message],
+    ...(options.details ?? []),
     resource !== undefined ? ['Resource', resource] : undefined,
     ['RequestId', id],
   ]);
@@ -95,7 +100,7 @@ export function sendError(
   sendXml(s.res, status, body, id);
 }
 
-const STORE_STATUS: Record<StoreError['code'], [number, string]> = {
+const STORE_STATUS: Record<Exclude<StoreError['code'], 'PreconditionFailed'>, [number, string]> = {
   NoSuchBucket: [404, 'The specified bucket does not exist'],
   NoSuchKey: [404, 'The specified key does not exist.'],
   BucketNotEmpty: [409, 'The bucket you tried to delete is not empty'],
@@ -161,6 +166,18 @@ export function sendStoreError(
       id,
       resource,
       { closeConnection: true },
+    );
+    return;
+  }
+  if (error.code === 'PreconditionFailed') {
+    sendError(
+      s,
+      412,
+      error.code,
+      'At least one of the pre-conditions you specified did not hold',
+      id,
+      resource,
+      { details: [['Condition', error.condition]] },
     );
     return;
   }
