@@ -80,7 +80,13 @@ export type StoreFailure =
   /** The lock was lost while running: its lease ran out, or it was forced off or taken. */
   | { readonly reason: 'lock-lost'; readonly url: string; readonly detail: string }
   /** The server ignores conditional writes: it cannot lock or compare-and-swap. */
-  | { readonly reason: 'no-conditional-writes'; readonly url: string; readonly server: string }
+  | {
+      readonly reason: 'no-conditional-writes';
+      readonly url: string;
+      readonly server: string;
+      /** What the probe saw (a second create overwrote the first…). */
+      readonly found: string;
+    }
   /** `unlock ID` named another lock than the one held (or none is held). */
   | {
       readonly reason: 'unlock-mismatch';

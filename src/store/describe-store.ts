@@ -24,7 +24,7 @@ export function describeStoreFailure(failure: StoreFailure, recipeFile: string):
     case 'lock-lost':
       return `this run lost the lock ${failure.url}: ${failure.detail}. It stopped so as not to overwrite another run's work; run the same command again to resume.`;
     case 'no-conditional-writes':
-      return `the server ${failure.server} ignores conditional writes (If-None-Match/If-Match), so ${failure.url} cannot be locked and two runners could overwrite each other's state. Use a store on a server that honours them (AWS S3, the embedded cloud, a recent MinIO or Ceph), or, if only one runner ever applies this recipe, pass --no-lock.`;
+      return `the server ${failure.server} does not honour conditional writes (${failure.found}), so ${failure.url} cannot be locked and two runners could overwrite each other's state. Use a store on a server that honours them (AWS S3, the embedded cloud, a recent MinIO or Ceph), or, if only one runner ever applies this recipe, pass --no-lock.`;
     case 'unlock-mismatch':
       return failure.holder
         ? `the lock ${failure.url} has ID ${failure.holder.id}, not ${failure.given}: nothing was removed. It is held by ${describeHolder(failure.holder)}.`

@@ -1,8 +1,10 @@
 // Opens a recipe's store: the work directory (the default), or an S3 prefix reached with
 // the recipe's publishing endpoint and credentials, resolved exactly as for publishing
 // (local-cloud/publish-target.ts: the embedded cloud, eucarc, the AWS chain). Before an
-// apply takes a remote lock, the server is probed once for conditional writes.
+// apply takes a remote lock, the server is probed once for conditional writes (the probe
+// is cloud/conditional-writes.ts's).
 import { err, ok, type Result } from '../core/result.js';
+import { unreachable } from '../core/unreachable.js';
 import {
   describeOpenTargetFailure,
   openPublishTarget,
@@ -10,9 +12,9 @@ import {
 } from '../local-cloud/publish-target.js';
 import { endpointLabel } from '../cloud/target.js';
 import { describeCloudFailure } from '../cloud/aws-errors.js';
+import { probeConditionalWrites, type SecondCreate } from '../cloud/conditional-writes.js';
 import type { RecipeStore, StoreFailure } from '../run/store.js';
 import { localRecipeStore } from './local-store.js';
-import { probeConditionalWrites } from './probe-conditional.js';
 import { s3RecipeStore } from './s3-store.js';
 import { sdkCasObjects } from './sdk-cas-objects.js';
 import { fileSeenMemo } from './seen-memo.js';
@@ -85,13 +87,26 @@ export async function openRecipeStore(
   }
   const objects = sdkCasObjects(connection.clients.s3, store.bucket, server);
   if (options.forWrite && options.locking) {
-    const probe = await probeConditionalWrites(objects, store.prefix, options.signal);
+    // Once per store and process, before the lock is taken (cloud/conditional-writes.ts).
+    const probe = await probeConditionalWrites(connection.clients.s3, {
+      bucket: store.bucket,
+      prefix: store.prefix === '' ? '' : `${store.prefix}/`,
+      endpoint: server,
+      signal: options.signal,
+    });
     if (!probe.ok)
-      return fail(
-        probe.error.reason === 'ignored'
-          ? { reason: 'no-conditional-writes', url: store.url, server }
-          : { reason: 'store-unreachable', url: store.url, detail: probe.error.detail },
-      );
+      return fail({
+        reason: 'store-unreachable',
+        url: store.url,
+        detail: describeCloudFailure(probe.error),
+      });
+    if (!probe.value.honoured)
+      return fail({
+        reason: 'no-conditional-writes',
+        url: store.url,
+        server,
+        found: secondCreateText(probe.value.secondCreate),
+      });
   }
   return ok(
     s3RecipeStore({
@@ -104,4 +119,18 @@ export async function openRecipeStore(
       onClose: () => target.close(),
     }),
   );
+}
+
+/** What the probe's second `If-None-Match: *` create got, for the refusal. */
+function secondCreateText(second: SecondCreate): string {
+  switch (second.kind) {
+    case 'overwrote':
+      return 'a second create of the same key with If-None-Match: * overwrote it';
+    case 'rejected-header':
+      return `a create with If-None-Match: * was answered ${[second.httpStatus !== undefined ? `HTTP ${String(second.httpStatus)}` : undefined, second.code].filter((x) => x !== undefined).join(' ')}`;
+    case 'refused':
+      return 'it refused a second create (412)';
+    default:
+      return unreachable(second);
+  }
 }

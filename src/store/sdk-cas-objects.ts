@@ -76,6 +76,10 @@ export function sdkCasObjects(s3: S3Client, bucket: string, server: string): Cas
         return ok({ etag: out.ETag ?? '' });
       } catch (error) {
         if (isConditionFailure(error)) return err({ reason: 'precondition-failed' as const });
+        // If-Match on a key that is gone: 404 NoSuchKey (S3 and the embedded cloud).
+        const { httpStatus, code } = errorFacts(error);
+        if ('ifMatch' in condition && (httpStatus === 404 || code === 'NoSuchKey'))
+          return err({ reason: 'precondition-failed' as const });
         return err(ioFailure(error, { server, operation: 'PutObject', key, signal }));
       }
     },

@@ -1,40 +1,7 @@
-// The conditional-write probe tells a server that honours If-None-Match/If-Match from one
-// that ignores them, and leaves no object behind; store addresses parse or say why not.
+// Store addresses parse or say why not; a recipe's keys sit below the prefix.
 import { describe, expect, test } from '@jest/globals';
-import { probeConditionalWrites } from '../../../src/store/probe-conditional.js';
 import { parseS3Url } from '../../../src/core/s3-url.js';
 import { recipeKeys } from '../../../src/store/store-url.js';
-import { fakeCasObjects } from '../../helpers/fake-cas-objects.js';
-
-describe('probeConditionalWrites', () => {
-  const signal = new AbortController().signal;
-
-  test('a server that honours conditional writes passes, and the probe object is removed', async () => {
-    const objects = fakeCasObjects();
-    expect(await probeConditionalWrites(objects, 'team', signal)).toEqual({
-      ok: true,
-      value: undefined,
-    });
-    expect(objects.objects.size).toBe(0);
-    expect(objects.log.filter((l) => l.startsWith('put team/.emi-recipe-probe-'))).toHaveLength(3);
-  });
-
-  test('a server that ignores them is found out', async () => {
-    const objects = fakeCasObjects({ ignoresConditions: true });
-    expect(await probeConditionalWrites(objects, '', signal)).toEqual({
-      ok: false,
-      error: { reason: 'ignored', header: 'If-None-Match' },
-    });
-    expect(objects.objects.size).toBe(0);
-  });
-
-  test('an unreachable server is not mistaken for one that ignores them', async () => {
-    const objects = fakeCasObjects();
-    objects.failNext('put');
-    const r = await probeConditionalWrites(objects, 'p', signal);
-    expect(!r.ok && r.error.reason).toBe('io');
-  });
-});
 
 describe('parseS3Url', () => {
   test.each([
