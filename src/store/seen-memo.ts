@@ -46,7 +46,13 @@ export function fileSeenMemo(workDir: string, writable: boolean): SeenMemo {
     write: async (url, seen) => {
       if (!writable) return;
       const all = await readAll(path);
-      await writeFileAtomic(path, `${JSON.stringify({ ...all, [url]: seen }, null, 1)}\n`);
+      try {
+        await writeFileAtomic(path, `${JSON.stringify({ ...all, [url]: seen }, null, 1)}\n`);
+      } catch (error) {
+        // No work directory yet (apply reads the store once before making it): the memo
+        // is written by the reads and writes that follow, under the lock.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
     },
   };
 }

@@ -27,6 +27,10 @@ import { plainRenderer } from '../output/plain-renderer.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { computePlan, type EngineDeps } from './plan.js';
 import { openSession, type Session } from './session.js';
+import type { StoreLock } from '../../run/store.js';
+import { describeStoreFailure } from '../../store/describe-store.js';
+import { storeExitCode } from '../store-choice.js';
+import { remoteRun, takeRemoteLock, type RemoteRun } from './apply-store.js';
 
 export interface ApplyOptions {
   readonly workDir?: string;
@@ -37,6 +41,14 @@ export interface ApplyOptions {
   readonly force: readonly string[];
   /** Ask the cloud whether recorded images and bundles still exist (re-run the steps whose effects are gone). */
   readonly refresh: boolean;
+  /** `--store s3://…`: the state and lock there (overrides the recipe's store.url). */
+  readonly store?: string;
+  /** False with --no-lock: no lock in a shared store (one runner only). */
+  readonly lock?: boolean;
+  /** --lock-timeout: how long to wait for a shared store's lock held by another run. */
+  readonly lockTimeoutMs?: number;
+  /** --lease: overrides the recipe's store.lease. */
+  readonly leaseMs?: number;
 }
 
 export interface ApplyDeps extends EngineDeps {
@@ -71,17 +83,44 @@ export async function runApply(
     strictInputs: true,
     terminal,
     ...(workDir !== undefined ? { workDir } : {}),
+    store: {
+      ...(options.store !== undefined ? { flag: options.store } : {}),
+      noLock: options.lock === false,
+      forWrite: true,
+    },
+    signal: deps.signal,
   });
   if (!opened.session) return opened.exit ?? EXIT.usage;
-  const unknown = options.force.filter((id) => !opened.session?.graph.byId.has(id as never));
+  try {
+    return await applySession(opened.session, { target, saved, recipeFile }, options, deps);
+  } finally {
+    await opened.session.store?.close();
+  }
+}
+
+/** apply with the session open: the work directory's lock, a shared store's lock, the run. */
+async function applySession(
+  opened: Session,
+  args: { target: string; saved: PlanDocument | undefined; recipeFile: string },
+  options: ApplyOptions,
+  deps: ApplyDeps,
+): Promise<ExitCode> {
+  const { terminal } = deps;
+  const { target, saved, recipeFile } = args;
+  const remote = opened.store?.remote === true ? opened.store : undefined;
+  if (remote !== undefined && options.lock === false)
+    terminal.err(
+      `warning: locking is OFF (--no-lock): no lock is taken in ${remote.url}; if another runner applies this recipe now, one of the two has its state writes refused.\n`,
+    );
+  const unknown = options.force.filter((id) => !opened.graph.byId.has(id as never));
   if (unknown.length > 0) {
     terminal.err(
-      `error: --force names unknown step(s): ${unknown.join(', ')} (steps: ${opened.session.graph.steps.map((s) => s.id).join(', ')})\n`,
+      `error: --force names unknown step(s): ${unknown.join(', ')} (steps: ${opened.graph.steps.map((s) => s.id).join(', ')})\n`,
     );
     return EXIT.usage;
   }
 
-  const { workDir: dir } = opened.session;
+  const { workDir: dir } = opened;
   let created: string | undefined;
   try {
     created = await makeDirectories(dir);
@@ -100,28 +139,63 @@ export async function runApply(
       );
       return EXIT.locked;
     }
+    let remoteLock: StoreLock | undefined;
     try {
+      if (remote !== undefined) {
+        const taken = await takeRemoteLock(remote, {
+          operation: `apply ${target}`,
+          version: deps.version,
+          leaseMs: options.leaseMs ?? opened.recipe.store.leaseMs,
+          waitMs: options.lockTimeoutMs ?? 0,
+          env: deps.env,
+          terminal,
+          signal: deps.signal,
+        });
+        if (!taken.ok) {
+          terminal.err(`error: ${describeStoreFailure(taken.error, recipeFile)}\n`);
+          return storeExitCode(taken.error);
+        }
+        remoteLock = taken.value;
+      }
       // A run killed in this work dir may have left mounts, chrooted processes, scratch.
       const reaped = await reapWorkDir(dir, deps.exec);
       if (reapedAnything(reaped))
         terminal.err(`note: cleaned up after a killed run: ${describeReap(reaped)}\n`);
       // Re-read the state under the lock: another apply may have finished in between.
-      const state = await loadState(dir, {
-        name: opened.session.recipe.name,
-        path: opened.session.recipe.path,
-      });
-      if (!state.ok) {
-        terminal.err(`error: ${describeStateLoadFailure(state.error, recipeFile)}\n`);
-        return EXIT.failure;
+      const recipe = { name: opened.recipe.name, path: opened.recipe.path };
+      let session: Session;
+      if (remote !== undefined) {
+        const read = await remote.readState(recipe);
+        if (!read.ok) {
+          terminal.err(`error: ${describeStoreFailure(read.error, recipeFile)}\n`);
+          return storeExitCode(read.error);
+        }
+        session = { ...opened, state: read.value.state, stateVersion: read.value.version };
+      } else {
+        const state = await loadState(dir, recipe);
+        if (!state.ok) {
+          terminal.err(`error: ${describeStateLoadFailure(state.error, recipeFile)}\n`);
+          return EXIT.failure;
+        }
+        session = { ...opened, state: state.value };
       }
-      const session: Session = { ...opened.session, state: state.value };
+      const run =
+        remote !== undefined && remoteLock !== undefined
+          ? remoteRun(remote, remoteLock, {
+              version: session.stateVersion ?? {},
+              recipeFile,
+              signal: deps.signal,
+            })
+          : undefined;
       const set = deps.makeKinds(session.recipe);
       try {
-        return await planAndRun(session, set, { target, recipeFile, saved }, options, deps);
+        return await planAndRun(session, set, { target, recipeFile, saved, run }, options, deps);
       } finally {
+        run?.dispose();
         await set.close();
       }
     } finally {
+      await remoteLock?.release();
       await lock.value.release();
     }
   } finally {
@@ -173,15 +247,21 @@ function printFsFailure(
 async function planAndRun(
   session: Session,
   set: StepKindSet,
-  args: { target: string; recipeFile: string; saved: PlanDocument | undefined },
+  args: {
+    target: string;
+    recipeFile: string;
+    saved: PlanDocument | undefined;
+    run: RemoteRun | undefined;
+  },
   options: ApplyOptions,
   deps: ApplyDeps,
 ): Promise<ExitCode> {
   const { terminal } = deps;
   const bound = bindBuiltinSteps(session.graph.steps, set.kinds);
-  const { doc, inspection } = await computePlan(session, deps, bound, {
+  const { doc, plan, inspection } = await computePlan(session, deps, bound, {
     forced: new Set(options.force),
     refresh: options.refresh,
+    locking: options.lock !== false,
   });
   if (args.saved) {
     const stale = stalePlanReasons(args.saved, doc);
@@ -207,7 +287,7 @@ async function planAndRun(
       return EXIT.failure;
     }
   }
-  const store = new StateStore(session.workDir, {
+  const store = new StateStore(args.run?.writer ?? session.workDir, {
     ...session.state,
     files: inspection.files,
     tools: inspection.tools,
@@ -221,9 +301,22 @@ async function planAndRun(
   try {
     await store.update((s) => s);
   } catch (error) {
+    const problem = args.run?.problem();
+    if (problem !== undefined) {
+      terminal.err(`error: ${describeStoreFailure(problem, args.recipeFile)}\n`);
+      return storeExitCode(problem);
+    }
     return reportFsError(terminal, error, statePath(session.workDir), 'write');
   }
-  return execute(session, store, inspection.facts, bound, options, deps);
+  // The plan's facts: a step recorded elsewhere whose files a running step needs runs here.
+  const code = await execute(session, store, plan.facts, bound, options, {
+    ...deps,
+    ...(args.run !== undefined ? { signal: args.run.signal } : {}),
+  });
+  const problem = args.run?.problem();
+  if (problem === undefined) return code;
+  terminal.err(`error: ${describeStoreFailure(problem, args.recipeFile)}\n`);
+  return storeExitCode(problem);
 }
 
 async function execute(
