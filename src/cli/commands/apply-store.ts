@@ -2,7 +2,13 @@
 // holds it), write the state through a compare-and-swap that remembers the last version,
 // and stop the run when the lock is lost or a write is refused. The work directory's own
 // lock and state stay apply.ts's (unchanged for the default store).
-import type { State, StateWriter } from '../../run/state.js';
+import { err, ok, type Result } from '../../core/result.js';
+import {
+  describeStateLoadFailure,
+  loadState,
+  type State,
+  type StateWriter,
+} from '../../run/state.js';
 import {
   StoreWriteError,
   type RecipeStore,
@@ -14,6 +20,9 @@ import { describeStoreFailure } from '../../store/describe-store.js';
 import { ciJobUrlOf, describeHolder } from '../../store/lock-holder.js';
 import { formatDuration } from '../../recipe/units.js';
 import type { Terminal } from '../output/terminal.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { storeExitCode } from '../store-choice.js';
+import type { Session } from './session.js';
 
 /** The settings of apply's remote lock. */
 export interface RemoteLockOptions {
@@ -95,4 +104,30 @@ export function remoteRun(
       lock.lost.removeEventListener('abort', onLost);
     },
   };
+}
+
+/**
+ * The state read again under the lock(s) (another apply may have finished in between):
+ * from the shared store with its version, else from the work directory as always.
+ */
+export async function readStateUnderLock(
+  opened: Session,
+  remote: RecipeStore | undefined,
+  terminal: Terminal,
+): Promise<Result<Session, ExitCode>> {
+  const recipe = { name: opened.recipe.name, path: opened.recipe.path };
+  if (remote !== undefined) {
+    const read = await remote.readState(recipe);
+    if (!read.ok) {
+      terminal.err(`error: ${describeStoreFailure(read.error, opened.recipeFile)}\n`);
+      return err(storeExitCode(read.error));
+    }
+    return ok({ ...opened, state: read.value.state, stateVersion: read.value.version });
+  }
+  const state = await loadState(opened.workDir, recipe);
+  if (!state.ok) {
+    terminal.err(`error: ${describeStateLoadFailure(state.error, opened.recipeFile)}\n`);
+    return err(EXIT.failure);
+  }
+  return ok({ ...opened, state: state.value });
 }

@@ -1,14 +1,9 @@
 // `emi-recipe apply RECIPE|PLAN.json`: takes the work directory's lock, decides and runs
 // the steps, checkpoints each one, shows progress, and reports failures. Re-running it
 // after a crash, Ctrl-C or failure resumes where it stopped.
-import { readFile, rmdir } from 'node:fs/promises';
-import { dirname, relative } from 'node:path';
-import {
-  describeFsFailure,
-  fsFailureOf,
-  makeDirectories,
-  type FsFailure,
-} from '../../core/fs-failure.js';
+import { readFile } from 'node:fs/promises';
+import { makeDirectories } from '../../core/fs-failure.js';
+import { printFsFailure, relativeToCwd, removeEmptyDirs, reportFsError } from './apply-fs.js';
 import type { PlanDocument } from '../../plan/plan-document.js';
 import { stalePlanReasons } from '../../plan/plan-document.js';
 import { bindBuiltinSteps } from '../../plan/bind-kind.js';
@@ -19,7 +14,7 @@ import { artifactsRoot, logsDir } from '../../run/layout.js';
 import { takeLock } from '../../run/lock.js';
 import { describeReap, reapedAnything, reapWorkDir } from '../../run/reap.js';
 import { runGraph, type FailureMode } from '../../run/runner.js';
-import { describeStateLoadFailure, loadState, statePath, StateStore } from '../../run/state.js';
+import { statePath, StateStore } from '../../run/state.js';
 import { formatDuration } from '../../recipe/units.js';
 import { formatStepFailure } from '../output/failure-printer.js';
 import { listrRenderer } from '../output/listr-renderer.js';
@@ -30,7 +25,7 @@ import { openSession, type Session } from './session.js';
 import type { StoreLock } from '../../run/store.js';
 import { describeStoreFailure } from '../../store/describe-store.js';
 import { storeExitCode } from '../store-choice.js';
-import { remoteRun, takeRemoteLock, type RemoteRun } from './apply-store.js';
+import { readStateUnderLock, remoteRun, takeRemoteLock, type RemoteRun } from './apply-store.js';
 
 export interface ApplyOptions {
   readonly workDir?: string;
@@ -162,23 +157,9 @@ async function applySession(
       if (reapedAnything(reaped))
         terminal.err(`note: cleaned up after a killed run: ${describeReap(reaped)}\n`);
       // Re-read the state under the lock: another apply may have finished in between.
-      const recipe = { name: opened.recipe.name, path: opened.recipe.path };
-      let session: Session;
-      if (remote !== undefined) {
-        const read = await remote.readState(recipe);
-        if (!read.ok) {
-          terminal.err(`error: ${describeStoreFailure(read.error, recipeFile)}\n`);
-          return storeExitCode(read.error);
-        }
-        session = { ...opened, state: read.value.state, stateVersion: read.value.version };
-      } else {
-        const state = await loadState(dir, recipe);
-        if (!state.ok) {
-          terminal.err(`error: ${describeStateLoadFailure(state.error, recipeFile)}\n`);
-          return EXIT.failure;
-        }
-        session = { ...opened, state: state.value };
-      }
+      const reread = await readStateUnderLock(opened, remote, terminal);
+      if (!reread.ok) return reread.error;
+      const session = reread.value;
       const run =
         remote !== undefined && remoteLock !== undefined
           ? remoteRun(remote, remoteLock, {
@@ -203,44 +184,6 @@ async function applySession(
     // work directory behind. rmdir only removes empty directories, so one in use stays.
     if (created !== undefined) await removeEmptyDirs(dir, created);
   }
-}
-
-/** Removes `dir` and its parents up to `top` (the first directory mkdir created), while empty. */
-async function removeEmptyDirs(dir: string, top: string): Promise<void> {
-  for (let current = dir; ; current = dirname(current)) {
-    try {
-      await rmdir(current);
-    } catch {
-      return; // not empty (or gone): stop here
-    }
-    if (current === top || dirname(current) === current) return;
-  }
-}
-
-/**
- * Prints a file-system error the user must fix (read-only, full, quota, permissions)
- * and returns exit 1; any other error is rethrown as the bug it is.
- */
-function reportFsError(
-  terminal: ApplyDeps['terminal'],
-  error: unknown,
-  path: string,
-  action: string,
-): ExitCode {
-  const failure = fsFailureOf(error, path);
-  if (!failure) throw error;
-  return printFsFailure(terminal, failure, action);
-}
-
-function printFsFailure(
-  terminal: ApplyDeps['terminal'],
-  failure: FsFailure,
-  action: string,
-): ExitCode {
-  terminal.err(
-    `error: ${describeFsFailure(failure, { action, elsewhere: 'use another work directory (--work-dir DIR)' })}\n`,
-  );
-  return EXIT.failure;
 }
 
 /** Under the lock: decide, check a saved plan, pre-flight the target, run. */
@@ -392,9 +335,4 @@ async function execute(
     `Fix the problem above, then run the same command again: finished steps are kept and skipped.\n`,
   );
   return EXIT.failure;
-}
-
-function relativeToCwd(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel.startsWith('..') ? path : rel;
 }
