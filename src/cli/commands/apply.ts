@@ -255,6 +255,7 @@ async function planAndRun(
   const code = await execute(session, store, plan.facts, bound, options, {
     ...deps,
     ...(args.run !== undefined ? { signal: args.run.signal } : {}),
+    stoppedByStore: () => args.run?.problem() !== undefined,
   });
   const problem = args.run?.problem();
   if (problem === undefined) return code;
@@ -268,7 +269,7 @@ async function execute(
   facts: Awaited<ReturnType<typeof computePlan>>['inspection']['facts'],
   kinds: StepKinds,
   options: ApplyOptions,
-  deps: ApplyDeps,
+  deps: ApplyDeps & { readonly stoppedByStore?: () => boolean },
 ): Promise<ExitCode> {
   const { terminal } = deps;
   const failures: { id: string; failure: StepFailure; logPath: string }[] = [];
@@ -321,6 +322,8 @@ async function execute(
     return EXIT.ok;
   }
   if (result.outcome === 'canceled') {
+    // Stopped by the shared store (a lost lock, a refused write): the caller says why.
+    if (deps.stoppedByStore?.() === true) return EXIT.locked;
     terminal.err(`Interrupted. Finished steps are kept; run the same command again to resume.\n`);
     return EXIT.interrupted;
   }

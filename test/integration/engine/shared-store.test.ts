@@ -164,6 +164,31 @@ describe('a shared store in the embedded cloud', () => {
     expect(b.code).toBe(0);
   });
 
+  test('a run whose lock was forced off and taken stops at its next renewal (exit 3)', async () => {
+    const { rig } = await rigWithCloud();
+    rig.setConfig({ defaultDelayMs: 600 });
+    const a = startFakeCli(rig, apply(rig, workDirA(rig), '--lease', '3s'));
+    await waitFor(() => rig.journal().some((e) => e.pid === a.child.pid));
+    const refused = await run(rig, apply(rig, workDirB(rig)));
+    expect(refused.code).toBe(3);
+    const unlocked = await run(rig, [
+      'unlock',
+      lockIdOf(refused.stderr),
+      rig.recipe,
+      '--store',
+      STORE,
+    ]);
+    expect(unlocked.code).toBe(0);
+    const b = startFakeCli(rig, apply(rig, workDirB(rig), '--lock-timeout', '1m'));
+    const doneA = await a.done;
+    expect(doneA.code).toBe(3);
+    expect(doneA.stderr).toContain(
+      `error: this run lost the lock ${STORE}/engine-demo/state.json.lock`,
+    );
+    expect(doneA.stderr).not.toContain('Interrupted.');
+    expect((await b.done).code).toBe(0);
+  });
+
   test('without the lock, a state write that lost the race is refused, not merged (exit 3)', async () => {
     const { rig } = await rigWithCloud();
     rig.setConfig({ defaultDelayMs: 400 });
