@@ -19,17 +19,24 @@ export function registerStatusCommand(
     .argument('<recipe>', 'recipe file')
     .option('--json', 'print as JSON', false)
     .option('--work-dir <dir>', 'work directory (default: .emi-recipe/<name>/ beside the recipe)')
+    .option(
+      '--store <s3-url>',
+      "read the state and the lock's holder from this shared store (overrides store.url)",
+    )
     .addHelpText(
       'after',
       examples(
         'emi-recipe status recipes/debian-minimal.yaml',
         'emi-recipe status --json recipe.yaml | jq .images',
+        'emi-recipe status recipe.yaml --store s3://emi-state/ci   # who holds the lock',
       ),
     )
-    .action(async (recipe: string, options: { json: boolean; workDir?: string }) => {
-      const { runStatus } = await import('./commands/status.js');
-      result.code = await runStatus(recipe, options, { terminal, env });
-    });
+    .action(
+      async (recipe: string, options: { json: boolean; workDir?: string; store?: string }) => {
+        const { runStatus } = await import('./commands/status.js');
+        result.code = await runStatus(recipe, options, { terminal, env, signal: deps.signal });
+      },
+    );
 }
 
 /** `graph`: the step graph as text or Graphviz dot. */

@@ -146,6 +146,13 @@ describe('a shared store in the embedded cloud', () => {
     const refused = await run(rig, apply(rig, workDirB(rig)));
     expect(refused.code).toBe(3);
     const id = lockIdOf(refused.stderr);
+    // status --store names the store's lock holder, as apply found it.
+    const status = await run(rig, ['status', rig.recipe, '--store', STORE, '--json']);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      store: `${STORE}/engine-demo/state.json`,
+      running: true,
+      lock: { state: 'held', holder: { id, pid: a.child.pid } },
+    });
     const wrong = await run(rig, [
       'unlock',
       '00000000-0000-0000-0000-000000000000',
