@@ -1,6 +1,5 @@
 // An in-memory S3 with the conditional semantics of PutObject (If-None-Match: *, If-Match
-// -> 412), for the store's unit tests; or, with `ignoresConditions`, one that ignores
-// them like older Eucalyptus object storage. Faults: fail the next request of an
+// -> 412), for the store's unit tests. Faults: fail the next request of an
 // operation, or apply a put and then lose its answer (as a dropped connection does).
 import { createHash } from 'node:crypto';
 import { err, ok } from '../../src/core/result.js';
@@ -24,7 +23,7 @@ function conditionText(condition: PutCondition): string {
   return 'always';
 }
 
-export function fakeCasObjects(options: { ignoresConditions?: boolean } = {}): FakeCasObjects {
+export function fakeCasObjects(): FakeCasObjects {
   const objects = new Map<string, { body: string; etag: string }>();
   const failures = new Map<Operation, number>();
   let loseAnswer = false;
@@ -55,12 +54,10 @@ export function fakeCasObjects(options: { ignoresConditions?: boolean } = {}): F
       log.push(`put ${key} ${conditionText(condition)}`);
       if (failing('put')) return Promise.resolve(err(io));
       const existing = objects.get(key);
-      if (options.ignoresConditions !== true) {
-        if ('ifNoneMatch' in condition && existing)
-          return Promise.resolve(err({ reason: 'precondition-failed' as const }));
-        if ('ifMatch' in condition && existing?.etag !== condition.ifMatch)
-          return Promise.resolve(err({ reason: 'precondition-failed' as const }));
-      }
+      if ('ifNoneMatch' in condition && existing)
+        return Promise.resolve(err({ reason: 'precondition-failed' as const }));
+      if ('ifMatch' in condition && existing?.etag !== condition.ifMatch)
+        return Promise.resolve(err({ reason: 'precondition-failed' as const }));
       version += 1;
       const etag = `"${createHash('md5')
         .update(`${String(version)}:${body}`)
