@@ -3,6 +3,7 @@
 // eslint.config.js and by test/unit/docs/layering.test.ts (which proves the rule bites).
 //
 //   cli ──> everything below
+//   store ──> run, cloud, local-cloud, core (implements run/store.ts; cli picks one)
 //   steps ──> vm, guest, plan, recipe, tools, bundle, cloud, local-cloud, core
 //   run ──> plan, tools, core        local-cloud ──> cloud, bundle, tools, core
 //   vm ──> plan, guest, tools, core  cloud ──> bundle, core
@@ -23,7 +24,9 @@ export const LAYERS = {
   'local-cloud': ['cloud', 'bundle', 'tools', 'core'],
   vm: ['plan', 'guest', 'tools', 'core'],
   steps: ['vm', 'guest', 'plan', 'recipe', 'tools', 'bundle', 'cloud', 'local-cloud', 'core'],
+  store: ['run', 'cloud', 'local-cloud', 'core'],
   cli: [
+    'store',
     'steps',
     'vm',
     'guest',

@@ -6,6 +6,7 @@ import type { ExitCode } from './exit-codes.js';
 import type { CliDeps } from './deps.js';
 import { engineDeps } from './engine-deps.js';
 import { examples } from './help-text.js';
+import { parseDuration } from '../recipe/units.js';
 
 const parseJobs = (value: string): number => {
   const n = Number(value);
@@ -13,6 +14,24 @@ const parseJobs = (value: string): number => {
     throw new InvalidArgumentError('expected a whole number from 1 to 64');
   return n;
 };
+
+const parseWait = (value: string): number => {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 10m, 90s or 0');
+  return ms;
+};
+
+const parseLease = (value: string): number => {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < 3000)
+    throw new InvalidArgumentError('expected a duration of at least 3s, such as 5m');
+  return ms;
+};
+
+const STORE_HELP =
+  "keep the state (and apply's lock) in this S3 store instead of the work directory; overrides the recipe's store.url. Endpoint and credentials: the publishing target's";
+const NO_LOCK_HELP =
+  'take no lock in a shared store (one runner only; said loudly). Needed for a server that ignores conditional writes';
 
 /** `validate`: checks recipe files (syntax, schema, cross-field rules). */
 export function registerValidateCommand(
@@ -59,6 +78,8 @@ export function registerPlanCommand(
     )
     .option('--work-dir <dir>', 'work directory (default: .emi-recipe/<name>/ beside the recipe)')
     .option('--no-commands', 'do not list the commands of steps that run')
+    .option('--store <s3-url>', STORE_HELP)
+    .option('--no-lock', NO_LOCK_HELP)
     .option(
       '--refresh',
       'also ask the cloud (read-only): are the endpoint, credentials, bucket and certificates usable, and do the recorded images and bundles still exist?',
@@ -70,6 +91,7 @@ export function registerPlanCommand(
         'emi-recipe plan recipes/debian-minimal.yaml',
         'emi-recipe plan recipes/debian-minimal.yaml --out plan.json && emi-recipe apply plan.json',
         'emi-recipe plan --json recipe.yaml | jq .summary',
+        'emi-recipe plan recipe.yaml --store s3://emi-state/ci   # what CI built, from a fresh checkout',
       ),
     )
     .action(
@@ -81,6 +103,8 @@ export function registerPlanCommand(
           workDir?: string;
           commands: boolean;
           refresh: boolean;
+          store?: string;
+          lock: boolean;
         },
       ) => {
         const { runPlan } = await import('./commands/plan.js');
@@ -129,11 +153,23 @@ export function registerApplyCommand(
       'also ask the cloud whether the images and bundles recorded as done still exist; re-run the steps whose effects are gone',
       false,
     )
+    .option('--store <s3-url>', STORE_HELP)
+    .option('--no-lock', NO_LOCK_HELP)
+    .option(
+      '--lock-timeout <duration>',
+      "wait this long for a shared store's lock that another run holds (default: refuse at once, exit 3)",
+      parseWait,
+    )
+    .option(
+      '--lease <duration>',
+      "how long a shared store's lock lasts unless renewed (overrides the recipe's store.lease, default 5m)",
+      parseLease,
+    )
     .option('--no-progress', 'plain timestamped lines instead of the progress display')
     .option('-v, --verbose', 'show the output of the tools as they run', false)
     .addHelpText(
       'after',
-      `${examples('emi-recipe apply recipes/debian-minimal.yaml', 'emi-recipe apply plan.json', 'emi-recipe apply recipe.yaml --on-failure continue --no-progress')}\nInterrupt with Ctrl-C at any time (exit 130); run the same command again to resume.\nA second apply on the same work directory is refused (exit 3) while one runs.\n`,
+      `${examples('emi-recipe apply recipes/debian-minimal.yaml', 'emi-recipe apply plan.json', 'emi-recipe apply recipe.yaml --on-failure continue --no-progress', 'emi-recipe apply recipe.yaml --store s3://emi-state/ci --lock-timeout 10m')}\nInterrupt with Ctrl-C at any time (exit 130); run the same command again to resume.\nA second apply on the same work directory, or on the same recipe in a shared store, is\nrefused (exit 3) while one runs, naming its holder; --lock-timeout waits instead.\n`,
     )
     .action(
       async (
@@ -146,10 +182,23 @@ export function registerApplyCommand(
           refresh: boolean;
           progress: boolean;
           verbose: boolean;
+          store?: string;
+          lock: boolean;
+          lockTimeout?: number;
+          lease?: number;
         },
       ) => {
         const { runApply } = await import('./commands/apply.js');
-        result.code = await runApply(target, options, engineDeps(deps));
+        const { lockTimeout, lease, ...rest } = options;
+        result.code = await runApply(
+          target,
+          {
+            ...rest,
+            ...(lockTimeout !== undefined ? { lockTimeoutMs: lockTimeout } : {}),
+            ...(lease !== undefined ? { leaseMs: lease } : {}),
+          },
+          engineDeps(deps),
+        );
       },
     );
 }

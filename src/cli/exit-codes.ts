@@ -6,7 +6,7 @@ export const EXIT = {
   failure: 1,
   /** Bad usage or an invalid recipe. */
   usage: 2,
-  /** The work directory is locked by another run. */
+  /** The work directory or the shared store is locked by another run, or a state write lost a race. */
   locked: 3,
   /** A bug: an unexpected exception. */
   internal: 70,
@@ -21,6 +21,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   1    a step or a cloud request failed, or a file cannot be written
        (read-only or full file system, quota, permissions)
   2    bad usage or an invalid recipe
-  3    the work directory is locked by another run
+  3    the work directory or the shared store is locked by another run,
+       or a state write to a shared store lost a race to another run
   70   internal error (please report it)
   130  interrupted (Ctrl-C); run the same command again to resume`;

@@ -20,6 +20,7 @@ import {
   registerCleanCommand,
   registerGraphCommand,
   registerStatusCommand,
+  registerUnlockCommand,
 } from './workdir-commands.js';
 
 /** Builds the commander program; each action stores its exit code in `result`. */
@@ -47,6 +48,7 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
   registerStatusCommand(program, deps, result);
   registerGraphCommand(program, deps, result);
   registerCleanCommand(program, deps, result);
+  registerUnlockCommand(program, deps, result);
   registerPublishCommands(program, deps, result);
   registerDoctorCommand(program, deps, result);
   registerBundleImageCommand(program, deps, result);

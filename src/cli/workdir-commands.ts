@@ -1,5 +1,6 @@
-// Registers the commands that read or tidy a recipe's work directory (status, graph,
-// clean) on the commander program: options and help only; actions load lazily.
+// Registers the commands that read or tidy a recipe's work directory or store (status,
+// graph, clean, unlock) on the commander program: options and help only; actions load
+// lazily.
 import { Option, type Command } from 'commander';
 import type { ExitCode } from './exit-codes.js';
 import type { CliDeps } from './deps.js';
@@ -18,17 +19,24 @@ export function registerStatusCommand(
     .argument('<recipe>', 'recipe file')
     .option('--json', 'print as JSON', false)
     .option('--work-dir <dir>', 'work directory (default: .emi-recipe/<name>/ beside the recipe)')
+    .option(
+      '--store <s3-url>',
+      "read the state and the lock's holder from this shared store (overrides store.url)",
+    )
     .addHelpText(
       'after',
       examples(
         'emi-recipe status recipes/debian-minimal.yaml',
         'emi-recipe status --json recipe.yaml | jq .images',
+        'emi-recipe status recipe.yaml --store s3://emi-state/ci   # who holds the lock',
       ),
     )
-    .action(async (recipe: string, options: { json: boolean; workDir?: string }) => {
-      const { runStatus } = await import('./commands/status.js');
-      result.code = await runStatus(recipe, options, { terminal, env });
-    });
+    .action(
+      async (recipe: string, options: { json: boolean; workDir?: string; store?: string }) => {
+        const { runStatus } = await import('./commands/status.js');
+        result.code = await runStatus(recipe, options, { terminal, env, signal: deps.signal });
+      },
+    );
 }
 
 /** `graph`: the step graph as text or Graphviz dot. */
@@ -89,5 +97,37 @@ export function registerCleanCommand(
     .action(async (recipe: string, options: { keepArtifacts: boolean; workDir?: string }) => {
       const { runClean } = await import('./commands/clean.js');
       result.code = await runClean(recipe, options, { terminal, env });
+    });
+}
+
+/** `unlock`: removes a lock by its ID (a dead run's), like terraform force-unlock. */
+export function registerUnlockCommand(
+  program: Command,
+  deps: CliDeps,
+  result: { code: ExitCode },
+): void {
+  const { terminal, env, signal } = deps;
+  program
+    .command('unlock')
+    .description(
+      "remove the lock of a recipe's store (or work directory) by its ID, when the run that holds it is dead; a wrong ID is refused",
+    )
+    .argument('<lock-id>', 'the lock ID, as printed by the apply that found the lock held')
+    .argument('<recipe>', 'recipe file')
+    .option(
+      '--store <s3-url>',
+      "the shared store (overrides the recipe's store.url; default: the work directory)",
+    )
+    .option('--work-dir <dir>', 'work directory (default: .emi-recipe/<name>/ beside the recipe)')
+    .addHelpText(
+      'after',
+      `${examples(
+        'emi-recipe unlock 3f2c9a4e-8d1b-4c7e-9f00-5a6b7c8d9e0f recipes/debian-minimal.yaml',
+        'emi-recipe unlock 3f2c9a4e-8d1b-4c7e-9f00-5a6b7c8d9e0f recipe.yaml --store s3://emi-state/ci',
+      )}\nAn apply that finds the lock held prints the holder (user@host, pid, CI job) and its lock ID.\nOnly remove a lock whose run is dead: a live run that loses its lock stops at its next\nlease renewal or state write. A lock left by a dead run also frees itself when its lease\nruns out (store.lease, default 5m). Exit 2 when the ID is not the lock's.\n`,
+    )
+    .action(async (id: string, recipe: string, options: { store?: string; workDir?: string }) => {
+      const { runUnlock } = await import('./commands/unlock.js');
+      result.code = await runUnlock(id, recipe, options, { terminal, env, signal });
     });
 }

@@ -37,6 +37,8 @@ export interface PlanDocument {
   readonly tool: { readonly name: 'emi-recipe'; readonly version: string };
   readonly recipe: { readonly name: string; readonly path: string };
   readonly workDir: string;
+  /** The shared store the state came from (absent: the work directory). */
+  readonly store?: { readonly url: string; readonly locking: boolean };
   readonly host: HostFacts;
   readonly steps: readonly PlanStepJson[];
   readonly effects: readonly RemoteEffect[];
@@ -70,6 +72,7 @@ export function planDocument(input: {
   readonly recipe: { readonly name: string; readonly path: string };
   readonly recipeText: string;
   readonly workDir: string;
+  readonly store?: { readonly url: string; readonly locking: boolean };
   readonly host: HostFacts;
   readonly records: Readonly<Record<string, RecordedStep>>;
   readonly inputDigests: ReadonlyMap<string, string | undefined>;
@@ -97,6 +100,7 @@ export function planDocument(input: {
     tool: { name: 'emi-recipe', version: input.version },
     recipe: input.recipe,
     workDir: input.workDir,
+    ...(input.store !== undefined ? { store: input.store } : {}),
     host: input.host,
     steps,
     effects: plan.effects,

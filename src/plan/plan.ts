@@ -31,7 +31,9 @@ export type Cause =
   | 'changed'
   | 'outputs-changed'
   | 'forced'
-  | 'up-to-date';
+  | 'up-to-date'
+  /** Up to date by the record in a shared store, with its outputs not in this work directory. */
+  | 'up-to-date-elsewhere';
 
 /** What the planner knows of a completed step (a subset of the state record). */
 export interface RecordedStep {
@@ -89,9 +91,20 @@ export interface PlanFacts {
   readonly packageOf: (tool: string) => string | undefined;
   /** Steps to run even if up to date. */
   readonly forced?: ReadonlySet<string>;
+  /**
+   * Steps recorded in a shared store (another machine ran them) whose artifacts are not
+   * in this work directory: up to date while no step that runs needs their files.
+   */
+  readonly elsewhere?: ReadonlySet<string>;
 }
 
 export interface Plan {
+  /**
+   * The facts the decisions were made with: `facts` given, except that a step recorded
+   * elsewhere whose files a running step needs has moved to `artifactProblems` (apply's
+   * runner must decide with these, so that it re-runs that step too).
+   */
+  readonly facts: PlanFacts;
   readonly decisions: readonly StepDecision[];
   readonly counts: { readonly run: number; readonly upToDate: number; readonly blocked: number };
   /** Remote effects of the steps that will run, in graph order. */
@@ -203,6 +216,14 @@ export function decideStep(
       reasons: ['forced with --force'],
       changes: [],
     };
+  if (facts.elsewhere?.has(step.id))
+    return {
+      ...known,
+      verdict: 'up-to-date',
+      cause: 'up-to-date-elsewhere',
+      reasons: ['up to date in the store; outputs not in this work directory'],
+      changes: [],
+    };
   return {
     ...known,
     verdict: 'up-to-date',
@@ -212,8 +233,8 @@ export function decideStep(
   };
 }
 
-/** Plans every step in graph order. */
-export function planSteps(facts: PlanFacts): Plan {
+/** Decides every step in graph order with `facts`. */
+function decideAll(facts: PlanFacts): Map<StepId, StepDecision> {
   const decisions = new Map<StepId, StepDecision>();
   for (const step of facts.graph.steps) {
     decisions.set(
@@ -230,8 +251,76 @@ export function planSteps(facts: PlanFacts): Plan {
       }),
     );
   }
+  return decisions;
+}
+
+/**
+ * Steps up to date elsewhere (their files not here) that a running step needs, each with
+ * the steps that need it. Until a step cache fetches such files, the step runs again here.
+ */
+function neededElsewhere(
+  facts: PlanFacts,
+  decisions: ReadonlyMap<StepId, StepDecision>,
+): Map<StepId, StepId[]> {
+  const needed = new Map<StepId, StepId[]>();
+  for (const step of facts.graph.steps) {
+    if (decisions.get(step.id)?.verdict !== 'run') continue;
+    for (const need of step.needs) {
+      if (decisions.get(need)?.cause !== 'up-to-date-elsewhere') continue;
+      needed.set(need, [...(needed.get(need) ?? []), step.id]);
+    }
+  }
+  return needed;
+}
+
+/**
+ * The facts for apply's runner: a step recorded elsewhere that the plan runs anyway (below
+ * a step that runs) must not be skipped at run time when its upstream's outputs come out
+ * unchanged, since the steps after it need its files here. So it counts as outputs missing.
+ */
+function runningElsewhereHere(
+  facts: PlanFacts,
+  decisions: ReadonlyMap<StepId, StepDecision>,
+): PlanFacts {
+  const elsewhere = [...(facts.elsewhere ?? [])];
+  const running = elsewhere.filter((id) => decisions.get(id as StepId)?.verdict === 'run');
+  if (running.length === 0) return facts;
+  const problems = new Map(facts.artifactProblems);
+  for (const id of running)
+    problems.set(id, 'its outputs are not in this work directory: runs again here');
+  return {
+    ...facts,
+    artifactProblems: problems,
+    elsewhere: new Set(elsewhere.filter((id) => !running.includes(id))),
+  };
+}
+
+/**
+ * Plans every step in graph order. A step up to date elsewhere whose files a running step
+ * needs runs again (`outputs-changed`, saying who needs them); then the graph is decided
+ * again, until no such step is left (each round moves at least one step: it ends).
+ */
+export function planSteps(given: PlanFacts): Plan {
+  let facts = given;
+  let decisions = decideAll(facts);
+  for (let needed = neededElsewhere(facts, decisions); needed.size > 0;) {
+    const problems = new Map(facts.artifactProblems);
+    for (const [id, by] of needed)
+      problems.set(
+        id,
+        `up to date in the store, but its outputs are not in this work directory and ${by.join(', ')} ${by.length === 1 ? 'needs' : 'need'} them: runs again here`,
+      );
+    const elsewhere = new Set(
+      [...(facts.elsewhere ?? [])].filter((id) => !needed.has(id as StepId)),
+    );
+    facts = { ...facts, artifactProblems: problems, elsewhere };
+    decisions = decideAll(facts);
+    needed = neededElsewhere(facts, decisions);
+  }
+  facts = runningElsewhereHere(facts, decisions);
   const list = [...decisions.values()];
   return {
+    facts,
     decisions: list,
     counts: {
       run: list.filter((d) => d.verdict === 'run').length,

@@ -151,6 +151,14 @@ export interface TestSpec {
   readonly accel: Accel;
 }
 
+/** Where the state and lock live: the work directory (no `url`) or an S3 store. */
+export interface StoreSpec {
+  /** `s3://bucket/prefix` (checked by the rules); undefined: the work directory. */
+  readonly url?: string;
+  /** The lease of apply's lock in an S3 store. */
+  readonly leaseMs: number;
+}
+
 /** A recipe that passed the schema and the cross-field rules. Read-only throughout. */
 export interface Recipe {
   /** Absolute path of the recipe file. */
@@ -168,6 +176,7 @@ export interface Recipe {
   readonly bundle: BundleSpec;
   readonly publish: PublishSpec;
   readonly test: TestSpec;
+  readonly store: StoreSpec;
   readonly stepRefs: readonly LocatedStepReference[];
   /** Places of recipe values, for diagnostics raised later (plan, run). */
   readonly sourceMap: SourceMap;

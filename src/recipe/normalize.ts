@@ -69,6 +69,10 @@ export function normalizeRecipe(checked: CheckedRecipe, options: NormalizeOption
       cpus: raw.test?.cpus ?? 1,
       accel: raw.test?.accel ?? 'auto',
     },
+    store: {
+      ...(raw.store?.url !== undefined ? { url: raw.store.url } : {}),
+      leaseMs: sizes.storeLeaseMs,
+    },
     stepRefs: parsed.stepRefs,
     sourceMap: parsed.sourceMap,
   };

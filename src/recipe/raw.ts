@@ -108,6 +108,10 @@ export interface RawRecipe {
     readonly cpus?: number;
     readonly accel?: 'auto' | 'kvm' | 'tcg';
   };
+  readonly store?: {
+    readonly url?: string;
+    readonly lease?: RawDuration;
+  };
 }
 
 /**

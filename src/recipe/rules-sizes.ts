@@ -1,5 +1,6 @@
 // Sizes and durations: parsed here, once, and checked in range (the disk, swap, VM memory,
-// the root file system with Eucalyptus' limits as warnings, bundle parts, timeouts). The
+// the root file system with Eucalyptus' limits as warnings, bundle parts, timeouts, the store's
+// lease). The
 // numbers go on to normalize.ts, which never parses a size again. Part of rules.ts.
 import type { ValuePath } from './parse.js';
 import type { Report, RuleContext } from './rule-context.js';
@@ -8,6 +9,9 @@ import { formatSize, parseDuration, parseSize } from './units.js';
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 const TiB = 2 ** 40;
+
+/** The default lease of apply's lock in an S3 store (`store.lease`, `--lease`). */
+export const DEFAULT_STORE_LEASE_MS = 5 * 60_000;
 
 /**
  * Every size of a recipe in bytes and every duration in ms, with the schema's defaults
@@ -28,6 +32,8 @@ export interface RecipeSizes {
   readonly test: { readonly memoryBytes: number; readonly timeoutMs: number };
   /** How long rc.local tries the metadata service for the SSH key; default 60 s. */
   readonly metadataKeyTimeoutMs: number;
+  /** The lease of apply's lock in an S3 store; default 5 minutes. */
+  readonly storeLeaseMs: number;
 }
 
 /**
@@ -101,6 +107,7 @@ export function checkSizes(context: RuleContext, report: Report): RecipeSizes | 
     ['customize', 'rcLocal', 'metadataSshKey', 'timeout'],
     raw.customize?.rcLocal?.metadataSshKey?.timeout,
   );
+  const storeLease = duration(['store', 'lease'], raw.store?.lease);
   // Below, undefined means "not written": every written value parsed (allGood).
   if (!allGood || disk === undefined) return undefined;
   return {
@@ -111,6 +118,7 @@ export function checkSizes(context: RuleContext, report: Report): RecipeSizes | 
     partSizeBytes: partSize ?? 10 * MiB,
     test: { memoryBytes: testMemory ?? GiB, timeoutMs: testTimeout ?? 5 * 60_000 },
     metadataKeyTimeoutMs: keyTimeout ?? 60_000,
+    storeLeaseMs: storeLease ?? DEFAULT_STORE_LEASE_MS,
   };
 }
 

@@ -7,6 +7,7 @@ import type { Diagnostic, Severity } from '../core/diagnostic.js';
 import { formatPath, type ValuePath } from './parse.js';
 import { closest } from './suggest.js';
 import { checkSizes, type RecipeSizes } from './rules-sizes.js';
+import { checkStore } from './rules-store.js';
 import type { Report, RuleContext } from './rule-context.js';
 
 /** Debian policy §5.6.1 (package names), with an optional =version or /release. */
@@ -45,6 +46,7 @@ export function checkRules(context: RuleContext): RuleOutcome {
   checkPublishAndBundle(context, report);
   checkTest(context, report);
   checkHvm(context, report);
+  checkStore(context, report);
   return { diagnostics: out, sizes };
 }
 

@@ -9,7 +9,7 @@ import type { JsonValue, StepOutputs } from '../plan/step.js';
 import { hashFile, statIdentity } from './file-identity.js';
 import { artifactsRoot, stepDir } from './layout.js';
 import type { StepOutcome } from './scheduler.js';
-import { failStep, failStepOnFs, type StepAttempt } from './step-attempt.js';
+import { failStep, failStepOnFs, failStepOnStore, type StepAttempt } from './step-attempt.js';
 import { statePath, withStep, type ArtifactRecord, type StepRecord } from './state.js';
 import { stepFailure } from '../plan/step-failure.js';
 
@@ -33,7 +33,7 @@ export interface StepResult {
 /**
  * Records the step as done and emits step-succeeded. A reported artifact that is missing
  * is a failure (a bug in the kind); a state write that fails for a file-system reason is
- * a failure naming state.json. Other errors reach run-step.ts's catch.
+ * a failure naming state.json, one a remote store refused is a failure saying why. Other errors reach run-step.ts's catch.
  */
 export async function checkpointStep(
   attempt: StepAttempt,
@@ -73,10 +73,12 @@ export async function checkpointStep(
   try {
     await env.store.update((state) => withStep(state, step.id, record));
   } catch (error) {
-    const failed = failStepOnFs(attempt, error, {
-      action: 'record the step in',
-      path: statePath(env.workDir),
-    });
+    const failed =
+      failStepOnStore(attempt, error) ??
+      failStepOnFs(attempt, error, {
+        action: 'record the step in',
+        path: statePath(env.workDir),
+      });
     if (failed) return failed;
     throw error;
   }

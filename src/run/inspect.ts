@@ -25,6 +25,11 @@ export interface InspectOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Also ask each completed step's kind whether its remote effects still hold (network). */
   readonly refresh?: boolean;
+  /**
+   * The state comes from a shared store (other machines write it): a recorded step whose
+   * artifact directory is absent here is "up to date elsewhere", not "outputs missing".
+   */
+  readonly sharedState?: boolean;
 }
 
 export interface Inspection {
@@ -100,9 +105,17 @@ export async function inspect(options: InspectOptions): Promise<Inspection> {
   });
   const artifactProblems = new Map<string, string>();
   const interrupted = new Set<string>();
+  const elsewhere = new Set<string>();
   for (const step of graph.steps) {
     const record = state.steps[step.id];
-    if (record) {
+    if (
+      record &&
+      options.sharedState === true &&
+      Object.keys(record.artifacts).length > 0 &&
+      !existsSync(stepDir(workDir, step.id))
+    ) {
+      elsewhere.add(step.id);
+    } else if (record) {
       let problem = await checkArtifacts(workDir, step.id, record);
       const kind = options.kinds.get(step.id);
       if (problem === undefined && options.refresh === true && kind?.verify) {
@@ -125,6 +138,7 @@ export async function inspect(options: InspectOptions): Promise<Inspection> {
       host: options.host,
       packageOf,
       ...(options.forced ? { forced: options.forced } : {}),
+      ...(elsewhere.size > 0 ? { elsewhere } : {}),
     },
     files,
     tools: tools.cache,

@@ -2,6 +2,7 @@
 // holder's pid, start time, host and command; it is written whole to a temp file and
 // hard-linked into place, so it is never seen empty or half-written. A lock whose process
 // is gone (SIGKILL, power cut) is stale and taken over. Never throws for fs errors.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -11,6 +12,8 @@ import { err, ok, type Result } from '../core/result.js';
 import { lockPath } from './layout.js';
 
 export interface LockInfo {
+  /** Random id, for `emi-recipe unlock ID` (absent in locks of older versions). */
+  readonly id?: string;
   readonly pid: number;
   /** Process start time (jiffies since boot, from /proc/<pid>/stat), to tell a reused pid. */
   readonly startTime: string;
@@ -30,6 +33,8 @@ export type LockFailure = LockHeld | FsFailure;
 
 export interface HeldLock {
   readonly path: string;
+  /** What the lock file says. */
+  readonly info: LockInfo;
   /** The dead process whose stale lock was taken over, if any (its leftovers may need reaping). */
   readonly staleHolder?: LockInfo;
   release(): Promise<void>;
@@ -165,6 +170,7 @@ export async function takeLock(
 ): Promise<Result<HeldLock, LockFailure>> {
   const path = lockPath(workDir);
   const info: LockInfo = {
+    id: randomUUID(),
     pid: process.pid,
     startTime: processStartTime(process.pid) ?? '0',
     host: hostname(),
@@ -177,7 +183,8 @@ export async function takeLock(
     tmp = await writeTemp(path, text);
     let staleHolder: LockInfo | undefined;
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      if ((await publish(tmp, path, text)) === 'taken') return ok(heldLock(path, staleHolder));
+      if ((await publish(tmp, path, text)) === 'taken')
+        return ok(heldLock(path, info, staleHolder));
       const seen = await readFile(path, 'utf8').catch(() => undefined);
       const current = lockStateOf(seen);
       if (current.state === 'held') return err({ reason: 'locked', path, holder: current.holder });
@@ -203,10 +210,11 @@ export async function takeLock(
   }
 }
 
-function heldLock(path: string, staleHolder: LockInfo | undefined): HeldLock {
+function heldLock(path: string, info: LockInfo, staleHolder: LockInfo | undefined): HeldLock {
   let released = false;
   return {
     path,
+    info,
     ...(staleHolder ? { staleHolder } : {}),
     release: async () => {
       if (released) return;
@@ -232,4 +240,25 @@ export async function acquireLock(
     code: r.error.code,
     path: r.error.path,
   });
+}
+
+/**
+ * Removes the lock file if its id is `id` (`emi-recipe unlock ID`), and only then: the
+ * content is checked after moving it aside (removeStale), so a lock taken meanwhile stays.
+ * Returns what the lock said before, or undefined when there was none.
+ */
+export async function removeLockById(
+  workDir: string,
+  id: string,
+): Promise<{ removed: boolean; state: LockState }> {
+  const path = lockPath(workDir);
+  const text = await readFile(path, 'utf8').catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  });
+  const state = lockStateOf(text);
+  if (text === undefined || state.state === 'free' || state.holder?.id !== id)
+    return { removed: false, state };
+  await removeStale(path, text);
+  return { removed: true, state };
 }

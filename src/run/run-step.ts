@@ -11,6 +11,7 @@ import {
   cancelStep,
   failStep,
   failStepOnFs,
+  failStepOnStore,
   type StepAttempt,
   type StepRunEnv,
 } from './step-attempt.js';
@@ -142,7 +143,9 @@ async function dropRecord(attempt: StepAttempt): Promise<StepOutcome | undefined
     await env.store.update((state) => withStep(state, step.id, undefined));
     return undefined;
   } catch (error) {
-    const failed = failStepOnFs(attempt, error, { action: 'write', path: statePath(env.workDir) });
+    const failed =
+      failStepOnStore(attempt, error) ??
+      failStepOnFs(attempt, error, { action: 'write', path: statePath(env.workDir) });
     if (failed) return failed;
     throw error;
   }

@@ -53,6 +53,13 @@ export interface State {
   readonly files: Readonly<Record<string, FileIdentity>>;
   /** Tool versions by absolute binary path, re-used while the binary is unchanged. */
   readonly tools: Readonly<Record<string, ToolRecord>>;
+  /**
+   * Remote stores only (src/store/), like Terraform's: a random id given when the state is
+   * created, and a number incremented by every write. A state of another lineage, or
+   * older than one already seen, is refused. The work directory's state has neither.
+   */
+  readonly lineage?: string;
+  readonly serial?: number;
 }
 
 export type StateLoadFailure =
@@ -128,16 +135,23 @@ export async function saveState(workDir: string, state: State): Promise<void> {
 }
 
 /**
+ * Persists a state: saveState into a work directory, or a compare-and-swap write to a
+ * remote store (which throws run/store.ts StoreWriteError when refused).
+ */
+export type StateWriter = (state: State) => Promise<void>;
+
+/**
  * Serialises state updates from concurrent steps: each update is applied to the latest
  * state and written before the next one starts, so no update is lost.
  */
 export class StateStore {
   #state: State;
-  readonly #workDir: string;
+  readonly #write: StateWriter;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(workDir: string, state: State) {
-    this.#workDir = workDir;
+  /** `where`: a work directory (saveState into it), or the writer to persist with. */
+  constructor(where: string | StateWriter, state: State) {
+    this.#write = typeof where === 'string' ? (s) => saveState(where, s) : where;
     this.#state = state;
   }
 
@@ -147,13 +161,13 @@ export class StateStore {
 
   /**
    * Applies `change` and persists the result; resolves when written. If writing fails
-   * (ENOSPC…), the rejection carries the error and `current` stays what is on disk, so
+   * (ENOSPC…, or a remote store's StoreWriteError), the rejection carries the error and `current` stays what is on disk, so
    * a later update never writes a change the caller was told had failed.
    */
   update(change: (state: State) => State): Promise<void> {
     const next = this.#queue.then(async () => {
       const changed = change(this.#state);
-      await saveState(this.#workDir, changed);
+      await this.#write(changed);
       this.#state = changed;
     });
     this.#queue = next.catch(() => undefined);

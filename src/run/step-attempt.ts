@@ -9,7 +9,8 @@ import { logPath } from './layout.js';
 import type { StepOutcome } from './scheduler.js';
 import type { StepLog } from './step-log.js';
 import type { StateStore } from './state.js';
-import { describeStepFailure, fsStepFailure } from '../plan/step-failure.js';
+import { StoreWriteError } from './store.js';
+import { describeStepFailure, fsStepFailure, stepFailure } from '../plan/step-failure.js';
 
 /** What running a step needs from the run: the same for every step of it. */
 export interface StepRunEnv {
@@ -59,6 +60,23 @@ export function failStepOnFs(
   const failure = fsFailureOf(error, where.path, where.fallbackPath);
   if (!failure) return undefined;
   return failStep(attempt, fsStepFailure(failure, where.action));
+}
+
+/**
+ * A remote store that refused or failed to record the step (a lost compare-and-swap, a
+ * lost lock, an unreachable server) as the step's failure, or undefined for other errors.
+ * The step's own work is done but not recorded: the next apply runs it again.
+ */
+export function failStepOnStore(attempt: StepAttempt, error: unknown): StepOutcome | undefined {
+  if (!(error instanceof StoreWriteError)) return undefined;
+  return failStep(
+    attempt,
+    stepFailure(
+      'cloud',
+      error.failure.reason,
+      `the state store refused the write: ${error.message}`,
+    ),
+  );
 }
 
 /** Reports that `signal` stopped the step (step-canceled event). */

@@ -1,14 +1,9 @@
 // `emi-recipe apply RECIPE|PLAN.json`: takes the work directory's lock, decides and runs
 // the steps, checkpoints each one, shows progress, and reports failures. Re-running it
 // after a crash, Ctrl-C or failure resumes where it stopped.
-import { readFile, rmdir } from 'node:fs/promises';
-import { dirname, relative } from 'node:path';
-import {
-  describeFsFailure,
-  fsFailureOf,
-  makeDirectories,
-  type FsFailure,
-} from '../../core/fs-failure.js';
+import { readFile } from 'node:fs/promises';
+import { makeDirectories } from '../../core/fs-failure.js';
+import { printFsFailure, relativeToCwd, removeEmptyDirs, reportFsError } from './apply-fs.js';
 import type { PlanDocument } from '../../plan/plan-document.js';
 import { stalePlanReasons } from '../../plan/plan-document.js';
 import { bindBuiltinSteps } from '../../plan/bind-kind.js';
@@ -19,7 +14,7 @@ import { artifactsRoot, logsDir } from '../../run/layout.js';
 import { takeLock } from '../../run/lock.js';
 import { describeReap, reapedAnything, reapWorkDir } from '../../run/reap.js';
 import { runGraph, type FailureMode } from '../../run/runner.js';
-import { describeStateLoadFailure, loadState, statePath, StateStore } from '../../run/state.js';
+import { statePath, StateStore } from '../../run/state.js';
 import { formatDuration } from '../../recipe/units.js';
 import { formatStepFailure } from '../output/failure-printer.js';
 import { listrRenderer } from '../output/listr-renderer.js';
@@ -27,6 +22,10 @@ import { plainRenderer } from '../output/plain-renderer.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { computePlan, type EngineDeps } from './plan.js';
 import { openSession, type Session } from './session.js';
+import type { StoreLock } from '../../run/store.js';
+import { describeStoreFailure } from '../../store/describe-store.js';
+import { storeExitCode } from '../store-choice.js';
+import { readStateUnderLock, remoteRun, takeRemoteLock, type RemoteRun } from './apply-store.js';
 
 export interface ApplyOptions {
   readonly workDir?: string;
@@ -37,6 +36,14 @@ export interface ApplyOptions {
   readonly force: readonly string[];
   /** Ask the cloud whether recorded images and bundles still exist (re-run the steps whose effects are gone). */
   readonly refresh: boolean;
+  /** `--store s3://…`: the state and lock there (overrides the recipe's store.url). */
+  readonly store?: string;
+  /** False with --no-lock: no lock in a shared store (one runner only). */
+  readonly lock?: boolean;
+  /** --lock-timeout: how long to wait for a shared store's lock held by another run. */
+  readonly lockTimeoutMs?: number;
+  /** --lease: overrides the recipe's store.lease. */
+  readonly leaseMs?: number;
 }
 
 export interface ApplyDeps extends EngineDeps {
@@ -71,17 +78,44 @@ export async function runApply(
     strictInputs: true,
     terminal,
     ...(workDir !== undefined ? { workDir } : {}),
+    store: {
+      ...(options.store !== undefined ? { flag: options.store } : {}),
+      noLock: options.lock === false,
+      forWrite: true,
+    },
+    signal: deps.signal,
   });
   if (!opened.session) return opened.exit ?? EXIT.usage;
-  const unknown = options.force.filter((id) => !opened.session?.graph.byId.has(id as never));
+  try {
+    return await applySession(opened.session, { target, saved, recipeFile }, options, deps);
+  } finally {
+    await opened.session.store?.close();
+  }
+}
+
+/** apply with the session open: the work directory's lock, a shared store's lock, the run. */
+async function applySession(
+  opened: Session,
+  args: { target: string; saved: PlanDocument | undefined; recipeFile: string },
+  options: ApplyOptions,
+  deps: ApplyDeps,
+): Promise<ExitCode> {
+  const { terminal } = deps;
+  const { target, saved, recipeFile } = args;
+  const remote = opened.store?.remote === true ? opened.store : undefined;
+  if (remote !== undefined && options.lock === false)
+    terminal.err(
+      `warning: locking is OFF (--no-lock): no lock is taken in ${remote.url}; if another runner applies this recipe now, one of the two has its state writes refused.\n`,
+    );
+  const unknown = options.force.filter((id) => !opened.graph.byId.has(id as never));
   if (unknown.length > 0) {
     terminal.err(
-      `error: --force names unknown step(s): ${unknown.join(', ')} (steps: ${opened.session.graph.steps.map((s) => s.id).join(', ')})\n`,
+      `error: --force names unknown step(s): ${unknown.join(', ')} (steps: ${opened.graph.steps.map((s) => s.id).join(', ')})\n`,
     );
     return EXIT.usage;
   }
 
-  const { workDir: dir } = opened.session;
+  const { workDir: dir } = opened;
   let created: string | undefined;
   try {
     created = await makeDirectories(dir);
@@ -100,28 +134,49 @@ export async function runApply(
       );
       return EXIT.locked;
     }
+    let remoteLock: StoreLock | undefined;
     try {
+      if (remote !== undefined) {
+        const taken = await takeRemoteLock(remote, {
+          operation: `apply ${target}`,
+          version: deps.version,
+          leaseMs: options.leaseMs ?? opened.recipe.store.leaseMs,
+          waitMs: options.lockTimeoutMs ?? 0,
+          env: deps.env,
+          terminal,
+          signal: deps.signal,
+        });
+        if (!taken.ok) {
+          terminal.err(`error: ${describeStoreFailure(taken.error, recipeFile)}\n`);
+          return storeExitCode(taken.error);
+        }
+        remoteLock = taken.value;
+      }
       // A run killed in this work dir may have left mounts, chrooted processes, scratch.
       const reaped = await reapWorkDir(dir, deps.exec);
       if (reapedAnything(reaped))
         terminal.err(`note: cleaned up after a killed run: ${describeReap(reaped)}\n`);
       // Re-read the state under the lock: another apply may have finished in between.
-      const state = await loadState(dir, {
-        name: opened.session.recipe.name,
-        path: opened.session.recipe.path,
-      });
-      if (!state.ok) {
-        terminal.err(`error: ${describeStateLoadFailure(state.error, recipeFile)}\n`);
-        return EXIT.failure;
-      }
-      const session: Session = { ...opened.session, state: state.value };
+      const reread = await readStateUnderLock(opened, remote, terminal);
+      if (!reread.ok) return reread.error;
+      const session = reread.value;
+      const run =
+        remote !== undefined && remoteLock !== undefined
+          ? remoteRun(remote, remoteLock, {
+              version: session.stateVersion ?? {},
+              recipeFile,
+              signal: deps.signal,
+            })
+          : undefined;
       const set = deps.makeKinds(session.recipe);
       try {
-        return await planAndRun(session, set, { target, recipeFile, saved }, options, deps);
+        return await planAndRun(session, set, { target, recipeFile, saved, run }, options, deps);
       } finally {
+        run?.dispose();
         await set.close();
       }
     } finally {
+      await remoteLock?.release();
       await lock.value.release();
     }
   } finally {
@@ -131,57 +186,25 @@ export async function runApply(
   }
 }
 
-/** Removes `dir` and its parents up to `top` (the first directory mkdir created), while empty. */
-async function removeEmptyDirs(dir: string, top: string): Promise<void> {
-  for (let current = dir; ; current = dirname(current)) {
-    try {
-      await rmdir(current);
-    } catch {
-      return; // not empty (or gone): stop here
-    }
-    if (current === top || dirname(current) === current) return;
-  }
-}
-
-/**
- * Prints a file-system error the user must fix (read-only, full, quota, permissions)
- * and returns exit 1; any other error is rethrown as the bug it is.
- */
-function reportFsError(
-  terminal: ApplyDeps['terminal'],
-  error: unknown,
-  path: string,
-  action: string,
-): ExitCode {
-  const failure = fsFailureOf(error, path);
-  if (!failure) throw error;
-  return printFsFailure(terminal, failure, action);
-}
-
-function printFsFailure(
-  terminal: ApplyDeps['terminal'],
-  failure: FsFailure,
-  action: string,
-): ExitCode {
-  terminal.err(
-    `error: ${describeFsFailure(failure, { action, elsewhere: 'use another work directory (--work-dir DIR)' })}\n`,
-  );
-  return EXIT.failure;
-}
-
 /** Under the lock: decide, check a saved plan, pre-flight the target, run. */
 async function planAndRun(
   session: Session,
   set: StepKindSet,
-  args: { target: string; recipeFile: string; saved: PlanDocument | undefined },
+  args: {
+    target: string;
+    recipeFile: string;
+    saved: PlanDocument | undefined;
+    run: RemoteRun | undefined;
+  },
   options: ApplyOptions,
   deps: ApplyDeps,
 ): Promise<ExitCode> {
   const { terminal } = deps;
   const bound = bindBuiltinSteps(session.graph.steps, set.kinds);
-  const { doc, inspection } = await computePlan(session, deps, bound, {
+  const { doc, plan, inspection } = await computePlan(session, deps, bound, {
     forced: new Set(options.force),
     refresh: options.refresh,
+    locking: options.lock !== false,
   });
   if (args.saved) {
     const stale = stalePlanReasons(args.saved, doc);
@@ -207,7 +230,7 @@ async function planAndRun(
       return EXIT.failure;
     }
   }
-  const store = new StateStore(session.workDir, {
+  const store = new StateStore(args.run?.writer ?? session.workDir, {
     ...session.state,
     files: inspection.files,
     tools: inspection.tools,
@@ -221,9 +244,23 @@ async function planAndRun(
   try {
     await store.update((s) => s);
   } catch (error) {
+    const problem = args.run?.problem();
+    if (problem !== undefined) {
+      terminal.err(`error: ${describeStoreFailure(problem, args.recipeFile)}\n`);
+      return storeExitCode(problem);
+    }
     return reportFsError(terminal, error, statePath(session.workDir), 'write');
   }
-  return execute(session, store, inspection.facts, bound, options, deps);
+  // The plan's facts: a step recorded elsewhere whose files a running step needs runs here.
+  const code = await execute(session, store, plan.facts, bound, options, {
+    ...deps,
+    ...(args.run !== undefined ? { signal: args.run.signal } : {}),
+    stoppedByStore: () => args.run?.problem() !== undefined,
+  });
+  const problem = args.run?.problem();
+  if (problem === undefined) return code;
+  terminal.err(`error: ${describeStoreFailure(problem, args.recipeFile)}\n`);
+  return storeExitCode(problem);
 }
 
 async function execute(
@@ -232,7 +269,7 @@ async function execute(
   facts: Awaited<ReturnType<typeof computePlan>>['inspection']['facts'],
   kinds: StepKinds,
   options: ApplyOptions,
-  deps: ApplyDeps,
+  deps: ApplyDeps & { readonly stoppedByStore?: () => boolean },
 ): Promise<ExitCode> {
   const { terminal } = deps;
   const failures: { id: string; failure: StepFailure; logPath: string }[] = [];
@@ -285,6 +322,8 @@ async function execute(
     return EXIT.ok;
   }
   if (result.outcome === 'canceled') {
+    // Stopped by the shared store (a lost lock, a refused write): the caller says why.
+    if (deps.stoppedByStore?.() === true) return EXIT.locked;
     terminal.err(`Interrupted. Finished steps are kept; run the same command again to resume.\n`);
     return EXIT.interrupted;
   }
@@ -299,9 +338,4 @@ async function execute(
     `Fix the problem above, then run the same command again: finished steps are kept and skipped.\n`,
   );
   return EXIT.failure;
-}
-
-function relativeToCwd(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel.startsWith('..') ? path : rel;
 }

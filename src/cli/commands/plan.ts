@@ -24,6 +24,10 @@ export interface PlanCommandOptions {
   readonly commands: boolean;
   /** Also check the publishing target (endpoint, credentials, bucket, certificates), read-only. */
   readonly refresh: boolean;
+  /** `--store s3://…`: read the state from this store (overrides the recipe's store.url). */
+  readonly store?: string;
+  /** False with --no-lock: said in the plan (apply would take no lock). */
+  readonly lock?: boolean;
 }
 
 export interface EngineDeps {
@@ -42,7 +46,7 @@ export async function computePlan(
   session: Session,
   deps: EngineDeps,
   kinds: StepKinds,
-  options: { forced?: ReadonlySet<string>; refresh?: boolean } = {},
+  options: { forced?: ReadonlySet<string>; refresh?: boolean; locking?: boolean } = {},
 ) {
   const host = await deps.hostFacts();
   const inspection = await inspect({
@@ -56,6 +60,7 @@ export async function computePlan(
     env: deps.env,
     ...(options.forced ? { forced: options.forced } : {}),
     refresh: options.refresh === true,
+    sharedState: session.store?.remote === true,
   });
   const plan = planSteps(inspection.facts);
   const doc: PlanDocument = planDocument({
@@ -65,6 +70,9 @@ export async function computePlan(
     recipe: { name: session.recipe.name, path: session.recipe.path },
     recipeText: session.text,
     workDir: session.workDir,
+    ...(session.store?.remote === true
+      ? { store: { url: session.store.url, locking: options.locking !== false } }
+      : {}),
     host,
     records: session.state.steps,
     inputDigests: inspection.facts.inputDigests,
@@ -82,13 +90,24 @@ export async function runPlan(
     strictInputs: true,
     terminal: deps.terminal,
     ...(options.workDir !== undefined ? { workDir: options.workDir } : {}),
+    store: {
+      ...(options.store !== undefined ? { flag: options.store } : {}),
+      noLock: options.lock === false,
+      forWrite: false,
+    },
+    signal: deps.signal,
   });
   if (!session) return exit ?? EXIT.usage;
+  if (options.lock === false)
+    deps.terminal.err(
+      'warning: locking is OFF (--no-lock): an apply of this plan takes no lock in the store; only one runner may apply this recipe at a time.\n',
+    );
   const set = deps.makeKinds(session.recipe);
   try {
     return await printPlan(session, options, deps, set);
   } finally {
     await set.close();
+    await session.store?.close();
   }
 }
 
@@ -99,7 +118,10 @@ async function printPlan(
   set: StepKindSet,
 ): Promise<ExitCode> {
   const bound = bindBuiltinSteps(session.graph.steps, set.kinds);
-  const { doc } = await computePlan(session, deps, bound, { refresh: options.refresh });
+  const { doc } = await computePlan(session, deps, bound, {
+    refresh: options.refresh,
+    locking: options.lock !== false,
+  });
   if (options.out !== undefined) {
     const problem = await savePlan(options.out, doc);
     if (problem !== undefined) {

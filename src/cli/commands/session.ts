@@ -1,5 +1,6 @@
 // Shared start of plan/apply/status/graph/clean: load the recipe (printing problems),
-// build the graph, find the work directory and read the state.
+// build the graph, find the work directory and read the state: from the work directory,
+// or, for plan and apply, from the recipe's store (store.url, --store) when it is remote.
 import { resolve } from 'node:path';
 import { hasErrors } from '../../core/diagnostic.js';
 import { loadRecipe } from '../../recipe/load-recipe.js';
@@ -9,6 +10,9 @@ import { buildGraph, type StepGraph } from '../../plan/graph.js';
 import type { BuiltinStepSpec } from '../../plan/step-params.js';
 import { defaultWorkDir } from '../../run/layout.js';
 import { describeStateLoadFailure, loadState, type State } from '../../run/state.js';
+import type { RecipeStore, StateVersion } from '../../run/store.js';
+import { describeStoreFailure } from '../../store/describe-store.js';
+import { openStore, type StoreChoice } from '../store-choice.js';
 import { formatDiagnostics } from '../output/diagnostic-printer.js';
 import type { Terminal } from '../output/terminal.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -20,6 +24,12 @@ export interface Session {
   readonly graph: StepGraph<BuiltinStepSpec>;
   readonly workDir: string;
   readonly state: State;
+  /**
+   * The store the state was read from, when plan/apply asked for one (a session that
+   * has one must close() it); `stateVersion` is what a write must name to replace it.
+   */
+  readonly store?: RecipeStore;
+  readonly stateVersion?: StateVersion;
 }
 
 export interface SessionOptions {
@@ -28,6 +38,9 @@ export interface SessionOptions {
   /** plan/apply: machine inputs must exist (see RuleContext.strictInputs). */
   readonly strictInputs: boolean;
   readonly terminal: Terminal;
+  /** plan and apply: which store to read the state from (store.url, --store, --no-lock). */
+  readonly store?: StoreChoice;
+  readonly signal?: AbortSignal;
 }
 
 /** Opens a session, or prints why not and returns the exit code to use. */
@@ -65,10 +78,43 @@ export async function openSession(
     options.workDir !== undefined
       ? resolve(options.workDir)
       : defaultWorkDir(recipe.path, recipe.name);
+  const base = { recipe, recipeFile, text, graph: built.graph, workDir };
+  if (options.store !== undefined) {
+    const opened = await openStore(options.store, {
+      recipe,
+      recipeFile,
+      workDir,
+      env: options.env,
+      signal: options.signal ?? new AbortController().signal,
+    });
+    if (!opened.ok) {
+      terminal.err(`error: ${opened.error.message}\n`);
+      return { exit: opened.error.exit };
+    }
+    const store = opened.value;
+    if (store.remote) {
+      const read = await store.readState({ name: recipe.name, path: recipe.path });
+      if (!read.ok) {
+        await store.close();
+        terminal.err(`error: ${describeStoreFailure(read.error, recipeFile)}\n`);
+        return { exit: EXIT.failure };
+      }
+      return {
+        session: { ...base, state: read.value.state, store, stateVersion: read.value.version },
+      };
+    }
+    // The work directory: read as always (its messages name state.json).
+    const state = await loadState(workDir, { name: recipe.name, path: recipe.path });
+    if (!state.ok) {
+      terminal.err(`error: ${describeStateLoadFailure(state.error, recipeFile)}\n`);
+      return { exit: EXIT.failure };
+    }
+    return { session: { ...base, state: state.value, store, stateVersion: {} } };
+  }
   const state = await loadState(workDir, { name: recipe.name, path: recipe.path });
   if (!state.ok) {
     terminal.err(`error: ${describeStateLoadFailure(state.error, recipeFile)}\n`);
     return { exit: EXIT.failure };
   }
-  return { session: { recipe, recipeFile, text, graph: built.graph, workDir, state: state.value } };
+  return { session: { ...base, state: state.value } };
 }

@@ -11,6 +11,7 @@ const MARK: Record<string, string> = {
   forced: '~',
   'upstream-changed': '^',
   'up-to-date': '=',
+  'up-to-date-elsewhere': '=',
   blocked: '!',
 };
 
@@ -30,13 +31,27 @@ export function formatPlan(doc: PlanDocument, options: PlanPrintOptions): string
   const lines: string[] = [];
   lines.push(`Plan for ${doc.recipe.name} (${doc.recipe.path})`);
   lines.push(`Work directory: ${doc.workDir}`);
+  if (doc.store !== undefined) {
+    lines.push(`State: ${doc.store.url} (shared store)`);
+    if (!doc.store.locking)
+      lines.push(
+        paint(
+          '31',
+          'Locking is OFF (--no-lock): apply takes no lock; only one runner may apply this recipe.',
+        ),
+      );
+  }
   lines.push(`Accelerator for VMs: ${accelText(doc.host.accel)}`);
   lines.push('');
   for (const step of doc.steps) {
     const mark = MARK[step.cause] ?? '?';
     const verdict = VERDICT_TEXT[step.verdict].padEnd(10);
     const colour = step.verdict === 'run' ? '33' : step.verdict === 'blocked' ? '31' : '32';
-    const reason = step.verdict === 'up-to-date' ? '' : (step.reasons[0] ?? '');
+    // An up-to-date step says why only when its files are elsewhere (a shared store).
+    const reason =
+      step.verdict === 'up-to-date' && step.cause !== 'up-to-date-elsewhere'
+        ? ''
+        : (step.reasons[0] ?? '');
     lines.push(
       `  ${paint(colour, mark)} ${step.id.padEnd(width)}  ${paint(colour, verdict)}  ${reason}`.trimEnd(),
     );

@@ -40,6 +40,8 @@ describe('layering of src/', () => {
     ['src/guest/answers/probe.ts', '../../tools/debootstrap.js'],
     ['src/vm/probe.ts', '../steps/upstream.js'],
     ['src/bundle/probe.ts', '../local-cloud/server.js'],
+    ['src/run/probe.ts', '../store/s3-store.js'],
+    ['src/store/probe.ts', '../steps/registry.js'],
   ])('%s may not import %s', async (file, specifier) => {
     const messages = await lintImport(file, specifier);
     expect(messages).toHaveLength(1);
@@ -54,6 +56,8 @@ describe('layering of src/', () => {
     ['src/vm/probe.ts', '../guest/iso-layout.js'],
     ['src/guest/answers/probe.ts', '../../core/result.js'],
     ['src/cli/commands/probe.ts', '../../steps/registry.js'],
+    ['src/store/probe.ts', '../run/store.js'],
+    ['src/cli/commands/probe.ts', '../../store/open-store.js'],
   ])('%s may import %s', async (file, specifier) => {
     expect(await lintImport(file, specifier)).toEqual([]);
   });

@@ -220,3 +220,56 @@ describe('volatile params', () => {
     expect(changed?.fingerprint).toBe(first?.fingerprint);
   });
 });
+
+describe('planSteps: a state shared through a store, files elsewhere', () => {
+  test('steps recorded elsewhere are up to date, saying their outputs are not here', () => {
+    const plan = planSteps(
+      facts({ records: completedRecords(), elsewhere: new Set(['a', 'b', 'c', 'd']) }),
+    );
+    expect(plan.counts).toEqual({ run: 0, upToDate: 4, blocked: 0 });
+    expect(plan.decisions.map((d) => `${d.id}:${d.cause}:${d.reasons.join('')}`)).toContain(
+      'a:up-to-date-elsewhere:up to date in the store; outputs not in this work directory',
+    );
+  });
+
+  test('a step whose files a running step needs runs again, and so does what is between', () => {
+    // c changed: it runs and needs b's files, which are elsewhere; b then runs, and needs
+    // a's files, so a runs too; below a running step, b and d show as "upstream changed"
+    // (the planner's rule; at run time, d is skipped if a's outputs come out the same).
+    const f = facts({
+      records: completedRecords({ c: { changed: true } }),
+      elsewhere: new Set(['a', 'b', 'd']),
+    });
+    const plan = planSteps(f);
+    expect(
+      Object.fromEntries(plan.decisions.map((d) => [d.id, `${d.verdict}:${d.cause}`])),
+    ).toEqual({
+      a: 'run:outputs-changed',
+      b: 'run:upstream-changed',
+      c: 'run:upstream-changed',
+      d: 'run:upstream-changed',
+    });
+    expect(plan.decisions.find((d) => d.id === 'a')?.reasons).toEqual([
+      'up to date in the store, but its outputs are not in this work directory and b needs them: runs again here',
+    ]);
+    // The runner decides with the facts the plan ended with: what the plan runs is no longer
+    // elsewhere, so that an unchanged upstream output cannot make the runner skip b (whose
+    // files c needs) or d.
+    expect([...(plan.facts.elsewhere ?? [])]).toEqual([]);
+    expect([...plan.facts.artifactProblems.keys()].sort()).toEqual(['a', 'b', 'd']);
+    expect(plan.facts.artifactProblems.has('a')).toBe(true);
+  });
+
+  test('a step whose files nothing that runs needs stays up to date elsewhere', () => {
+    const f = facts({
+      records: completedRecords({ d: { changed: true } }),
+      elsewhere: new Set(['b', 'c']),
+    });
+    expect(verdicts(f)).toEqual({
+      a: 'up-to-date:up-to-date',
+      b: 'up-to-date:up-to-date-elsewhere',
+      c: 'up-to-date:up-to-date-elsewhere',
+      d: 'run:changed',
+    });
+  });
+});

@@ -26,6 +26,7 @@ const SIZES: RecipeSizes = {
   partSizeBytes: 1006,
   test: { memoryBytes: 1007, timeoutMs: 1008 },
   metadataKeyTimeoutMs: 1009,
+  storeLeaseMs: 1010,
 };
 
 describe('normalizeRecipe', () => {
@@ -44,10 +45,12 @@ describe('normalizeRecipe', () => {
         extract: { rootfsSize: '3G' },
         bundle: { partSize: '1M' },
         test: { memory: '2G', timeout: '1m' },
+        store: { url: 's3://state/ci', lease: '2m' },
       },
       SIZES,
     );
     expect(recipe.disk.sizeBytes).toBe(1001);
+    expect(recipe.store).toEqual({ url: 's3://state/ci', leaseMs: 1010 });
     expect(recipe.install).toMatchObject({
       kind: 'iso',
       swapBytes: 1002,

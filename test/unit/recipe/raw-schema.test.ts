@@ -115,6 +115,9 @@ const RAW_RECIPE_PATHS: Record<PropertyPaths<RawRecipe>, true> = {
   'test.memory': true,
   'test.timeout': true,
   'test.user': true,
+  store: true,
+  'store.lease': true,
+  'store.url': true,
 };
 
 describe('RawRecipe', () => {

@@ -47,6 +47,7 @@ customize:
 extract: { rootfsSize: 3GB }
 bundle: { partSize: 5MiB }
 test: { memory: 768M, timeout: 7m }
+store: { url: 's3://state/ci', lease: 90s }
 `);
     expect(errors).toEqual([]);
     expect(sizes).toEqual({
@@ -57,6 +58,7 @@ test: { memory: 768M, timeout: 7m }
       partSizeBytes: 5 * MiB,
       test: { memoryBytes: 768 * MiB, timeoutMs: 7 * 60_000 },
       metadataKeyTimeoutMs: 90_000,
+      storeLeaseMs: 90_000,
     });
   });
 
@@ -69,6 +71,7 @@ test: { memory: 768M, timeout: 7m }
       partSizeBytes: 10 * MiB,
       test: { memoryBytes: GiB, timeoutMs: 5 * 60_000 },
       metadataKeyTimeoutMs: 60_000,
+      storeLeaseMs: 5 * 60_000,
     });
   });
 
@@ -100,6 +103,13 @@ test: { memory: 768M, timeout: 7m }
       '6:9 `install.swap`: leaves less than 64 MiB of the 1 GiB disk for the root file system',
     ]);
     expect(sizes).toBeUndefined();
+  });
+
+  test('a store address that is no S3 address is reported at its place', () => {
+    const { errors } = rulesOf(`${ISO}store: { url: 's3://Bad_Bucket/x' }\n`);
+    expect(errors).toEqual([
+      "6:15 `store.url`: 'Bad_Bucket' is not a valid S3 bucket name (3 to 63 lower-case letters, digits, '.' and '-'), in 's3://Bad_Bucket/x'",
+    ]);
   });
 
   test('a disk size the schema refused leaves no sizes (never a silent 0)', () => {

@@ -17,7 +17,14 @@ import type { RunEvent } from '../../../src/run/events.js';
 import { inspect } from '../../../src/run/inspect.js';
 import { logPath } from '../../../src/run/layout.js';
 import { runGraph } from '../../../src/run/runner.js';
-import { emptyState, statePath, StateStore, type State } from '../../../src/run/state.js';
+import {
+  emptyState,
+  saveState,
+  statePath,
+  StateStore,
+  type State,
+} from '../../../src/run/state.js';
+import { StoreWriteError } from '../../../src/run/store.js';
 import type { Exec } from '../../../src/tools/exec.js';
 import { repoPath } from '../../helpers/paths.js';
 import { kindTable } from '../../helpers/fake-kinds.js';
@@ -223,5 +230,27 @@ describe('the runner on a full or read-only disk', () => {
       path: logPath(workDir, 'create-disk'),
     });
     expect(failure && describeStepFailure(failure)).toContain('cannot create its log: ');
+  });
+
+  test('a shared store that refuses a state write (a lost race) fails the step, not as a bug', async () => {
+    const refused = { reason: 'state-conflict' as const, url: 's3://b/p/demo/state.json' };
+    let writes = 0;
+    const { events, run } = await setUp(kinds(), (d, s) => {
+      // The first write succeeds; the second (create-disk's record) lost a race.
+      return new StateStore(async (next) => {
+        writes += 1;
+        if (writes === 2)
+          throw new StoreWriteError(refused, 'the state was changed by another run');
+        await saveState(d, next);
+      }, s);
+    });
+    const result = await run();
+    expect(result.outcome).toBe('failed');
+    const [failure] = failures(events);
+    expect(failure).toMatchObject({ id: 'create-disk', kind: 'cloud', reason: 'state-conflict' });
+    expect(failure && describeStepFailure(failure)).toContain(
+      'the state store refused the write: the state was changed by another run',
+    );
+    expect(failure && describeStepFailure(failure)).not.toContain('bug');
   });
 });
