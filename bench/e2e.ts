@@ -46,7 +46,7 @@ function apply(label: string, target: number, file = recipe): { seconds: number;
   }
   const verdict = seconds < target ? 'meets' : 'MISSES';
   console.log(
-    `${label.padEnd(40)} ${seconds.toFixed(2).padStart(8)} s   (target < ${target} s: ${verdict})`,
+    `${label.padEnd(40)} ${seconds.toFixed(2).padStart(8)} s   (target < ${Number(target.toFixed(1))} s: ${verdict})`,
   );
   return { seconds, stdout: r.stdout };
 }
