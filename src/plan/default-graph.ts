@@ -12,14 +12,9 @@ import type { Location } from '../core/diagnostic.js';
 import type { LocatedStepReference } from '../recipe/parse.js';
 import type { Recipe } from '../recipe/model.js';
 import type { GraphInput } from './graph.js';
+import { customizeStep, diskAndInstallSteps, spec, STEP } from './graph-build.js';
 import { hvmGraphSteps } from './graph-hvm.js';
-import {
-  bootTestParams,
-  createDiskParams,
-  customizeParams,
-  extractRootfsParams,
-  installParams,
-} from './graph-params.js';
+import { bootTestParams, extractRootfsParams } from './graph-params.js';
 import {
   bundleParams,
   manifestParams,
@@ -27,48 +22,10 @@ import {
   registerParams,
   type Publishing,
 } from './graph-publish.js';
-import type { StepId, StepInput } from './step.js';
-import type {
-  BuiltinKind,
-  BuiltinStepSpec,
-  ExtractBootParams,
-  StepParamsByKind,
-} from './step-params.js';
+import type { StepId } from './step.js';
+import type { BuiltinStepSpec, ExtractBootParams } from './step-params.js';
 
-const id = (text: string): StepId => text as StepId;
-
-/** The ids of the default graph, for code that needs a particular step. */
-export const STEP = {
-  createDisk: id('create-disk'),
-  install: id('install-os'),
-  customize: id('customize'),
-  extractKernel: id('extract-kernel'),
-  extractRamdisk: id('extract-ramdisk'),
-  extractRootfs: id('extract-rootfs'),
-  bundleKernel: id('bundle-kernel'),
-  bundleRamdisk: id('bundle-ramdisk'),
-  bundleMachine: id('bundle-machine'),
-  uploadKernel: id('upload-kernel'),
-  uploadRamdisk: id('upload-ramdisk'),
-  manifestMachine: id('manifest-machine'),
-  uploadMachine: id('upload-machine'),
-  registerKernel: id('register-kernel'),
-  registerRamdisk: id('register-ramdisk'),
-  registerMachine: id('register-machine'),
-  bootTest: id('boot-test'),
-} as const;
-
-/** A step of kind K: its params must be that kind's (step-params.ts). Exported for the typing test. */
-export function spec<K extends BuiltinKind>(
-  stepId: StepId,
-  kind: K,
-  needs: readonly StepId[],
-  section: readonly (string | number)[],
-  params: StepParamsByKind[K],
-  inputs: readonly StepInput[] = [],
-): BuiltinStepSpec<K> {
-  return { id: stepId, kind, needs, section, params, inputs };
-}
+export { diskAndInstallSteps, spec, STEP } from './graph-build.js';
 
 /**
  * The steps for a recipe, plus what buildGraph needs to report problems at recipe
@@ -113,35 +70,11 @@ function withBootTestEdge(
   return { ...input, edgeLocations: edges };
 }
 
-/** create-disk, then install-os on it. */
-export function diskAndInstallSteps(recipe: Recipe): BuiltinStepSpec[] {
-  const install = installParams(recipe);
-  return [
-    spec(STEP.createDisk, 'create-disk', [], ['disk'], createDiskParams(recipe)),
-    spec(
-      STEP.install,
-      'install-os',
-      [STEP.createDisk],
-      ['install'],
-      install.params,
-      install.inputs,
-    ),
-  ];
-}
-
 /** customize on the installed disk, then the kernel, ramdisk and root file system out of it. */
 export function customizeAndExtractSteps(recipe: Recipe): BuiltinStepSpec[] {
-  const customize = customizeParams(recipe.customize, recipe.install.kind === 'iso');
   const boot: ExtractBootParams = { kernel: recipe.extract.kernel };
   return [
-    spec(
-      STEP.customize,
-      'customize',
-      [STEP.install],
-      ['customize'],
-      customize.params,
-      customize.inputs,
-    ),
+    customizeStep(recipe),
     spec(STEP.extractKernel, 'extract-kernel', [STEP.customize], ['extract', 'kernel'], boot),
     spec(STEP.extractRamdisk, 'extract-ramdisk', [STEP.customize], ['extract', 'kernel'], boot),
     spec(

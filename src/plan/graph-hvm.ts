@@ -10,7 +10,7 @@ import { bootTestParams } from './graph-params.js';
 import { bundleParams, publishingOf, registerParams } from './graph-publish.js';
 import type { StepId } from './step.js';
 import type { BuiltinStepSpec } from './step-params.js';
-import { customizeAndExtractSteps, diskAndInstallSteps, spec, STEP } from './default-graph.js';
+import { customizeStep, diskAndInstallSteps, spec, STEP } from './graph-build.js';
 
 const id = (text: string): StepId => text as StepId;
 
@@ -24,8 +24,7 @@ export const HVM_STEP = {
 export function hvmGraphSteps(recipe: Recipe): BuiltinStepSpec[] {
   const publishing = publishingOf(recipe);
   const { target, bundleInputs, upload } = publishing;
-  const [customize] = customizeAndExtractSteps(recipe);
-  if (!customize) throw new Error('customizeAndExtractSteps returned no customize step');
+  const customize = customizeStep(recipe);
   const bootTest = recipe.test.boot
     ? spec(STEP.bootTest, 'boot-test', [HVM_STEP.extractDisk], ['test'], {
         firmware: 'bios',
