@@ -134,3 +134,41 @@ export async function readSmallBody(
   }
   return ok(body);
 }
+
+/**
+ * readSmallBody for a call that answers its own failures (400 and a closed connection when
+ * too big; the store's error otherwise). undefined once answered.
+ */
+export async function readSmallBodyOrAnswer(
+  s: S3Request,
+  auth: S3Caller,
+  limit: number,
+  id: string,
+  resource: string,
+): Promise<Buffer | undefined> {
+  const body = await readSmallBody(s, auth, limit);
+  if (body.ok) return body.value;
+  if (body.error.code === 'MaxMessageLengthExceeded')
+    sendError(s, 400, body.error.code, 'Your request was too big.', id, resource, {
+      closeConnection: true,
+    });
+  else sendStoreError(s, body.error, id, resource);
+  return undefined;
+}
+
+/** 400 MalformedXML, S3's message with what was wrong. */
+export function sendMalformedXml(
+  s: S3Request,
+  problem: string,
+  id: string,
+  resource: string,
+): void {
+  sendError(
+    s,
+    400,
+    'MalformedXML',
+    `The XML you provided was not well-formed or did not validate against our published schema: ${problem}.`,
+    id,
+    resource,
+  );
+}

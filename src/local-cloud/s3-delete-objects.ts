@@ -4,12 +4,11 @@
 // not be deleted (a version id other than `null`: this store keeps no versions).
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
-import { readSmallBody } from './s3-body.js';
+import { readSmallBodyOrAnswer, sendMalformedXml } from './s3-body.js';
 import {
   S3_NS,
   header,
   sendError,
-  sendStoreError,
   sendXml,
   type S3ApiContext,
   type S3Request,
@@ -62,16 +61,9 @@ export function integrityProblem(
 /** POST ?delete on a bucket. */
 export async function deleteObjects(s: S3Request, ctx: S3ApiContext, call: S3Call): Promise<void> {
   const resource = `/${call.bucket}`;
-  const body = await readSmallBody(s, call.caller, MAX_DELETE_BODY);
-  if (!body.ok) {
-    if (body.error.code === 'MaxMessageLengthExceeded')
-      sendError(s, 400, body.error.code, 'Your request was too big.', call.id, resource, {
-        closeConnection: true,
-      });
-    else sendStoreError(s, body.error, call.id, resource);
-    return;
-  }
-  const problem = integrityProblem((name) => header(s.req, name), body.value);
+  const body = await readSmallBodyOrAnswer(s, call.caller, MAX_DELETE_BODY, call.id, resource);
+  if (body === undefined) return;
+  const problem = integrityProblem((name) => header(s.req, name), body);
   if (problem === 'missing') {
     sendError(
       s,
@@ -94,16 +86,9 @@ export async function deleteObjects(s: S3Request, ctx: S3ApiContext, call: S3Cal
     );
     return;
   }
-  const parsed = parseDeleteObjects(body.value.toString('utf8'));
+  const parsed = parseDeleteObjects(body.toString('utf8'));
   if (!parsed.ok) {
-    sendError(
-      s,
-      400,
-      'MalformedXML',
-      `The XML you provided was not well-formed or did not validate against our published schema: ${parsed.error.problem}.`,
-      call.id,
-      resource,
-    );
+    sendMalformedXml(s, parsed.error.problem, call.id, resource);
     return;
   }
   const results: XmlNode[] = [];

@@ -5,7 +5,12 @@
 // Storage is multipart-store.ts's, the rules multipart-rules.ts's.
 import type { MultipartError } from './multipart-store.js';
 import { parsePartNumber, MAX_PART_NUMBER } from './multipart-rules.js';
-import { announcedBody, readSmallBody, requestWriteCondition } from './s3-body.js';
+import {
+  announcedBody,
+  readSmallBodyOrAnswer,
+  requestWriteCondition,
+  sendMalformedXml,
+} from './s3-body.js';
 import { CANNED_ACLS } from './s3-objects.js';
 import {
   S3_NS,
@@ -183,25 +188,17 @@ export async function completeMultipartUpload(
 ): Promise<void> {
   const condition = requestWriteCondition(s, call.id);
   if (!condition.ok) return;
-  const body = await readSmallBody(s, call.caller, MAX_COMPLETE_BODY);
-  if (!body.ok) {
-    if (body.error.code === 'MaxMessageLengthExceeded')
-      sendError(s, 400, body.error.code, 'Your request was too big.', call.id, resourceOf(call), {
-        closeConnection: true,
-      });
-    else sendStoreError(s, body.error, call.id, resourceOf(call));
-    return;
-  }
-  const parts = parseCompleteMultipartUpload(body.value.toString('utf8'));
+  const body = await readSmallBodyOrAnswer(
+    s,
+    call.caller,
+    MAX_COMPLETE_BODY,
+    call.id,
+    resourceOf(call),
+  );
+  if (body === undefined) return;
+  const parts = parseCompleteMultipartUpload(body.toString('utf8'));
   if (!parts.ok) {
-    sendError(
-      s,
-      400,
-      'MalformedXML',
-      `The XML you provided was not well-formed or did not validate against our published schema: ${parts.error.problem}.`,
-      call.id,
-      resourceOf(call),
-    );
+    sendMalformedXml(s, parts.error.problem, call.id, resourceOf(call));
     return;
   }
   const uploadId = call.query.get('uploadId') ?? '';
