@@ -141,12 +141,15 @@ const SCREEN_STATUS = /^\[[^\]]*\(\d+\*[^)]*\)[^\]]*\]\s*\[[^\]]*\]$/;
 /** d-i's text frontend: "Title  ... 2%... 95%... 100%", percentages appended as they come. */
 const DI_STAGE = /^(.*?\S)\s+\.\.\.((?:\s*\d{1,3}%(?:\.\.\.)?)*)\s*$/;
 
+/** A console row, escapes removed and trimmed; undefined when empty or screen's status bar. */
+function readableRow(raw: string): string | undefined {
+  const row = raw.replace(ESCAPES, '').trim();
+  return row === '' || SCREEN_STATUS.test(row) ? undefined : row;
+}
+
 /** The readable rows of a console line: escapes removed, screen's status bar dropped. */
 export function consoleRows(line: string): string[] {
-  return line
-    .split(ROW_BREAK)
-    .map((row) => row.replace(ESCAPES, '').trim())
-    .filter((row) => row !== '' && !SCREEN_STATUS.test(row));
+  return line.split(ROW_BREAK).flatMap((raw) => readableRow(raw) ?? []);
 }
 
 function progressOfRow(row: string): InstallerProgress | null {
@@ -219,9 +222,8 @@ export function installerProgressStream(): (text: string) => InstallerProgress[]
     pending = (rows.pop() ?? '').slice(-MAX_ROW);
     const readings: InstallerProgress[] = [];
     for (const raw of [...rows, pending]) {
-      const row = raw.replace(ESCAPES, '').trim();
-      if (row === '' || SCREEN_STATUS.test(row)) continue;
-      const reading = readRow(row);
+      const row = readableRow(raw);
+      const reading = row === undefined ? null : readRow(row);
       if (reading) readings.push(reading);
     }
     return readings;
