@@ -20,20 +20,18 @@ import type { CustomizeParams } from '../plan/step-params.js';
 import { formatCommand } from '../tools/exec.js';
 import { planCommand } from './plan-command.js';
 import { virtCustomizeArgs, runVirtCustomize } from '../tools/guestfs.js';
-import { runMount } from '../tools/mount.js';
-import { openSandbox } from '../tools/namespace.js';
 import { guestfsEnv } from '../tools/qemu.js';
 import { createOverlayArgs } from '../tools/qemu-img.js';
 import { chrootArgs, runChroot } from '../tools/chroot.js';
-import { unmountBelow, unsafeImageFailure, withChrootMounts } from '../vm/chroot-session.js';
+import { unsafeImageFailure } from '../vm/chroot-session.js';
+import { inRootChroot } from './root-chroot.js';
 import {
   customizeScript,
   packagesToInstall,
   STAGE_DIR,
   stagedFile,
 } from '../guest/customize-script.js';
-import { deriveDisk, readRange, writeRange } from './disk-write.js';
-import { probeDisk } from '../vm/disk-probe.js';
+import { deriveDisk } from './disk-write.js';
 import { fsStepFailureOrRethrow, toolStepFailure } from '../plan/step-failure.js';
 import { diskFileName, scratchDir, upstreamDisk, type UpstreamDisk } from './upstream.js';
 
@@ -151,50 +149,23 @@ async function stageInImage(
   return script.ok ? ok(undefined) : err(unsafeImageFailure(script.error, doing));
 }
 
-/**
- * The chroot way, in a namespace sandbox: if emi-recipe dies (even by SIGKILL) the
- * kernel kills what runs in the image and undoes the mounts (tools/namespace.ts).
- */
+/** The chroot way: the staged script run in the image's root partition (steps/root-chroot.ts). */
 async function viaChroot(
   ctx: StepRunContext<CustomizeParams>,
   disk: string,
   base: UpstreamDisk,
   tmp: string,
 ): Promise<Result<void, StepFailure>> {
-  const layout = await probeDisk(ctx.exec, ctx, {
-    disk,
-    format: base.format,
-    sizeBytes: base.sizeBytes,
-    tmpDir: tmp,
-  });
-  if (!layout.ok) return layout;
-  const root = layout.value.root;
-  const range = {
-    path: disk,
-    format: base.format,
-    offsetBytes: root.offsetBytes,
-    sizeBytes: root.sizeBytes,
-  };
-  const image = join(tmp, 'root.img');
-  const out = await readRange(ctx, range, image);
-  if (!out.ok) return out;
-  const mnt = join(tmp, 'root');
-  await mkdir(mnt);
-  const sandbox = await openSandbox(ctx.exec, ctx);
-  if (!sandbox.ok)
-    return err(
-      toolStepFailure(
-        sandbox.error,
-        'creating a private mount and PID namespace for the chroot',
+  const done = await inRootChroot(
+    ctx,
+    {
+      disk,
+      base,
+      tmp,
+      sandboxHint:
         'Customizing as root needs unshare (util-linux) and CAP_SYS_ADMIN; otherwise set EMI_RECIPE_CUSTOMIZE=guestfs.',
-      ),
-    );
-  const sb = sandbox.value;
-  try {
-    const mounted = await runMount(sb.exec, ctx, { kind: 'loop', image }, mnt);
-    if (!mounted.ok)
-      return err(toolStepFailure(mounted.error, 'loop-mounting the root file system'));
-    const ran = await withChrootMounts(ctx, sb, mnt, async () => {
+    },
+    async (sb, mnt) => {
       const staged = await stageInImage(ctx, sb.hostPath(mnt));
       if (!staged.ok) return staged;
       const r = await runChroot(sb.exec, ctx, {
@@ -211,15 +182,9 @@ async function viaChroot(
               'The lines above come from the customize script; fix the package names, users or commands in customize.',
             ),
           );
-    });
-    const unmounted = await unmountBelow(ctx, sb, mnt, { includeRoot: true });
-    if (!ran.ok) return ran;
-    // The image is copied back only once it is cleanly unmounted.
-    if (!unmounted.ok) return unmounted;
-  } finally {
-    await sb.close();
-  }
-  return writeRange(ctx, image, range);
+    },
+  );
+  return done.ok ? ok(undefined) : done;
 }
 
 async function viaGuestfs(

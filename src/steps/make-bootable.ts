@@ -4,7 +4,7 @@
 // (console on tty0 and ttyS0) is written; then boot.img and core.img go into the MBR and
 // the gap before the first partition (guest/grub-bios.ts), as grub-install would put them.
 // No loop device for the whole disk, no partition device nodes: works in containers.
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   containedDir,
@@ -31,11 +31,11 @@ import type { StepFailure, StepKind, StepOutputs, StepRunContext } from '../plan
 import type { MakeBootableParams } from '../plan/step-params.js';
 import { fsStepFailureOrRethrow, stepFailure, toolStepFailure } from '../plan/step-failure.js';
 import { runChroot } from '../tools/chroot.js';
-import { runMount } from '../tools/mount.js';
-import { openSandbox, type Sandbox } from '../tools/namespace.js';
-import { probeDisk, type DiskLayout } from '../vm/disk-probe.js';
-import { unmountBelow, unsafeImageFailure, withChrootMounts } from '../vm/chroot-session.js';
+import type { Sandbox } from '../tools/namespace.js';
+import type { DiskLayout } from '../vm/disk-probe.js';
+import { unsafeImageFailure } from '../vm/chroot-session.js';
 import { deriveDisk, readRange, writeRange } from './disk-write.js';
+import { inRootChroot } from './root-chroot.js';
 import { diskFileName, scratchDir, upstreamDisk, type UpstreamDisk } from './upstream.js';
 
 const SCRIPT = 'var/tmp/emi-recipe-make-bootable.sh';
@@ -139,60 +139,25 @@ async function viaChroot(
   base: UpstreamDisk,
   tmp: string,
 ): Promise<Result<{ files: GrubFiles; layout: DiskLayout }, StepFailure>> {
-  const layout = await probeDisk(ctx.exec, ctx, {
-    disk,
-    format: base.format,
-    sizeBytes: base.sizeBytes,
-    tmpDir: tmp,
-  });
-  if (!layout.ok) return layout;
-  if (layout.value.table !== 'mbr')
-    return err(
-      stepFailure(
-        'guest',
-        'not-mbr',
-        `an hvm image boots through BIOS from an MBR partition table, but the disk has ${layout.value.table === 'gpt' ? 'a GPT' : 'no'} partition table. Partition the disk with MBR (msdos) in the installer's answers.`,
-      ),
-    );
-  const root = layout.value.root;
-  const range = {
-    path: disk,
-    format: base.format,
-    offsetBytes: root.offsetBytes,
-    sizeBytes: root.sizeBytes,
-  };
-  const image = join(tmp, 'root.img');
-  const out = await readRange(ctx, range, image);
-  if (!out.ok) return out;
-  const mnt = join(tmp, 'root');
-  await mkdir(mnt);
-  const sandbox = await openSandbox(ctx.exec, ctx);
-  if (!sandbox.ok)
-    return err(
-      toolStepFailure(
-        sandbox.error,
-        'creating a private mount and PID namespace for the chroot',
-        'make-bootable needs unshare (util-linux) and CAP_SYS_ADMIN.',
-      ),
-    );
-  const sb = sandbox.value;
-  let files: GrubFiles;
-  try {
-    const mounted = await runMount(sb.exec, ctx, { kind: 'loop', image }, mnt);
-    if (!mounted.ok)
-      return err(toolStepFailure(mounted.error, 'loop-mounting the root file system'));
-    const ran = await withChrootMounts(ctx, sb, mnt, () =>
-      installInImage(ctx, sb, mnt, layout.value),
-    );
-    const unmounted = await unmountBelow(ctx, sb, mnt, { includeRoot: true });
-    if (!ran.ok) return ran;
-    if (!unmounted.ok) return unmounted;
-    files = ran.value;
-  } finally {
-    await sb.close();
-  }
-  const back = await writeRange(ctx, image, range);
-  return back.ok ? ok({ files, layout: layout.value }) : back;
+  const done = await inRootChroot(
+    ctx,
+    {
+      disk,
+      base,
+      tmp,
+      sandboxHint: 'make-bootable needs unshare (util-linux) and CAP_SYS_ADMIN.',
+      accept: (layout) =>
+        layout.table === 'mbr'
+          ? undefined
+          : stepFailure(
+              'guest',
+              'not-mbr',
+              `an hvm image boots through BIOS from an MBR partition table, but the disk has ${layout.table === 'gpt' ? 'a GPT' : 'no'} partition table. Partition the disk with MBR (msdos) in the installer's answers.`,
+            ),
+    },
+    (sb, mnt, layout) => installInImage(ctx, sb, mnt, layout),
+  );
+  return done.ok ? ok({ files: done.value.value, layout: done.value.layout }) : done;
 }
 
 /** boot.img and core.img into the disk's first sectors (before the first partition). */
