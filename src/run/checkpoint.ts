@@ -54,7 +54,8 @@ export async function checkpointStep(
           `step ${step.id} reported artifact ${name} (${file}) but did not write it`,
         ),
       );
-    artifacts[name] = { file, ...identity, sha256: await hashFile(path, attempt.signal) };
+    // Not stopped by the run's abort: the step's work is done, and Ctrl-C keeps it.
+    artifacts[name] = { file, ...identity, sha256: await hashFile(path) };
   }
   const final = stepDir(env.workDir, step.id);
   await rm(final, { recursive: true, force: true });

@@ -124,11 +124,13 @@ async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<St
   } catch (error) {
     return thrownByKind(attempt, error, outDir);
   }
-  if (signal.aborted) {
+  if (!result.ok && signal.aborted) {
     log.write('# canceled\n');
     return cancelStep(attempt);
   }
   if (!result.ok) return failStep(attempt, result.error);
+  // A kind that returned its outputs finished its work, even when Ctrl-C came in the same
+  // moment: it is kept (checkpointed to the end, whatever the signal), not run again.
   return checkpointStep(attempt, { outDir, fingerprint, components, outputs: result.value });
 }
 

@@ -2,6 +2,7 @@
 // state write that fails after a step, a step that throws ENOSPC. Each is a failed step
 // naming the path (exit 1 in apply), never "internal error", and state.json stays as it was;
 // a TypeError thrown by a step is the one that is internal (a bug, exit 70 in apply).
+// And Ctrl-C in the moment a step returns its outputs keeps that step.
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,7 @@ class FailingStore extends StateStore {
 async function setUp(
   stepKinds: BuiltinKinds,
   makeStore: (workDir: string, state: State) => StateStore,
+  controller = new AbortController(),
 ) {
   const loaded = await loadRecipe(repoPath('test', 'fixtures', 'recipes', 'engine', 'demo.yaml'), {
     env: {},
@@ -85,7 +87,7 @@ async function setUp(
   const bound = bindBuiltinSteps(graph.steps, stepKinds);
   const workDir = mkdtempSync(join(tmpdir(), 'emi-runner-'));
   const state = emptyState({ name: recipe.name, path: recipe.path });
-  const signal = new AbortController().signal;
+  const signal = controller.signal;
   const inspection = await inspect({
     graph,
     state,
@@ -252,5 +254,36 @@ describe('the runner on a full or read-only disk', () => {
       'the state store refused the write: the state was changed by another run',
     );
     expect(failure && describeStepFailure(failure)).not.toContain('bug');
+  });
+});
+
+describe('the runner interrupted as a step finishes', () => {
+  test('a step that returned its outputs as Ctrl-C came is recorded, and nothing after it starts', async () => {
+    const controller = new AbortController();
+    const base = kinds();
+    const stepKinds = kindTable((kind) => {
+      const inner = base[kind];
+      return {
+        ...inner,
+        run: async (ctx) => {
+          const result = await inner.run(ctx);
+          if (kind === 'create-disk') controller.abort(new Error('SIGINT'));
+          return result;
+        },
+      };
+    });
+    const { workDir, events, run } = await setUp(
+      stepKinds,
+      (d, s) => new StateStore(d, s),
+      controller,
+    );
+    const result = await run();
+    expect(result.outcome).toBe('canceled');
+    const after = JSON.parse(readFileSync(statePath(workDir), 'utf8')) as State;
+    expect(Object.keys(after.steps)).toEqual(['create-disk']);
+    expect(events.filter((e) => e.type === 'step-succeeded').map((e) => e.id)).toEqual([
+      'create-disk',
+    ]);
+    expect(events.some((e) => e.type === 'step-started' && e.id !== 'create-disk')).toBe(false);
   });
 });
