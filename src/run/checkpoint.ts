@@ -15,7 +15,7 @@ import { stepFailure } from '../plan/step-failure.js';
 
 /** Digest of a step's outputs, which its dependents' fingerprints include. */
 export function outputDigestOf(
-  artifacts: Readonly<Record<string, ArtifactRecord>>,
+  artifacts: Readonly<Record<string, { readonly sha256: string }>>,
   values: Readonly<Record<string, JsonValue>>,
 ): string {
   const files = Object.fromEntries(Object.entries(artifacts).map(([name, a]) => [name, a.sha256]));
