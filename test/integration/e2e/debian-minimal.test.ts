@@ -4,10 +4,10 @@
 // apply, a one-package change, and a SIGKILL of the whole process tree in the middle of a
 // fresh apply followed by a re-run that finishes without a duplicate image.
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { repoPath } from '../../helpers/paths.js';
 import { runBuiltCli, scrubbedEnv } from '../../helpers/run-cli.js';
 import { killTree } from '../../helpers/process-tree.js';
@@ -35,6 +35,11 @@ const skippedSteps = (stdout: string) =>
   [...stdout.matchAll(/= ([a-z-]+): up to date/g)].map((m) => m[1]);
 
 describe('debian-minimal, end to end', () => {
+  // Disks, root file systems and bundles (about 3 GiB): do not leave them in CI's /tmp.
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   let ids: { kernel: string; ramdisk: string; machine: string };
 
   test('from nothing: eki, eri and an emi naming both are registered, and the boot test logs in with the metadata key', () => {
