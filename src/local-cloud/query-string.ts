@@ -16,8 +16,13 @@ function safeDecode(text: string): string {
   }
 }
 
-/** The query pairs decoded; keys may repeat. */
+/** The query pairs decoded; keys may repeat; a bare name (`?acl`) has the value ''. */
 export function parseQuery(rawQuery: string): [string, string][] {
+  return parseQueryAsSent(rawQuery).map(([name, value]) => [name, value ?? '']);
+}
+
+/** The query pairs decoded, a bare name (`?acl`) with `undefined` (SigV2 signs it bare). */
+export function parseQueryAsSent(rawQuery: string): [string, string | undefined][] {
   if (rawQuery === '') return [];
   return rawQuery
     .split('&')
@@ -25,7 +30,7 @@ export function parseQuery(rawQuery: string): [string, string][] {
     .map((pair) => {
       const eq = pair.indexOf('=');
       return eq < 0
-        ? [safeDecode(pair), '']
+        ? [safeDecode(pair), undefined]
         : [safeDecode(pair.slice(0, eq)), safeDecode(pair.slice(eq + 1))];
     });
 }

@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { err, ok, type Result } from '../core/result.js';
 import { matchesSignature } from './signature-match.js';
 import { MAX_SKEW_MS, type AuthError } from './sigv4.js';
+import { parseQueryAsSent } from './query-string.js';
 
 export interface SigV2Request {
   readonly method: string;
@@ -65,34 +66,12 @@ export const SIGNED_SUBRESOURCES: ReadonlySet<string> = new Set([
   'website',
 ]);
 
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, '%20'));
-  } catch {
-    return text;
-  }
-}
-
-/** Query pairs as sent: `undefined` value for a bare name (`?acl`), decoded otherwise. */
-function rawPairs(rawQuery: string): [string, string | undefined][] {
-  if (rawQuery === '') return [];
-  return rawQuery
-    .split('&')
-    .filter((p) => p !== '')
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      return eq < 0
-        ? [safeDecode(pair), undefined]
-        : [safeDecode(pair.slice(0, eq)), safeDecode(pair.slice(eq + 1))];
-    });
-}
-
 /**
  * CanonicalizedResource: the path plus the sub-resources, sorted by name, values not
  * URL-encoded ("?partNumber=2&uploadId=x", "?acl").
  */
 export function canonicalResource(path: string, rawQuery: string): string {
-  const subresources = rawPairs(rawQuery)
+  const subresources = parseQueryAsSent(rawQuery)
     .filter(([name]) => SIGNED_SUBRESOURCES.has(name))
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .map(([name, value]) => (value === undefined ? name : `${name}=${value}`));
@@ -183,7 +162,7 @@ export function parseHttpDate(text: string): number | undefined {
 export function isSigV2(request: Pick<SigV2Request, 'headers' | 'rawQuery'>): boolean {
   const authorization = request.headers.authorization;
   if (authorization !== undefined) return authorization.startsWith('AWS ');
-  return rawPairs(request.rawQuery).some(
+  return parseQueryAsSent(request.rawQuery).some(
     ([name]) => name === 'AWSAccessKeyId' || name === 'Signature',
   );
 }
@@ -234,7 +213,7 @@ export function verifySigV2(
     // With x-amz-date the Date line is empty; x-amz-date is signed among the x-amz-* headers.
     date = amzDate !== undefined ? '' : (sent ?? '');
   } else {
-    const pairs = rawPairs(request.rawQuery);
+    const pairs = parseQueryAsSent(request.rawQuery);
     const get = (name: string): string | undefined => pairs.find(([k]) => k === name)?.[1];
     const id = get('AWSAccessKeyId');
     const sig = get('Signature');
