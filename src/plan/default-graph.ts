@@ -9,7 +9,7 @@
 //                                                      +--> [boot-test] --------------------+   upload-machine
 //                                                                                           +-> register-machine
 import type { Location } from '../core/diagnostic.js';
-import type { LocatedStepReference } from '../recipe/parse.js';
+import type { LocatedStepReference } from '../recipe/source-map.js';
 import type { Recipe } from '../recipe/model.js';
 import type { GraphInput } from './graph.js';
 import { customizeStep, diskAndInstallSteps, spec, STEP } from './graph-build.js';

@@ -2,7 +2,7 @@
 // absolute. Types only (plus the defaults they imply); built by normalize.ts. The
 // customisation reuses the guest generators' shapes (guest/spec.ts): one definition.
 import type { AnswerFlavour, Arch, CustomizeSpec, GuestFile } from '../guest/spec.js';
-import type { LocatedStepReference, SourceMap } from './parse.js';
+import type { LocatedStepReference, SourceMap } from './source-map.js';
 
 export type Architecture = Arch;
 export type { AnswerFlavour };

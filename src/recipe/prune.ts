@@ -1,7 +1,7 @@
 // The recipe without the parts that failed the schema, for the cross-field rules: one
 // mistake gives one message, not a cascade. Pure; used by validate.ts.
 import type { ErrorObject } from 'ajv';
-import { formatPath, type ValuePath } from './parse.js';
+import { formatPath, type ValuePath } from './source-map.js';
 import type { PrunedRecipe } from './raw.js';
 
 /** Errors that leave the value's shape sound: the rules may still look at it. */

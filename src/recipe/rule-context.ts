@@ -1,7 +1,8 @@
 // What a cross-field check receives: the context it may look at and the report function
 // it files diagnostics through. Shared by rules.ts and its part files (rules-sizes.ts).
 import type { Diagnostic, Severity } from '../core/diagnostic.js';
-import type { ParsedRecipe, ValuePath } from './parse.js';
+import type { ParsedRecipe } from './parse.js';
+import type { ValuePath } from './source-map.js';
 import type { PrunedRecipe } from './raw.js';
 
 /**

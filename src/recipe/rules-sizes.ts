@@ -2,7 +2,7 @@
 // the root file system with Eucalyptus' limits as warnings, bundle parts, timeouts, the store's
 // lease). The
 // numbers go on to normalize.ts, which never parses a size again. Part of rules.ts.
-import type { ValuePath } from './parse.js';
+import type { ValuePath } from './source-map.js';
 import type { Report, RuleContext } from './rule-context.js';
 import { formatSize, parseDuration, parseSize } from './units.js';
 

@@ -4,7 +4,7 @@
 // through `fileExists`. Sizes and durations are parsed here, once (rules-sizes.ts).
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Diagnostic, Severity } from '../core/diagnostic.js';
-import { formatPath, type ValuePath } from './parse.js';
+import { formatPath, type ValuePath } from './source-map.js';
 import { closest } from './suggest.js';
 import { checkSizes, type RecipeSizes } from './rules-sizes.js';
 import { checkStore } from './rules-store.js';

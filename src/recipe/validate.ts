@@ -2,7 +2,8 @@
 // what was expected and what was found, at the exact key or value.
 import type { ErrorObject } from 'ajv';
 import type { Diagnostic } from '../core/diagnostic.js';
-import { formatPath, type ParsedRecipe, type ValuePath } from './parse.js';
+import type { ParsedRecipe } from './parse.js';
+import { formatPath, type ValuePath } from './source-map.js';
 import { pruneInvalid, toValuePath } from './prune.js';
 import type { PrunedRecipe, RawRecipe } from './raw.js';
 import { checkAgainstSchema } from './schema.js';
