@@ -1,5 +1,7 @@
 // What a cross-field check receives: the context it may look at and the report function
-// it files diagnostics through. Shared by rules.ts and its part files (rules-sizes.ts).
+// it files diagnostics through, and the input-file check more than one part needs. Shared
+// by rules.ts and its part files (rules-sizes.ts, rules-publish.ts, rules-store.ts).
+import { resolve } from 'node:path';
 import type { Diagnostic, Severity } from '../core/diagnostic.js';
 import type { ParsedRecipe } from './parse.js';
 import type { ValuePath } from './source-map.js';
@@ -27,3 +29,21 @@ export type Report = (
   message: string,
   extra?: { part?: 'key' | 'value'; related?: Diagnostic['related'] },
 ) => void;
+
+/** A machine-specific input (ISO, certificate): missing is an error only when strict. */
+export function checkInputFile(
+  context: RuleContext,
+  report: Report,
+  path: ValuePath,
+  written: string,
+  what: string,
+): void {
+  const absolute = resolve(context.dir, written);
+  if (!context.fileExists(absolute)) {
+    report(
+      context.strictInputs ? 'error' : 'warning',
+      path,
+      `file not found: '${written}' (${what}; looked for ${absolute})`,
+    );
+  }
+}

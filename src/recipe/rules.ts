@@ -1,14 +1,15 @@
 // Cross-field checks the schema cannot express: conflicting sources, duplicate users,
 // package names, paths that escape the recipe folder, sizes in range, inputs present.
 // Runs on the schema-checked recipe with its invalid parts pruned. File existence comes in
-// through `fileExists`. Sizes and durations are parsed here, once (rules-sizes.ts).
+// through `fileExists`. Sizes and durations are parsed here, once (rules-sizes.ts); the publish/bundle/image checks are rules-publish.ts.
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Diagnostic, Severity } from '../core/diagnostic.js';
 import { formatPath, type ValuePath } from './source-map.js';
 import { closest } from './suggest.js';
 import { checkSizes, type RecipeSizes } from './rules-sizes.js';
 import { checkStore } from './rules-store.js';
-import type { Report, RuleContext } from './rule-context.js';
+import { checkInputFile, type Report, type RuleContext } from './rule-context.js';
+import { checkHvm, checkPublishAndBundle } from './rules-publish.js';
 
 /** Debian policy §5.6.1 (package names), with an optional =version or /release. */
 const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+|\/[a-z0-9-]+)?$/;
@@ -179,118 +180,6 @@ function checkCustomize(context: RuleContext, report: Report): void {
   });
 }
 
-function checkPublishAndBundle(context: RuleContext, report: Report): void {
-  const { raw, env } = context;
-  const cloud = raw.publish?.cloud ?? 'local';
-  const inputSeverity: Severity = context.strictInputs ? 'error' : 'warning';
-  if (cloud === 'local') {
-    for (const key of ['endpoints', 'credentials'] as const) {
-      if (raw.publish?.[key] !== undefined) {
-        report(
-          'warning',
-          ['publish', key],
-          'ignored with `cloud: local` (the embedded cloud has its own)',
-          { part: 'key' },
-        );
-      }
-    }
-    for (const key of ['account', 'cert', 'privateKey', 'cloudCert'] as const) {
-      if (raw.bundle?.[key] !== undefined) {
-        report(
-          'warning',
-          ['bundle', key],
-          'ignored with `publish.cloud: local` (the embedded cloud issues its own keys)',
-          { part: 'key' },
-        );
-      }
-    }
-  } else {
-    if (cloud === 'aws' && raw.image?.virtualization !== 'hvm') {
-      // AWS registers no kernel or ramdisk images for users, and current instance types are HVM only.
-      report(
-        'error',
-        raw.image?.virtualization !== undefined
-          ? ['image', 'virtualization']
-          : ['publish', 'cloud'],
-        'AWS cannot run paravirtual images with their own kernel and ramdisk (users cannot register kernels there, and current instance types are HVM only): choose hvm with `image: { virtualization: hvm }`',
-        raw.image?.virtualization !== undefined ? {} : { part: 'value' },
-      );
-    }
-    if (cloud === 'eucalyptus') {
-      const endpoints: readonly ['ec2' | 's3', string][] = [
-        ['ec2', 'EC2_URL'],
-        ['s3', 'S3_URL'],
-      ];
-      for (const [key, variable] of endpoints) {
-        if (raw.publish?.endpoints?.[key] === undefined && !env[variable]) {
-          report(
-            inputSeverity,
-            ['publish', 'cloud'],
-            `the ${key === 'ec2' ? 'compute' : 'object storage'} endpoint is not set: give \`publish.endpoints.${key}\` or export ${variable} (source your eucarc)`,
-            { part: 'key' },
-          );
-        }
-      }
-    }
-    const bundleInputs: readonly [
-      'account' | 'cert' | 'privateKey' | 'cloudCert',
-      string,
-      string,
-    ][] = [
-      ['account', 'EC2_USER_ID', 'the account id'],
-      ['cert', 'EC2_CERT', 'your certificate'],
-      ['privateKey', 'EC2_PRIVATE_KEY', 'your private key'],
-      ['cloudCert', 'EUCALYPTUS_CERT', "the cloud's certificate"],
-    ];
-    for (const [key, variable, what] of bundleInputs) {
-      const given = raw.bundle?.[key];
-      if (given === undefined && !env[variable]) {
-        report(
-          inputSeverity,
-          raw.bundle ? ['bundle'] : ['publish', 'cloud'],
-          `${what} is not set: give \`bundle.${key}\` or export ${variable} (source your eucarc)`,
-          { part: 'key' },
-        );
-      } else if (given !== undefined && key !== 'account') {
-        checkInputFile(context, report, ['bundle', key], given, what);
-      }
-    }
-  }
-  const secretPath = 'publish.credentials.secretKey';
-  if (
-    raw.publish?.credentials?.secretKey !== undefined &&
-    !context.parsed.envPaths.has(secretPath)
-  ) {
-    report(
-      'warning',
-      ['publish', 'credentials', 'secretKey'],
-      'a secret written in the recipe ends up in git: use ${env.EC2_SECRET_KEY}',
-    );
-  }
-}
-
-/** Keys an hvm image has no use for: no root file system image, no kernel or ramdisk. */
-function checkHvm(context: RuleContext, report: Report): void {
-  const { raw } = context;
-  if (raw.image?.virtualization !== 'hvm') return;
-  if (raw.extract?.rootfsSize !== undefined)
-    report(
-      'warning',
-      ['extract', 'rootfsSize'],
-      'ignored with `image.virtualization: hvm`: the machine image is the whole disk (`disk.size`)',
-      { part: 'key' },
-    );
-  for (const key of ['kernel', 'ramdisk'] as const) {
-    if (raw.publish?.names?.[key] !== undefined)
-      report(
-        'warning',
-        ['publish', 'names', key],
-        'ignored with `image.virtualization: hvm`: no kernel or ramdisk image is registered',
-        { part: 'key' },
-      );
-  }
-}
-
 function checkTest(context: RuleContext, report: Report): void {
   const test = context.raw.test;
   if (!test) return;
@@ -380,22 +269,4 @@ function checkRecipeFile(
   }
   if (!context.fileExists(absolute))
     report('error', path, `file not found: '${written}' (looked for ${absolute})`);
-}
-
-/** A machine-specific input (ISO, certificate): missing is an error only when strict. */
-function checkInputFile(
-  context: RuleContext,
-  report: Report,
-  path: ValuePath,
-  written: string,
-  what: string,
-): void {
-  const absolute = resolve(context.dir, written);
-  if (!context.fileExists(absolute)) {
-    report(
-      context.strictInputs ? 'error' : 'warning',
-      path,
-      `file not found: '${written}' (${what}; looked for ${absolute})`,
-    );
-  }
 }
