@@ -60,7 +60,7 @@ async function readImageFile(
       stepFailure(
         'guest',
         'no-grub',
-        `${doing}: the image's ${path} is ${kind.value === undefined ? 'missing' : `a ${kind.value}, not a file`}. Install grub-pc in the image (install.debootstrap.packages or customize.packages).`,
+        `${doing}: the image's ${path} is ${kind.value === undefined ? 'missing' : `a ${kind.value}, not a file`}. Install grub-pc in the image: the hvm plan adds it for debootstrap, preseed and autoinstall installs; otherwise list it in customize.packages.`,
       ),
     );
   const file = await containedFile(host, path, { create: false });
@@ -104,7 +104,7 @@ async function installInImage(
       toolStepFailure(
         r.error,
         "making GRUB's core.img with the image's grub-mkimage",
-        'The image needs grub-pc (GRUB for BIOS): the hvm debootstrap install includes it; for an ISO install add it to customize.packages.',
+        'The image needs grub-pc (GRUB for BIOS): the hvm plan adds it for debootstrap, preseed and autoinstall installs (see the customize step in `emi-recipe plan`); otherwise list it in customize.packages.',
       ),
     );
   const boot = await containedDir(host, 'boot', { create: false });
