@@ -18,6 +18,7 @@ import { customize } from '../../../src/steps/customize.js';
 import { extractDisk } from '../../../src/steps/extract-disk.js';
 import { installOs } from '../../../src/steps/install-os.js';
 import { makeBootable } from '../../../src/steps/make-bootable.js';
+import { catFile } from '../../helpers/debugfs.js';
 import { recipeSteps, StepHarness, stepOf, tempWorkDir } from '../../helpers/step-harness.js';
 import {
   buildTestInstallerIso,
@@ -93,9 +94,19 @@ test: { boot: true, accel: tcg, memory: 512M, cpus: 1, timeout: 3m }
       const disk = await run('extract-disk', extractDisk);
       const image = join(disk.dir, String(disk.artifacts.image));
 
-      // customize asked the system's package manager for grub-pc.
-      const apt = readFileSync(join(dir, 'work', 'logs', 'customize.log'), 'utf8');
-      expect(apt).toContain('installing packages: grub-pc');
+      // customize asked the system's package manager for grub-pc (the stand-in's log, read
+      // from the root partition at 1 MiB), and make-bootable left GRUB's files in the image.
+      expect(readFileSync(join(dir, 'work', 'logs', 'customize.log'), 'utf8')).toContain(
+        'installing packages: grub-pc',
+      );
+      const root = `${image}?offset=${2048 * 512}`;
+      expect(catFile(root, '/var/log/emi-test-apt.log')).toMatch(
+        /^apt-get install .* -- grub-pc$/m,
+      );
+      expect(catFile(root, '/boot/grub/grub.cfg')).toContain(
+        `search --no-floppy --fs-uuid --set=root`,
+      );
+      expect(catFile(root, '/etc/default/grub.d/emi-recipe.cfg')).toContain('GRUB_TIMEOUT=0');
       // The MBR: GRUB's boot.img code, the installer's partition table kept.
       const mbr = readFileSync(image).subarray(0, 512);
       const bootImg = readFileSync(join(HOST_GRUB_MODULES, 'boot.img'));
