@@ -7,6 +7,7 @@ import type { Diagnostic, Severity } from '../core/diagnostic.js';
 import { formatPath, type ValuePath } from './source-map.js';
 import { closest } from './suggest.js';
 import { checkSizes, type RecipeSizes } from './rules-sizes.js';
+import { checkHvm } from './rules-hvm.js';
 import { checkStore } from './rules-store.js';
 import type { Report, RuleContext } from './rule-context.js';
 
@@ -266,28 +267,6 @@ function checkPublishAndBundle(context: RuleContext, report: Report): void {
       ['publish', 'credentials', 'secretKey'],
       'a secret written in the recipe ends up in git: use ${env.EC2_SECRET_KEY}',
     );
-  }
-}
-
-/** Keys an hvm image has no use for: no root file system image, no kernel or ramdisk. */
-function checkHvm(context: RuleContext, report: Report): void {
-  const { raw } = context;
-  if (raw.image?.virtualization !== 'hvm') return;
-  if (raw.extract?.rootfsSize !== undefined)
-    report(
-      'warning',
-      ['extract', 'rootfsSize'],
-      'ignored with `image.virtualization: hvm`: the machine image is the whole disk (`disk.size`)',
-      { part: 'key' },
-    );
-  for (const key of ['kernel', 'ramdisk'] as const) {
-    if (raw.publish?.names?.[key] !== undefined)
-      report(
-        'warning',
-        ['publish', 'names', key],
-        'ignored with `image.virtualization: hvm`: no kernel or ramdisk image is registered',
-        { part: 'key' },
-      );
   }
 }
 
