@@ -32,6 +32,7 @@ export interface ImageInfo {
   readonly stateReason?: string;
   readonly platform?: string;
   readonly rootDeviceType?: string;
+  readonly rootDeviceName?: string;
   readonly virtualizationType?: string;
   readonly hypervisor?: string;
 }
@@ -94,6 +95,7 @@ function toImageInfo(image: Image): ImageInfo {
     ...opt('stateReason', image.StateReason?.Message ?? image.StateReason?.Code),
     ...opt('platform', image.Platform),
     ...opt('rootDeviceType', image.RootDeviceType),
+    ...opt('rootDeviceName', image.RootDeviceName),
     ...opt('virtualizationType', image.VirtualizationType),
     ...opt('hypervisor', image.Hypervisor),
   };

@@ -53,6 +53,8 @@ export interface AcceptedBundle {
   readonly architecture: string;
   readonly kernelId?: string;
   readonly ramdiskId?: string;
+  /** Machine images only: as Eucalyptus derives it from the manifest (bundle-checks.ts). */
+  readonly rootDeviceName?: string;
   readonly size: number;
   readonly bundledSize: number;
   readonly digest: string;

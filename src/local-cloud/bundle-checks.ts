@@ -128,6 +128,24 @@ function checkUniqueName(
 }
 
 /**
+ * The root device name Eucalyptus gives an instance-store machine image
+ * (MachineImageInfo.getRootDeviceName): the manifest's `ami` mapping, with `/dev/` added;
+ * without one, `/dev/sda` for hvm (the whole disk) and `/dev/sda1` for paravirtual. A
+ * RootDeviceName in the request plays no part: ImageManager.register uses it only for EBS
+ * registrations. (Eucalyptus runs an instance-store image whose root device is a
+ * partition, such as `ami: sda1`, with the partitioned layout: VmTypes.asVmTypeInfo.)
+ */
+export function instanceStoreRootDevice(
+  manifest: ParsedManifest,
+  virtualizationType: 'paravirtual' | 'hvm',
+): string {
+  const ami = manifest.machineConfiguration.blockDeviceMapping?.find((m) => m.virtual === 'ami');
+  if (ami !== undefined && ami.device !== '')
+    return ami.device.startsWith('/dev/') ? ami.device : `/dev/${ami.device}`;
+  return virtualizationType === 'hvm' ? '/dev/sda' : '/dev/sda1';
+}
+
+/**
  * Runs every check in Eucalyptus' order and returns what to register, or the first
  * refusal with a Eucalyptus-like code and message.
  */
@@ -166,6 +184,9 @@ export async function checkRegistration(
     ...(request.description !== undefined ? { description: request.description } : {}),
     architecture: architecture.value,
     ...boot.value,
+    ...(imageType === 'machine'
+      ? { rootDeviceName: instanceStoreRootDevice(manifest, virtualizationType) }
+      : {}),
     size: manifest.image.size,
     bundledSize: manifest.image.bundledSize,
     digest: manifest.image.digest,

@@ -132,6 +132,7 @@ export function describe(
       ['name', image.name],
       image.description !== undefined ? ['description', image.description] : undefined,
       ['rootDeviceType', 'instance-store'],
+      image.rootDeviceName !== undefined ? ['rootDeviceName', image.rootDeviceName] : undefined,
       ['virtualizationType', image.virtualizationType ?? 'paravirtual'],
       ['hypervisor', 'xen'],
       ['creationDate', image.registeredAt],

@@ -20,6 +20,8 @@ export interface ImageRecord {
   readonly description?: string;
   readonly kernelId?: string;
   readonly ramdiskId?: string;
+  /** Machine images (absent in registries written before it was recorded). */
+  readonly rootDeviceName?: string;
   readonly size: number;
   readonly bundledSize: number;
   readonly digest: string;

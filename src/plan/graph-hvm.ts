@@ -5,8 +5,11 @@
 //                                                                   |                |
 //                                                                   |          upload-machine
 //                                                                   +-> [boot-test] -+-> register-machine
+//
+// An ISO install of a Debian-family system (preseed, autoinstall) gets grub-pc in customize's
+// packages; debootstrap installs include it in install-os (graph-params.ts).
 import type { Recipe } from '../recipe/model.js';
-import { bootTestParams } from './graph-params.js';
+import { bootTestParams, HVM_BOOT_PACKAGE } from './graph-params.js';
 import { bundleParams, publishingOf, registerParams } from './graph-publish.js';
 import type { StepId } from './step.js';
 import type { BuiltinStepSpec } from './step-params.js';
@@ -20,11 +23,34 @@ export const HVM_STEP = {
   extractDisk: id('extract-disk'),
 } as const;
 
+/** The answer-file flavours whose systems are Debian-family (apt, Debian's grub-pc layout). */
+const DEBIAN_FAMILY_ANSWERS: readonly string[] = ['preseed', 'autoinstall'];
+
+/** A package's name without its version (`grub-pc=2.06-13`). */
+const packageName = (p: string): string => p.split('=')[0] ?? p;
+
+/**
+ * The recipe whose customize step installs grub-pc when an ISO install of a Debian-family
+ * system needs it: the generated answers skip the installer's boot loader, and
+ * make-bootable uses the image's own GRUB. (debootstrap installs add it themselves:
+ * graph-params.ts installParams.) Other recipes come back as they are, so their
+ * fingerprints do not change.
+ */
+export function withBootPackage(recipe: Recipe): Recipe {
+  const { install, customize } = recipe;
+  if (install.kind !== 'iso' || !DEBIAN_FAMILY_ANSWERS.includes(install.answers)) return recipe;
+  if (customize.packages.some((p) => packageName(p) === HVM_BOOT_PACKAGE)) return recipe;
+  return {
+    ...recipe,
+    customize: { ...customize, packages: [...customize.packages, HVM_BOOT_PACKAGE] },
+  };
+}
+
 /** Every step of an hvm recipe, in the order plans list them. */
 export function hvmGraphSteps(recipe: Recipe): BuiltinStepSpec[] {
   const publishing = publishingOf(recipe);
   const { target, bundleInputs, upload } = publishing;
-  const customize = customizeStep(recipe);
+  const customize = customizeStep(withBootPackage(recipe));
   const bootTest = recipe.test.boot
     ? spec(STEP.bootTest, 'boot-test', [HVM_STEP.extractDisk], ['test'], {
         firmware: 'bios',

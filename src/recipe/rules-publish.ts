@@ -1,6 +1,6 @@
-// The `publish`, `bundle` and `image` sections' cross-field checks: what each cloud needs
-// (endpoints, account, certificates, hvm on AWS), what it ignores, a secret written in the
-// recipe, and the keys an hvm image has no use for. Part of rules.ts.
+// The `publish` and `bundle` sections' cross-field checks: what each cloud needs (endpoints,
+// account, certificates, hvm on AWS), what it ignores, a secret written in the recipe.
+// Part of rules.ts.
 import type { Severity } from '../core/diagnostic.js';
 import { checkInputFile, type Report, type RuleContext } from './rule-context.js';
 
@@ -92,27 +92,5 @@ export function checkPublishAndBundle(context: RuleContext, report: Report): voi
       ['publish', 'credentials', 'secretKey'],
       'a secret written in the recipe ends up in git: use ${env.EC2_SECRET_KEY}',
     );
-  }
-}
-
-/** Keys an hvm image has no use for: no root file system image, no kernel or ramdisk. */
-export function checkHvm(context: RuleContext, report: Report): void {
-  const { raw } = context;
-  if (raw.image?.virtualization !== 'hvm') return;
-  if (raw.extract?.rootfsSize !== undefined)
-    report(
-      'warning',
-      ['extract', 'rootfsSize'],
-      'ignored with `image.virtualization: hvm`: the machine image is the whole disk (`disk.size`)',
-      { part: 'key' },
-    );
-  for (const key of ['kernel', 'ramdisk'] as const) {
-    if (raw.publish?.names?.[key] !== undefined)
-      report(
-        'warning',
-        ['publish', 'names', key],
-        'ignored with `image.virtualization: hvm`: no kernel or ramdisk image is registered',
-        { part: 'key' },
-      );
   }
 }

@@ -1,15 +1,16 @@
 // Cross-field checks the schema cannot express: conflicting sources, duplicate users,
 // package names, paths that escape the recipe folder, sizes in range, inputs present.
 // Runs on the schema-checked recipe with its invalid parts pruned. File existence comes in
-// through `fileExists`. Sizes and durations are parsed here, once (rules-sizes.ts); the publish/bundle/image checks are rules-publish.ts.
+// through `fileExists`. Sizes and durations are parsed here, once (rules-sizes.ts); the publish and bundle checks are rules-publish.ts, hvm's rules-hvm.ts.
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Diagnostic, Severity } from '../core/diagnostic.js';
 import { formatPath, type ValuePath } from './source-map.js';
 import { closest } from './suggest.js';
 import { checkSizes, type RecipeSizes } from './rules-sizes.js';
+import { checkHvm } from './rules-hvm.js';
 import { checkStore } from './rules-store.js';
 import { checkInputFile, type Report, type RuleContext } from './rule-context.js';
-import { checkHvm, checkPublishAndBundle } from './rules-publish.js';
+import { checkPublishAndBundle } from './rules-publish.js';
 
 /** Debian policy §5.6.1 (package names), with an optional =version or /release. */
 const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+|\/[a-z0-9-]+)?$/;

@@ -60,7 +60,7 @@ async function readImageFile(
       stepFailure(
         'guest',
         'no-grub',
-        `${doing}: the image's ${path} is ${kind.value === undefined ? 'missing' : `a ${kind.value}, not a file`}. Install grub-pc in the image (install.debootstrap.packages or customize.packages).`,
+        `${doing}: the image's ${path} is ${kind.value === undefined ? 'missing' : `a ${kind.value}, not a file`}. Install grub-pc in the image: the hvm plan adds it for debootstrap, preseed and autoinstall installs; otherwise list it in customize.packages.`,
       ),
     );
   const file = await containedFile(host, path, { create: false });
@@ -104,7 +104,7 @@ async function installInImage(
       toolStepFailure(
         r.error,
         "making GRUB's core.img with the image's grub-mkimage",
-        'The image needs grub-pc (GRUB for BIOS): the hvm debootstrap install includes it; for an ISO install add it to customize.packages.',
+        'The image needs grub-pc (GRUB for BIOS): the hvm plan adds it for debootstrap, preseed and autoinstall installs (see the customize step in `emi-recipe plan`); otherwise list it in customize.packages.',
       ),
     );
   const boot = await containedDir(host, 'boot', { create: false });
@@ -132,6 +132,24 @@ async function installInImage(
   return ok({ bootImg: bootImg.value, coreImg: coreImg.value, spec });
 }
 
+/**
+ * Why a disk without an MBR partition table cannot be made bootable, and what to change:
+ * GRUB for BIOS goes in the MBR and the gap before the first partition.
+ */
+export function notMbrMessage(table: 'gpt' | 'none'): string {
+  const found =
+    table === 'gpt'
+      ? 'the disk has a GPT partition table (GRUB on a GPT disk needs a BIOS boot partition, which make-bootable does not use)'
+      : 'the disk has no partition table (a file system on the whole disk leaves no room for the boot loader)';
+  return [
+    `an hvm image boots through BIOS from an MBR (msdos) partition table, with GRUB in the MBR and the gap before the first partition, but ${found}.`,
+    'The generated answer files (no install.answerFile) and debootstrap installs make such a disk: one partition from 1 MiB.',
+    'With your own install.answerFile, ask for an msdos label and a first partition at 1 MiB or later:',
+    'preseed: `d-i partman-partitioning/choose_label select msdos` and `d-i partman-partitioning/default_label string msdos`;',
+    'autoinstall: `ptable: msdos` on the disk in storage.config.',
+  ].join(' ');
+}
+
 /** The root partition out, GRUB installed in it through a chroot, written back. */
 async function viaChroot(
   ctx: StepRunContext<MakeBootableParams>,
@@ -149,11 +167,7 @@ async function viaChroot(
       accept: (layout) =>
         layout.table === 'mbr'
           ? undefined
-          : stepFailure(
-              'guest',
-              'not-mbr',
-              `an hvm image boots through BIOS from an MBR partition table, but the disk has ${layout.table === 'gpt' ? 'a GPT' : 'no'} partition table. Partition the disk with MBR (msdos) in the installer's answers.`,
-            ),
+          : stepFailure('guest', 'not-mbr', notMbrMessage(layout.table)),
     },
     (sb, mnt, layout) => installInImage(ctx, sb, mnt, layout),
   );

@@ -3,8 +3,13 @@
 // whose /init reads the injected /preseed.cfg, partitions the disk it names, makes a
 // file system, unpacks a tiny root file system (with /boot/vmlinuz-* and
 // /boot/initrd.img-*) and powers off. The "broken" variant never powers off.
+// The "hvm" variant's system can be made bootable: an apt-get stand-in whose
+// `install grub-pc` unpacks the host's GRUB for BIOS (grub-pc-bin's modules and
+// grub-mkimage with its libraries), and a /boot initrd that, booted by GRUB, prints its
+// command line, finds the root file system it names, prints the system's release line
+// from it and powers off (the system has no sshd: it cannot be logged into).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { cpioNewc, type CpioEntry } from '../../src/guest/cpio-newc.js';
@@ -59,11 +64,88 @@ function busyboxEntries(): CpioEntry[] {
   ];
 }
 
-/** The installed system: busybox, /etc basics, and a kernel + initrd in /boot. */
-function rootfsArchive(kernel: { path: string; version: string }): Uint8Array {
-  const bootInitrd = gzipSync(
-    cpioNewc([file('init', text('#!/bin/sh\necho tiny initrd\n'), 0o100755)]),
+/** The host's GRUB for BIOS (package grub-pc-bin). */
+export const HOST_GRUB_MODULES = '/usr/lib/grub/i386-pc';
+
+/** Entries for the host's `path` and every library ldd names, at their paths (links resolved). */
+function programEntries(path: string): CpioEntry[] {
+  const files = [path];
+  const ldd = execFileSync('ldd', [path], { encoding: 'utf8' });
+  for (const m of ldd.matchAll(/(\/\S+) \(0x/g)) if (m[1]) files.push(m[1]);
+  return files.map((f) =>
+    file(f.slice(1), new Uint8Array(readFileSync(realpathSync(f))), 0o100755),
   );
+}
+
+/** What the stand-in apt-get unpacks for grub-pc: the host's i386-pc modules and grub-mkimage. */
+function grubPackageArchive(): Uint8Array {
+  const modules = readdirSync(HOST_GRUB_MODULES).map((name) =>
+    file(
+      `${HOST_GRUB_MODULES.slice(1)}/${name}`,
+      new Uint8Array(readFileSync(join(HOST_GRUB_MODULES, name))),
+    ),
+  );
+  return gzipSync(cpioNewc([...modules, ...programEntries('/usr/bin/grub-mkimage')]));
+}
+
+/** Records its arguments; `install … grub-pc …` unpacks the staged GRUB into /. */
+const FAKE_APT_GET = `#!/bin/sh
+echo "apt-get $*" >> /var/log/emi-test-apt.log
+case " $* " in
+  *" grub-pc "*) cd / && gunzip -c /var/cache/emi-test/grub-pc.cpio.gz | cpio -idmu 2>/dev/null ;;
+esac
+exit 0
+`;
+
+/** The release line the booted initrd prints from the root file system it found. */
+export const TEST_RELEASE = 'emi-test-system 1 (busybox)';
+
+/** /init of the image's own initrd (hvm variant): what GRUB boots. */
+const BOOT_INIT = `#!/bin/sh
+export PATH=/bin
+mkdir -p /proc /sys /dev /newroot
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+say() { echo "emi-test-system: $*"; }
+say "booted with: $(cat /proc/cmdline)"
+for m in ${VIRTIO.join(' ')}; do insmod /lib/modules/$m.ko || say "insmod $m failed"; done
+root=$(sed -n 's/.*root=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+n=0; dev=""; while [ -z "$dev" ] && [ $n -lt 100 ]; do dev=$(findfs "$root" 2>/dev/null); [ -z "$dev" ] && sleep 0.1; n=$((n+1)); done
+if [ -n "$dev" ] && mount -o ro "$dev" /newroot; then
+  say "root $root is $dev: $(cat /newroot/etc/emi-test-release)"
+  umount /newroot
+else
+  say "root $root not found"
+fi
+poweroff -f
+`;
+
+/** The installed system: busybox, /etc basics, and a kernel + initrd in /boot. */
+function rootfsArchive(kernel: { path: string; version: string }, hvm: boolean): Uint8Array {
+  const bootInitrd = gzipSync(
+    cpioNewc(
+      hvm
+        ? [
+            ...busyboxEntries(),
+            file('init', text(BOOT_INIT), 0o100755),
+            ...virtioModuleEntries(kernel.version),
+          ]
+        : [file('init', text('#!/bin/sh\necho tiny initrd\n'), 0o100755)],
+    ),
+  );
+  const hvmEntries: CpioEntry[] = hvm
+    ? [
+        file('etc/emi-test-release', text(`${TEST_RELEASE}\n`)),
+        dir('usr'),
+        dir('usr/bin'),
+        file('usr/bin/apt-get', text(FAKE_APT_GET), 0o100755),
+        dir('var/cache'),
+        dir('var/cache/emi-test'),
+        file('var/cache/emi-test/grub-pc.cpio.gz', grubPackageArchive()),
+        dir('var/log'),
+      ]
+    : [];
   return gzipSync(
     cpioNewc([
       ...busyboxEntries(),
@@ -84,8 +166,23 @@ function rootfsArchive(kernel: { path: string; version: string }): Uint8Array {
       dir('proc'),
       dir('sys'),
       dir('dev'),
+      ...hvmEntries,
     ]),
   );
+}
+
+/** The host kernel's virtio block modules, as lib/modules/<name>.ko. */
+function virtioModuleEntries(version: string): CpioEntry[] {
+  const modules = `/lib/modules/${version}/kernel`;
+  const moduleFile = (m: string): string =>
+    execFileSync('find', [modules, '-name', `${m}.ko`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0] ?? '';
+  return [
+    dir('lib'),
+    dir('lib/modules'),
+    ...VIRTIO.map((m) => file(`lib/modules/${m}.ko`, new Uint8Array(readFileSync(moduleFile(m))))),
+  ];
 }
 
 const INIT = `#!/bin/sh
@@ -122,28 +219,22 @@ echo "emi-test-installer: broken on purpose, never powers off"
 while :; do sleep 1; done
 `;
 
-/** Builds the ISO at `out`; `broken` makes an installer that hangs. Returns the kernel version inside. */
+/**
+ * Builds the ISO at `out`; `broken` makes an installer that hangs, `hvm` a system that
+ * can be made bootable (needs the host's grub-pc-bin). Returns the kernel version inside.
+ */
 export function buildTestInstallerIso(
   out: string,
   work: string,
-  options: { readonly broken?: boolean } = {},
+  options: { readonly broken?: boolean; readonly hvm?: boolean } = {},
 ): { version: string } {
   const kernel = hostKernel();
-  const modules = `/lib/modules/${kernel.version}/kernel`;
-  const moduleFile = (m: string): string =>
-    execFileSync('find', [modules, '-name', `${m}.ko`], { encoding: 'utf8' })
-      .trim()
-      .split('\n')[0] ?? '';
   const initrd = gzipSync(
     cpioNewc([
       ...busyboxEntries(),
       file('init', text(options.broken === true ? BROKEN_INIT : INIT), 0o100755),
-      dir('lib'),
-      dir('lib/modules'),
-      ...VIRTIO.map((m) =>
-        file(`lib/modules/${m}.ko`, new Uint8Array(readFileSync(moduleFile(m)))),
-      ),
-      file('rootfs.cpio.gz', rootfsArchive(kernel)),
+      ...virtioModuleEntries(kernel.version),
+      file('rootfs.cpio.gz', rootfsArchive(kernel, options.hvm === true)),
     ]),
   );
   const tree = join(work, 'iso-tree');

@@ -105,6 +105,9 @@ describe('hvm publishing on the local cloud', () => {
       imageType: 'machine',
       virtualizationType: 'hvm',
       name: 'hvmtest',
+      // No ami mapping in the manifest: the whole disk, as Eucalyptus names it for hvm.
+      rootDeviceType: 'instance-store',
+      rootDeviceName: '/dev/sda',
     });
     expect(all.value[0]?.kernelId).toBeUndefined();
     expect(all.value[0]?.ramdiskId).toBeUndefined();

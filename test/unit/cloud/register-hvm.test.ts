@@ -8,7 +8,10 @@
 //     /dev/sda1 is added only for EBS registrations (no manifest). The root device of an
 //     instance-store image comes from the manifest's block device mapping (root=/dev/sda1).
 // EC2's RegisterImage takes VirtualizationType (paravirtual | hvm), RootDeviceName and
-// BlockDeviceMapping.N.*; the last two are optional for instance-store images.
+// BlockDeviceMapping.N.*; the last two are optional for instance-store images. Eucalyptus'
+// ImageManager.register reads RootDeviceName only for EBS registrations and derives an
+// instance-store image's root device from its manifest (docs/publishing.md, "Why no
+// RootDeviceName"), which DescribeImages then reports: /dev/sda for hvm without an ami mapping.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -33,7 +36,7 @@ beforeAll(async () => {
           ? '<RegisterImageResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><imageId>emi-0a0b0c0d</imageId></RegisterImageResponse>'
           : `<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><imagesSet>${
               bodies.some((b) => b.get('Action') === 'RegisterImage')
-                ? '<item><imageId>emi-0a0b0c0d</imageId><imageLocation>images/debian-minimal-hvm.img.manifest.xml</imageLocation><imageState>available</imageState><imageOwnerId>123456789012</imageOwnerId><isPublic>false</isPublic><architecture>x86_64</architecture><imageType>machine</imageType><name>debian-minimal-hvm</name><rootDeviceType>instance-store</rootDeviceType><virtualizationType>hvm</virtualizationType></item>'
+                ? '<item><imageId>emi-0a0b0c0d</imageId><imageLocation>images/debian-minimal-hvm.img.manifest.xml</imageLocation><imageState>available</imageState><imageOwnerId>123456789012</imageOwnerId><isPublic>false</isPublic><architecture>x86_64</architecture><imageType>machine</imageType><name>debian-minimal-hvm</name><rootDeviceType>instance-store</rootDeviceType><rootDeviceName>/dev/sda</rootDeviceName><virtualizationType>hvm</virtualizationType></item>'
                 : ''
             }</imagesSet></DescribeImagesResponse>`;
       res.writeHead(200, { 'content-type': 'text/xml' });
@@ -69,7 +72,11 @@ describe('RegisterImage for an hvm image', () => {
       signal: new AbortController().signal,
       pollIntervalMs: 1,
     });
-    expect(r.ok && r.value.image.virtualizationType).toBe('hvm');
+    expect(r.ok && r.value.image).toMatchObject({
+      virtualizationType: 'hvm',
+      rootDeviceType: 'instance-store',
+      rootDeviceName: '/dev/sda',
+    });
     const register = bodies.find((b) => b.get('Action') === 'RegisterImage');
     expect(register).toBeDefined();
     expect(sent(register!)).toEqual({

@@ -136,6 +136,38 @@ describe('checkRegistration', () => {
     expect(pv.ok && pv.value.virtualizationType).toBe('paravirtual');
   });
 
+  test('the root device name, as Eucalyptus derives it: the manifest’s ami mapping, else /dev/sda for hvm', async () => {
+    // MachineImageInfo.getRootDeviceName: a RootDeviceName in the request plays no part.
+    const register = async (name: GoldenCase['name'], hvm: boolean) => {
+      const c = golden(name);
+      const r = await checkRegistration(
+        {
+          imageLocation: `bkt/${c.manifest}`,
+          name: `${name}-${hvm ? 'hvm' : 'pv'}`,
+          ...(hvm ? { virtualizationType: 'hvm' } : { kernelId: 'eki-1a2b3c4d' }),
+        },
+        context(c, c.manifest, {
+          images: [image('eki-1a2b3c4d', 'kernel'), image('eri-00000002', 'ramdisk')],
+          defaultRamdiskId: 'eri-00000002',
+        }),
+      );
+      if (!r.ok) throw new Error(JSON.stringify(r.error));
+      return r.value;
+    };
+    // No block device mapping in the manifest: the whole disk for hvm, sda1 for paravirtual.
+    expect((await register('tiny-exact-multiple', true)).rootDeviceName).toBe('/dev/sda');
+    expect((await register('tiny-exact-multiple', false)).rootDeviceName).toBe('/dev/sda1');
+    // `ami: sda1` in the manifest wins, even for hvm (Eucalyptus then runs it partitioned).
+    expect((await register('multipart', true)).rootDeviceName).toBe('/dev/sda1');
+    // Kernels and ramdisks have none.
+    const k = golden('kernel');
+    const kernel = await checkRegistration(
+      { imageLocation: `bkt/${k.manifest}`, name: 'kernel-1' },
+      context(k, k.manifest),
+    );
+    expect(kernel.ok && kernel.value).not.toHaveProperty('rootDeviceName');
+  });
+
   test('a bad location and a user certificate that did not sign the manifest', async () => {
     const c = golden('kernel');
     const bad = await checkRegistration(

@@ -67,6 +67,35 @@ describe('image.virtualization', () => {
     expect(load('extract: { rootfsSize: 1G }\n').diagnostics).toEqual([]);
   });
 
+  test('hvm with a kickstart (Red Hat-family) install is an error at install.answers', () => {
+    const iso = (answers: string, image: string) =>
+      loadRecipeText(
+        '/r/demo.yaml',
+        `name: demo\ndisk: { size: 2G }\ninstall: { iso: { path: ./x.iso }, answers: ${answers} }\n${image}`,
+        { env: {}, strictInputs: false, fileExists: () => true },
+      );
+    const r = iso('kickstart', 'image: { virtualization: hvm }\n');
+    expect(r.recipe).toBeUndefined();
+    const errors = r.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.map((d) => d.path)).toEqual(['install.answers']);
+    expect(errors[0]?.message).toContain('Use a Debian-family installer (preseed or autoinstall)');
+    expect(iso('kickstart', '').recipe).toBeDefined();
+    expect(iso('preseed', 'image: { virtualization: hvm }\n').recipe).toBeDefined();
+    expect(iso('autoinstall', 'image: { virtualization: hvm }\n').recipe).toBeDefined();
+  });
+
+  test('hvm on Eucalyptus: an ami mapping to a partition is a warning (it would run partitioned)', () => {
+    const ami = (cloud: string, device: string) =>
+      load(
+        `image: { virtualization: hvm }\nbundle: { blockDeviceMapping: { ami: ${device}, root: /dev/sda1 } }\npublish: { cloud: ${cloud} }\n`,
+      ).diagnostics.filter((d) => d.path === 'bundle.blockDeviceMapping.ami');
+    const warned = ami('eucalyptus', 'sda1');
+    expect(warned.map((d) => d.severity)).toEqual(['warning']);
+    expect(warned[0]?.message).toContain('leave `ami` out for an hvm image');
+    expect(ami('eucalyptus', 'sda')).toEqual([]);
+    expect(ami('aws', 'sda1')).toEqual([]);
+  });
+
   test('an unknown virtualization is a schema error', () => {
     const r = load('image: { virtualization: pv }\n');
     expect(r.recipe).toBeUndefined();
