@@ -21,10 +21,15 @@ export interface RegisterImageOptions {
   readonly ramdiskId?: string;
   /**
    * `hvm` for a whole-disk image (euca-register --virtualization-type hvm): then no
-   * kernel or ramdisk. Like euca-register 3.4.1 with a manifest, no RootDeviceName is
-   * sent (it refuses --root-device-name with one); the manifest's mapping names the root.
+   * kernel or ramdisk.
    */
   readonly virtualizationType?: 'hvm' | 'paravirtual';
+  /**
+   * RootDeviceName: for hvm, the root device the manifest implies (docs/publishing.md: the
+   * issue asks for it; euca-register 3.4.1 sends none with a manifest, Eucalyptus derives
+   * the same name from the manifest and ignores this one, AWS takes it as optional).
+   */
+  readonly rootDeviceName?: string;
   readonly signal: AbortSignal;
   /** Give everyone launch permission once available (recipe `publish.public`); default: leave as is. */
   readonly isPublic?: boolean;
@@ -111,6 +116,9 @@ export async function registerImage(
             ...(options.ramdiskId !== undefined ? { ramdiskId: options.ramdiskId } : {}),
             ...(options.virtualizationType !== undefined
               ? { virtualizationType: options.virtualizationType }
+              : {}),
+            ...(options.rootDeviceName !== undefined
+              ? { rootDeviceName: options.rootDeviceName }
               : {}),
           },
           signal,

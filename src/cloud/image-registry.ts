@@ -55,6 +55,8 @@ export interface RegisterImageRequest {
   readonly ramdiskId?: string;
   /** `hvm` for a whole-disk image (sent as VirtualizationType); absent: the cloud's default. */
   readonly virtualizationType?: 'hvm' | 'paravirtual';
+  /** Sent as RootDeviceName (hvm images: the root device their manifest implies). */
+  readonly rootDeviceName?: string;
 }
 
 /** What registration needs from the EC2 API. */
@@ -154,6 +156,9 @@ export function sdkImageRegistry(ec2: EC2Client, endpoint: string): ImageRegistr
             ...(request.ramdiskId !== undefined ? { RamdiskId: request.ramdiskId } : {}),
             ...(request.virtualizationType !== undefined
               ? { VirtualizationType: request.virtualizationType }
+              : {}),
+            ...(request.rootDeviceName !== undefined
+              ? { RootDeviceName: request.rootDeviceName }
               : {}),
           }),
           { abortSignal: signal },

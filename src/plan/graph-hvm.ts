@@ -85,7 +85,22 @@ export function hvmGraphSteps(recipe: Recipe): BuiltinStepSpec[] {
       'register-image',
       bootTest ? [STEP.uploadMachine, bootTest.id] : [STEP.uploadMachine],
       ['publish'],
-      { ...registerParams(recipe, 'machine', target), virtualization: 'hvm' },
+      {
+        ...registerParams(recipe, 'machine', target),
+        virtualization: 'hvm',
+        rootDeviceName: hvmRootDevice(recipe.bundle.blockDeviceMapping),
+      },
     ),
   ];
+}
+
+/**
+ * The root device an hvm instance-store image's manifest implies, as Eucalyptus derives it
+ * (MachineImageInfo.getRootDeviceName): the `ami` mapping with `/dev/` added, else the
+ * whole disk, `/dev/sda`. Sent as RootDeviceName, so it never contradicts the manifest.
+ */
+export function hvmRootDevice(mapping: Readonly<Record<string, string>>): string {
+  const ami = mapping.ami;
+  if (ami === undefined || ami === '') return '/dev/sda';
+  return ami.startsWith('/dev/') ? ami : `/dev/${ami}`;
 }

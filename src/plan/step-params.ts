@@ -148,6 +148,8 @@ export type RegisterParams = {
   readonly public: boolean;
   /** hvm machine images only: RegisterImage's VirtualizationType (absent: the cloud's default, paravirtual). */
   readonly virtualization?: 'hvm';
+  /** hvm only: RegisterImage's RootDeviceName, the root device the manifest implies. */
+  readonly rootDeviceName?: string;
   readonly target: PublishTargetParams;
 };
 

@@ -119,7 +119,7 @@ export function registerImageKind(
     describe: (step) => {
       const endpoint = targetLabel(step.params.target, 'ec2');
       return {
-        summary: `register the ${step.params.virtualization === 'hvm' ? 'hvm machine' : step.params.imageType} image '${step.params.name}' (${PREFIX[step.params.imageType]}-…${step.params.virtualization === 'hvm' ? ', no kernel or ramdisk' : ''})`,
+        summary: `register the ${step.params.virtualization === 'hvm' ? 'hvm machine' : step.params.imageType} image '${step.params.name}' (${PREFIX[step.params.imageType]}-…${step.params.virtualization === 'hvm' ? `, no kernel or ramdisk${step.params.rootDeviceName !== undefined ? `, root device ${step.params.rootDeviceName}` : ''}` : ''})`,
         commands: [],
         effects: [
           { kind: 'register', imageType: step.params.imageType, name: step.params.name, endpoint },
@@ -192,6 +192,7 @@ export function registerImageKind(
         ...(p.description !== null ? { description: p.description } : {}),
         architecture: p.arch,
         ...(hvm ? { virtualizationType: 'hvm' as const } : {}),
+        ...(hvm && p.rootDeviceName !== undefined ? { rootDeviceName: p.rootDeviceName } : {}),
         ...(p.imageType === 'machine' && !hvm && typeof kernelId === 'string' ? { kernelId } : {}),
         ...(p.imageType === 'machine' && !hvm && typeof ramdiskId === 'string'
           ? { ramdiskId }

@@ -3,21 +3,20 @@
 // --virtualization-type hvm` (euca2ools/commands/ec2/registerimage.py, tag v3.4.1):
 //   - VirtualizationType=hvm (the --virtualization-type choice, paravirtual|hvm);
 //   - no KernelId/RamdiskId (only sent with --kernel/--ramdisk);
-//   - no RootDeviceName: with a manifest (an instance-store image) euca-register refuses
-//     --root-device-name ("not allowed with argument MANIFEST"), and its default
-//     /dev/sda1 is added only for EBS registrations (no manifest). The root device of an
-//     instance-store image comes from the manifest's block device mapping (root=/dev/sda1).
-// EC2's RegisterImage takes VirtualizationType (paravirtual | hvm), RootDeviceName and
-// BlockDeviceMapping.N.*; the last two are optional for instance-store images. Eucalyptus'
-// ImageManager.register reads RootDeviceName only for EBS registrations and derives an
-// instance-store image's root device from its manifest (docs/publishing.md, "Why no
-// RootDeviceName"), which DescribeImages then reports: /dev/sda for hvm without an ami mapping.
+//   - euca-register sends no RootDeviceName with a manifest (it refuses
+//     --root-device-name there; its default /dev/sda1 is for EBS registrations only).
+// The one difference: the issue asks the request to carry a root device name, so emi-recipe
+// sends the one the manifest implies, as Eucalyptus derives it (MachineImageInfo
+// .getRootDeviceName: the `ami` mapping, else /dev/sda for hvm): Eucalyptus' ImageManager
+// .register ignores RootDeviceName for instance-store images, EC2 takes it as optional, and
+// it never contradicts the manifest (docs/publishing.md, "RootDeviceName").
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { sdkImageRegistry } from '../../../src/cloud/image-registry.js';
 import { registerImage } from '../../../src/cloud/ec2-register.js';
+import { hvmRootDevice } from '../../../src/plan/graph-hvm.js';
 
 let server: Server;
 let endpoint = '';
@@ -55,7 +54,7 @@ const sent = (params: URLSearchParams): Record<string, string> =>
   Object.fromEntries([...params].filter(([k]) => k !== 'Action' && k !== 'Version'));
 
 describe('RegisterImage for an hvm image', () => {
-  test('carries what euca-register 3.4.1 sends for --virtualization-type hvm: no kernel, ramdisk or root device name', async () => {
+  test('carries what euca-register 3.4.1 sends for --virtualization-type hvm (no kernel or ramdisk) and the root device the manifest implies', async () => {
     const ec2 = new EC2Client({
       endpoint,
       region: 'us-east-1',
@@ -69,6 +68,7 @@ describe('RegisterImage for an hvm image', () => {
       name: 'debian-minimal-hvm',
       architecture: 'x86_64',
       virtualizationType: 'hvm',
+      rootDeviceName: hvmRootDevice({}),
       signal: new AbortController().signal,
       pollIntervalMs: 1,
     });
@@ -84,7 +84,23 @@ describe('RegisterImage for an hvm image', () => {
       Name: 'debian-minimal-hvm',
       Architecture: 'x86_64',
       VirtualizationType: 'hvm',
+      RootDeviceName: '/dev/sda',
     });
     ec2.destroy();
   });
+});
+
+describe('the root device an hvm manifest implies', () => {
+  test.each([
+    [{}, '/dev/sda'],
+    [{ root: '/dev/sda1' }, '/dev/sda'],
+    [{ ami: 'sda1', root: '/dev/sda1' }, '/dev/sda1'],
+    [{ ami: 'xvda' }, '/dev/xvda'],
+    [{ ami: '/dev/sdb' }, '/dev/sdb'],
+  ])(
+    '%j → %s (the ami mapping, else the whole disk, as Eucalyptus derives it)',
+    (mapping, device) => {
+      expect(hvmRootDevice(mapping)).toBe(device);
+    },
+  );
 });
