@@ -19,7 +19,10 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import { publishTargetParams } from '../step-kind-options.js';
 import { DEFAULT_LOCAL_DATA_DIR } from './publish.js';
 import type { TargetFlags } from './publish-run.js';
-import { openSession } from './session.js';
+import { hasErrors } from '../../core/diagnostic.js';
+import { loadRecipe } from '../../recipe/load-recipe.js';
+import type { Recipe } from '../../recipe/model.js';
+import { formatDiagnostics } from '../output/diagnostic-printer.js';
 
 /** What `cache ls|prune` take besides their own options. */
 export interface CacheTargetFlags extends Omit<TargetFlags, 'dataDir'> {
@@ -67,13 +70,8 @@ export async function openCache(
       return fail(
         `${given.join(', ')}: not with a recipe, whose publish settings name the store's server; drop the recipe (and give --store) or the flag`,
       );
-    const { session, exit } = await openSession(recipeFile, {
-      env: deps.env,
-      strictInputs: false,
-      terminal: deps.terminal,
-    });
-    if (!session) return { exit: exit ?? EXIT.usage };
-    const { recipe } = session;
+    const recipe = await readRecipe(recipeFile, deps);
+    if (!recipe) return { exit: EXIT.usage };
     if (url === undefined && recipe.store.url !== undefined) {
       url = recipe.store.url;
       origin = 'store.url';
@@ -130,6 +128,33 @@ export async function openCache(
       close: () => opened.value.close(),
     },
   };
+}
+
+/**
+ * The recipe, for its store.url and publishing target only (no graph, no work directory:
+ * a broken work directory does not stop `cache ls`); its problems printed as validate does.
+ */
+async function readRecipe(recipeFile: string, deps: CliDeps): Promise<Recipe | undefined> {
+  const loaded = await loadRecipe(recipeFile, { env: deps.env, strictInputs: false });
+  if (!loaded.ok) {
+    deps.terminal.err(
+      `error: cannot read recipe '${recipeFile}': ${loaded.error.code === 'ENOENT' ? 'no such file' : loaded.error.code}\n`,
+    );
+    return undefined;
+  }
+  const { diagnostics, text, recipe } = loaded.value;
+  if (diagnostics.length > 0)
+    deps.terminal.err(
+      formatDiagnostics(diagnostics, {
+        sources: new Map([[recipeFile, text]]),
+        color: deps.terminal.color,
+      }),
+    );
+  if (recipe && !hasErrors(diagnostics)) return recipe;
+  deps.terminal.err(
+    `${recipeFile}: invalid recipe; fix the errors above (emi-recipe validate ${recipeFile})\n`,
+  );
+  return undefined;
 }
 
 /** A cloud failure's message with what to do; exit 130 when it was Ctrl-C. */

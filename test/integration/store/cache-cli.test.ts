@@ -240,6 +240,15 @@ describe('emi-recipe cache', () => {
     const none = await cli(['cache', 'ls']);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('Give --store s3://BUCKET/PREFIX');
+    const missing = await cli(['cache', 'ls', join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("cannot read recipe '");
+    // A recipe without store.url and no --store: its cache is the work directory's.
+    const plain = join(dir, 'plain.yaml');
+    writeFileSync(plain, readFileSync(recipe, 'utf8').replace(/^store:.*$/m, ''));
+    const noStore = await cli(['cache', 'ls', plain]);
+    expect(noStore.code).toBe(2);
+    expect(noStore.stderr).toContain('has no store.url');
     const both = await cli(['cache', 'ls', recipe, '--cloud', 'local']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--cloud: not with a recipe');
