@@ -2,7 +2,7 @@
 // alias bombs and loops, huge scalars, control and non-UTF-8 bytes, option-like names,
 // deep nesting, floods of values) and runs each through the built CLI's `plan` (one
 // process each, two at a time) and `validate` (batches). Every run exits 0 or 2 within
-// 5 s per recipe (never 70, never killed), and no plan names a host path that the
+// 5 s of CPU per recipe (never 70, never killed), and no plan names a host path that the
 // recipe did not write literally as a `source`, or the secret it tried to smuggle in.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,10 @@ import { scrubbedEnv } from '../helpers/run-cli.js';
 
 const SEED = 0x5eed_2026;
 const COUNT = 210;
+/** CPU time a plan may use (a validate batch: this per recipe). */
 const PER_RECIPE_MS = 5_000;
+/** A run that has not ended after this long is blocked (not burning CPU): stopped. */
+const WALL_STOP_MS = 120_000;
 const VALIDATE_BATCH = 15;
 
 /** mulberry32: a small, well-known 32-bit PRNG; the same seed gives the same recipes. */
@@ -298,10 +301,18 @@ interface Run {
   readonly stderr: string;
 }
 
-function runCli(args: readonly string[], timeoutMs: number): Promise<Run> {
+/**
+ * Runs the CLI with at most `cpuMs` of CPU time (RLIMIT_CPU through prlimit: the kernel
+ * stops a runaway process with SIGXCPU, however loaded the machine is, where a wall-clock
+ * limit would also stop a slow start under load), and a wall-clock stop for a process that
+ * blocks without using the CPU.
+ */
+function runCli(args: readonly string[], cpuMs: number): Promise<Run> {
   return new Promise((done) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [repoPath('bin', 'emi-recipe.js'), ...args], {
+    const seconds = Math.ceil(cpuMs / 1000);
+    const argv = [`--cpu=${seconds}:${seconds + 1}`, '--', process.execPath];
+    const child = spawn('prlimit', [...argv, repoPath('bin', 'emi-recipe.js'), ...args], {
       cwd: repoPath(),
       env: scrubbedEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -310,7 +321,7 @@ function runCli(args: readonly string[], timeoutMs: number): Promise<Run> {
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => child.kill('SIGKILL'), WALL_STOP_MS);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       done({
@@ -375,9 +386,9 @@ describe('hostile recipes through validate and plan (fuzz)', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  test(`${COUNT} generated recipes: exit 0 or 2 within ${PER_RECIPE_MS} ms, no smuggled host path`, async () => {
+  test(`${COUNT} generated recipes: exit 0 or 2 within ${PER_RECIPE_MS} ms of CPU, no smuggled host path`, async () => {
     const plans = await pool(
-      recipes.map((r) => () => runCli(['plan', '--json', r.file], PER_RECIPE_MS * 2)),
+      recipes.map((r) => () => runCli(['plan', '--json', r.file], PER_RECIPE_MS)),
       2,
     );
     const batches: string[][] = [];
@@ -409,8 +420,10 @@ describe('hostile recipes through validate and plan (fuzz)', () => {
       const recipe = recipes[i];
       if (!recipe) return;
       const who = `${recipe.file} (${recipe.kinds.join(', ')})`;
-      if (run.signal !== null || run.ms > PER_RECIPE_MS)
-        problems.push(`${who}: plan took ${run.ms} ms (signal ${String(run.signal)})`);
+      if (run.signal !== null)
+        problems.push(
+          `${who}: plan stopped by ${run.signal} after ${run.ms} ms (SIGXCPU or SIGKILL before ${WALL_STOP_MS} ms: over ${PER_RECIPE_MS} ms of CPU)`,
+        );
       if (run.code !== 0 && run.code !== 2)
         problems.push(`${who}: plan exited ${String(run.code)}: ${run.stderr.slice(0, 400)}`);
       if (run.code === 2) verdicts.refused += 1;

@@ -7,7 +7,8 @@ import {
   fingerprintOf,
   type FingerprintComponents,
 } from '../../../src/plan/fingerprint.js';
-import { planSteps, type PlanFacts, type RecordedStep } from '../../../src/plan/plan.js';
+import type { PlanFacts, RecordedStep } from '../../../src/plan/plan.js';
+import { planSteps } from '../../../src/plan/plan-steps.js';
 import type { StepId, StepKind, StepSpec } from '../../../src/plan/step.js';
 import { bindByKindName } from '../../helpers/fake-kinds.js';
 
