@@ -7,6 +7,8 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListObjectsV2Command, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, test } from '@jest/globals';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { repoPath } from '../../helpers/paths.js';
 import { makeEngineRig, startFakeCli, type EngineRig } from '../../helpers/engine-rig.js';
 import { startTestCloud, type TestCloud } from '../../helpers/local-cloud.js';
 
@@ -139,7 +141,13 @@ describe('the step cache of a shared store', () => {
       '--json',
     ]);
     expect(plan.code).toBe(0);
-    const doc = JSON.parse(plan.stdout) as {
+    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+    const validate = ajv.compile(
+      JSON.parse(readFileSync(repoPath('schemas', 'plan.schema.json'), 'utf8')) as object,
+    );
+    const json = JSON.parse(plan.stdout) as unknown;
+    expect(validate(json) ? [] : validate.errors).toEqual([]);
+    const doc = json as {
       summary: { download: { files: number; bytes: number } };
       steps: { id: string; cause: string; download?: { readBy: string[]; bytes: number } }[];
     };
