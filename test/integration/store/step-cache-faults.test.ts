@@ -68,8 +68,7 @@ function cacheOver(
   });
 }
 
-const direct = (prefix: string): StepCache =>
-  cacheOver(t.clients.s3, t.cloud.endpoints.s3, prefix);
+const direct = (prefix: string): StepCache => cacheOver(t.clients.s3, t.cloud.endpoints.s3, prefix);
 
 /** A step directory with a 12 MiB sparse disk (random data in the middle) and a small file. */
 async function stepOutputs(name: string) {
