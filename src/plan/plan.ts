@@ -223,7 +223,8 @@ export function decideStep(
   const known = { ...base, fingerprint, components };
   const decided = decideKnown(step, facts, known, record);
   const entry = facts.cached?.get(fingerprint);
-  if (decided.verdict !== 'run' || decided.cause === 'forced' || entry === undefined)
+  // --force means run it: never restored, whatever its cause.
+  if (decided.verdict !== 'run' || facts.forced?.has(step.id) === true || entry === undefined)
     return decided;
   return {
     ...decided,

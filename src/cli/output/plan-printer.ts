@@ -114,7 +114,9 @@ export function summaryLine(doc: PlanDocument): string {
   ];
   const download = doc.summary.download;
   if (download !== undefined && download.files > 0)
-    parts.push(`download ${formatSize(download.bytes)} (${String(download.files)} files)`);
+    parts.push(
+      `download ${formatSize(download.bytes)} (${String(download.files)} ${download.files === 1 ? 'file' : 'files'})`,
+    );
   if (doc.summary.blocked > 0) parts.push(`${doc.summary.blocked} blocked`);
   const register =
     doc.summary.register.length > 0 ? `; will register: ${doc.summary.register.join(', ')}` : '';
