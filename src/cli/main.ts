@@ -14,6 +14,7 @@ import {
   registerValidateCommand,
 } from './build-commands.js';
 import { registerDoctorCommand } from './doctor-command.js';
+import { registerCacheCommands } from './commands/cache.js';
 import { examples } from './help-text.js';
 import { packageVersion } from './version.js';
 import {
@@ -49,6 +50,7 @@ export function buildProgram(deps: CliDeps, result: { code: ExitCode }): Command
   registerGraphCommand(program, deps, result);
   registerCleanCommand(program, deps, result);
   registerUnlockCommand(program, deps, result);
+  registerCacheCommands(program, deps, result);
   registerPublishCommands(program, deps, result);
   registerDoctorCommand(program, deps, result);
   registerBundleImageCommand(program, deps, result);

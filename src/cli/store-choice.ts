@@ -11,6 +11,28 @@ import { openRecipeStore } from '../store/open-store.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { publishTargetParams } from './step-kind-options.js';
 
+/**
+ * The step kinds whose outputs a shared store's step cache keeps: those whose only effect
+ * is their files and values. Never upload-bundle or register-image (their effect is in the
+ * cloud: restoring their record would claim a bundle or image that may not exist). The
+ * boot test is cached: its outcome is a fact about an image whose digest, and the QEMU
+ * version, its fingerprint names; a recipe building the same image need not boot it again.
+ */
+export const CACHED_KINDS: ReadonlySet<string> = new Set([
+  'create-disk',
+  'install-os',
+  'customize',
+  'make-bootable',
+  'extract-kernel',
+  'extract-ramdisk',
+  'extract-rootfs',
+  'extract-disk',
+  'bundle-image',
+  'bundle-parts',
+  'bundle-manifest',
+  'boot-test',
+]);
+
 /** What the command line says about the store. */
 export interface StoreChoice {
   /** `--store s3://…`: overrides the recipe's `store.url`. */
@@ -80,6 +102,7 @@ export async function openStore(
     env: context.env,
     forWrite: choice.forWrite,
     locking: !choice.noLock,
+    cachedKinds: CACHED_KINDS,
     signal: context.signal,
   });
   if (opened.ok) return ok(opened.value);

@@ -47,6 +47,13 @@ export interface BlobTransferOptions {
   readonly tmpDir: string;
   readonly retry?: Partial<RetryPolicy>;
   readonly log?: (line: string) => void;
+  /**
+   * The caller's digest of a file's content, checked against `expected.sha256` instead of
+   * the plain SHA-256 the transfer computes (the step cache records the work directory's
+   * own digest, run/file-identity.ts hashFile, so that its entries and the state agree).
+   * Costs one more read of the file, from the page cache as a rule.
+   */
+  readonly digest?: (path: string, signal: AbortSignal) => Promise<string>;
 }
 
 export interface PutBlobResult {
@@ -102,7 +109,11 @@ export async function putBlob(
         message: 'its data extents could not be listed',
       });
     if (digest.value === undefined) return err({ reason: 'canceled' });
-    const { sha256, size } = digest.value;
+    const { size } = digest.value;
+    const sha256 =
+      options.digest !== undefined
+        ? await options.digest(file, options.signal)
+        : digest.value.sha256;
     if (sha256 !== expected.sha256)
       return err({
         reason: 'corrupt',
@@ -260,8 +271,17 @@ export async function getBlob(
     return fetched.error.reason === 'canceled'
       ? err({ reason: 'canceled' })
       : err({ reason: 'cloud', failure: fetched.error });
-  const got = fetched.value;
-  if (got === undefined) return err({ reason: 'canceled' });
+  const decoded = fetched.value;
+  if (decoded === undefined) return err({ reason: 'canceled' });
+  let got = decoded;
+  if (options.digest !== undefined) {
+    try {
+      got = { ...decoded, sha256: await options.digest(temp, options.signal) };
+    } catch (error) {
+      await rm(temp, { force: true });
+      return options.signal.aborted ? err({ reason: 'canceled' }) : err(localFailure(error, temp));
+    }
+  }
   if (got.sha256 !== expected.sha256 || got.size !== expected.size) {
     await rm(temp, { force: true });
     return corrupt(

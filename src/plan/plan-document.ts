@@ -3,7 +3,7 @@
 import { canonicalJson, sha256Hex } from '../core/hash.js';
 import type { ChangeReason } from './fingerprint.js';
 import type { StepGraph } from './graph.js';
-import type { Cause, Plan, RecordedStep, Verdict } from './plan.js';
+import type { Cause, Download, Plan, RecordedStep, Verdict } from './plan.js';
 import type { HostFacts, RemoteEffect } from './step.js';
 
 export const PLAN_FORMAT = 1;
@@ -21,6 +21,8 @@ export interface PlanStepJson {
   readonly commands: readonly string[];
   readonly effects: readonly RemoteEffect[];
   readonly notes: readonly string[];
+  /** Its outputs would be downloaded from the step cache (a step that runs reads them). */
+  readonly download?: Download;
 }
 
 /** What the plan was computed from; `apply plan.json` refuses when any of it changed. */
@@ -48,6 +50,10 @@ export interface PlanDocument {
     readonly blocked: number;
     /** Image types that will be registered: eki, eri, emi. */
     readonly register: readonly ('eki' | 'eri' | 'emi')[];
+    /** With a shared store: steps restored from the step cache (counted in `run` too). */
+    readonly restore?: number;
+    /** With a shared store: what would be downloaded from the step cache. */
+    readonly download?: { readonly files: number; readonly bytes: number };
   };
   readonly basis: PlanBasis;
 }
@@ -91,7 +97,19 @@ export function planDocument(input: {
     commands: d.description.commands,
     effects: d.description.effects,
     notes: d.description.notes,
+    ...(d.download !== undefined ? { download: d.download } : {}),
   }));
+  const downloads = plan.decisions.flatMap((d) => (d.download ? [d.download] : []));
+  const cacheSummary =
+    input.store !== undefined
+      ? {
+          restore: plan.decisions.filter((d) => d.cause === 'restore').length,
+          download: {
+            files: downloads.reduce((n, d) => n + d.artifacts.length, 0),
+            bytes: downloads.reduce((n, d) => n + d.bytes, 0),
+          },
+        }
+      : {};
   const register = plan.effects.flatMap((e) =>
     e.kind === 'register' ? [ID_PREFIX[e.imageType]] : [],
   );
@@ -109,6 +127,7 @@ export function planDocument(input: {
       upToDate: plan.counts.upToDate,
       blocked: plan.counts.blocked,
       register,
+      ...cacheSummary,
     },
     basis: {
       recipeSha256: sha256Hex(input.recipeText),

@@ -33,13 +33,38 @@ export type Cause =
   | 'forced'
   | 'up-to-date'
   /** Up to date by the record in a shared store, with its outputs not in this work directory. */
-  | 'up-to-date-elsewhere';
+  | 'up-to-date-elsewhere'
+  /** Must run, but the step cache holds the outputs of its fingerprint: recorded from there. */
+  | 'restore';
 
 /** What the planner knows of a completed step (a subset of the state record). */
 export interface RecordedStep {
   readonly fingerprint: string;
   readonly components: FingerprintComponents;
   readonly outputDigest: string;
+  /** Its files (the state's records have them): what a download of its outputs moves. */
+  readonly artifacts?: Readonly<Record<string, { readonly file: string; readonly size: number }>>;
+}
+
+/** A step cache entry, as the planner needs it (run/step-cache.ts CachedOutputs has more). */
+export interface CachedStep {
+  /** The recipe whose run made it. */
+  readonly recipe: string;
+  readonly outputDigest: string;
+  readonly artifacts: Readonly<Record<string, { readonly file: string; readonly size: number }>>;
+}
+
+/** The files of a step's outputs that apply would download from the step cache. */
+export interface Download {
+  readonly artifacts: readonly {
+    readonly name: string;
+    readonly file: string;
+    readonly size: number;
+  }[];
+  /** Their size (uncompressed: what lands on disk; the transfer is gzip, holes skipped). */
+  readonly bytes: number;
+  /** The steps that run and read them. */
+  readonly readBy: readonly StepId[];
 }
 
 export interface StepDecision {
@@ -54,6 +79,10 @@ export interface StepDecision {
   readonly fingerprint?: string;
   readonly components?: FingerprintComponents;
   readonly description: StepDescription;
+  /** cause 'restore': the entry's output digest (what dependents' fingerprints see). */
+  readonly restore?: { readonly outputDigest: string; readonly recipe: string };
+  /** Its outputs are downloaded from the step cache (a step that runs reads them). */
+  readonly download?: Download;
 }
 
 /** Everything the planner reads, gathered without side effects. */
@@ -96,6 +125,11 @@ export interface PlanFacts {
    * in this work directory: up to date while no step that runs needs their files.
    */
   readonly elsewhere?: ReadonlySet<string>;
+  /**
+   * With a step cache: the entries found, by fingerprint (run/plan-cache.ts looks them up).
+   * Undefined without a cache; a step of a fingerprint absent here is not in the cache.
+   */
+  readonly cached?: ReadonlyMap<string, CachedStep>;
 }
 
 export interface Plan {
@@ -146,7 +180,11 @@ export function decideStep(
     return { ...base, verdict: 'blocked', cause: 'blocked', reasons: blocked, changes: [] };
 
   const record = facts.records[step.id];
-  const upstreamRunning = step.needs.filter((need) => upstream(need).verdict === 'run');
+  // A need restored from the cache runs, but its output digest is known already.
+  const upstreamRunning = step.needs.filter((need) => {
+    const u = upstream(need);
+    return u.verdict === 'run' && u.outputDigest === undefined;
+  });
   if (upstreamRunning.length > 0 && !record) {
     return facts.interrupted.has(step.id)
       ? {
@@ -183,6 +221,30 @@ export function decideStep(
   };
   const fingerprint = fingerprintOf(components);
   const known = { ...base, fingerprint, components };
+  const decided = decideKnown(step, facts, known, record);
+  const entry = facts.cached?.get(fingerprint);
+  // --force means run it: never restored, whatever its cause.
+  if (decided.verdict !== 'run' || facts.forced?.has(step.id) === true || entry === undefined)
+    return decided;
+  return {
+    ...decided,
+    cause: 'restore',
+    reasons: [`restore from the cache (made by recipe ${entry.recipe})`, ...decided.reasons],
+    restore: { outputDigest: entry.outputDigest, recipe: entry.recipe },
+  };
+}
+
+/** The decision of a step whose fingerprint is known, before the step cache is asked. */
+function decideKnown(
+  step: StepSpec,
+  facts: PlanFacts,
+  known: Omit<StepDecision, 'verdict' | 'cause' | 'reasons' | 'changes'> & {
+    fingerprint: string;
+    components: FingerprintComponents;
+  },
+  record: RecordedStep | undefined,
+): StepDecision {
+  const { fingerprint, components } = known;
   if (!record) {
     if (facts.interrupted.has(step.id)) {
       return {
@@ -233,8 +295,8 @@ export function decideStep(
   };
 }
 
-/** Decides every step in graph order with `facts`. */
-function decideAll(facts: PlanFacts): Map<StepId, StepDecision> {
+/** Decides every step in graph order with `facts` (plan-steps.ts planSteps plans with it). */
+export function decideAll(facts: PlanFacts): Map<StepId, StepDecision> {
   const decisions = new Map<StepId, StepDecision>();
   for (const step of facts.graph.steps) {
     decisions.set(
@@ -243,7 +305,9 @@ function decideAll(facts: PlanFacts): Map<StepId, StepDecision> {
         const decision = decisions.get(need);
         if (!decision) return { verdict: 'blocked' };
         const outputDigest =
-          decision.verdict === 'up-to-date' ? facts.records[need]?.outputDigest : undefined;
+          decision.verdict === 'up-to-date'
+            ? facts.records[need]?.outputDigest
+            : decision.restore?.outputDigest;
         return {
           verdict: decision.verdict,
           ...(outputDigest !== undefined ? { outputDigest } : {}),
@@ -252,83 +316,6 @@ function decideAll(facts: PlanFacts): Map<StepId, StepDecision> {
     );
   }
   return decisions;
-}
-
-/**
- * Steps up to date elsewhere (their files not here) that a running step needs, each with
- * the steps that need it. Until a step cache fetches such files, the step runs again here.
- */
-function neededElsewhere(
-  facts: PlanFacts,
-  decisions: ReadonlyMap<StepId, StepDecision>,
-): Map<StepId, StepId[]> {
-  const needed = new Map<StepId, StepId[]>();
-  for (const step of facts.graph.steps) {
-    if (decisions.get(step.id)?.verdict !== 'run') continue;
-    for (const need of step.needs) {
-      if (decisions.get(need)?.cause !== 'up-to-date-elsewhere') continue;
-      needed.set(need, [...(needed.get(need) ?? []), step.id]);
-    }
-  }
-  return needed;
-}
-
-/**
- * The facts for apply's runner: a step recorded elsewhere that the plan runs anyway (below
- * a step that runs) must not be skipped at run time when its upstream's outputs come out
- * unchanged, since the steps after it need its files here. So it counts as outputs missing.
- */
-function runningElsewhereHere(
-  facts: PlanFacts,
-  decisions: ReadonlyMap<StepId, StepDecision>,
-): PlanFacts {
-  const elsewhere = [...(facts.elsewhere ?? [])];
-  const running = elsewhere.filter((id) => decisions.get(id as StepId)?.verdict === 'run');
-  if (running.length === 0) return facts;
-  const problems = new Map(facts.artifactProblems);
-  for (const id of running)
-    problems.set(id, 'its outputs are not in this work directory: runs again here');
-  return {
-    ...facts,
-    artifactProblems: problems,
-    elsewhere: new Set(elsewhere.filter((id) => !running.includes(id))),
-  };
-}
-
-/**
- * Plans every step in graph order. A step up to date elsewhere whose files a running step
- * needs runs again (`outputs-changed`, saying who needs them); then the graph is decided
- * again, until no such step is left (each round moves at least one step: it ends).
- */
-export function planSteps(given: PlanFacts): Plan {
-  let facts = given;
-  let decisions = decideAll(facts);
-  for (let needed = neededElsewhere(facts, decisions); needed.size > 0;) {
-    const problems = new Map(facts.artifactProblems);
-    for (const [id, by] of needed)
-      problems.set(
-        id,
-        `up to date in the store, but its outputs are not in this work directory and ${by.join(', ')} ${by.length === 1 ? 'needs' : 'need'} them: runs again here`,
-      );
-    const elsewhere = new Set(
-      [...(facts.elsewhere ?? [])].filter((id) => !needed.has(id as StepId)),
-    );
-    facts = { ...facts, artifactProblems: problems, elsewhere };
-    decisions = decideAll(facts);
-    needed = neededElsewhere(facts, decisions);
-  }
-  facts = runningElsewhereHere(facts, decisions);
-  const list = [...decisions.values()];
-  return {
-    facts,
-    decisions: list,
-    counts: {
-      run: list.filter((d) => d.verdict === 'run').length,
-      upToDate: list.filter((d) => d.verdict === 'up-to-date').length,
-      blocked: list.filter((d) => d.verdict === 'blocked').length,
-    },
-    effects: list.filter((d) => d.verdict === 'run').flatMap((d) => d.description.effects),
-  };
 }
 
 function safeDescribe(kind: Pick<BoundKind, 'describe'>, host: HostFacts): StepDescription {

@@ -8,6 +8,7 @@ import { fsyncDirectory } from '../core/atomic-write.js';
 import type { JsonValue, StepOutputs } from '../plan/step.js';
 import { hashFile, statIdentity } from './file-identity.js';
 import { artifactsRoot, stepDir } from './layout.js';
+import { rememberFiles } from './artifact-memo.js';
 import type { StepOutcome } from './scheduler.js';
 import { failStep, failStepOnFs, failStepOnStore, type StepAttempt } from './step-attempt.js';
 import { statePath, withStep, type ArtifactRecord, type StepRecord } from './state.js';
@@ -61,13 +62,23 @@ export async function checkpointStep(
   await rm(final, { recursive: true, force: true });
   await rename(result.outDir, final);
   await fsyncDirectory(artifactsRoot(env.workDir));
+  await rememberFiles(env.workDir, step.id, final, Object.values(artifacts));
+  const outputDigest = outputDigestOf(artifacts, values);
+  // The cache before the state: "done in the store" then implies "in the cache", and a
+  // run killed in between leaves an entry whose blobs are whole, never the reverse.
+  if (env.cache?.caches(step.kind) === true)
+    await saveToCache(
+      attempt,
+      { fingerprint: result.fingerprint, artifacts, values, outputDigest },
+      final,
+    );
   const record: StepRecord = {
     kind: step.kind,
     fingerprint: result.fingerprint,
     components: result.components,
     artifacts,
     values,
-    outputDigest: outputDigestOf(artifacts, values),
+    outputDigest,
     startedAt: new Date(t0).toISOString(),
     finishedAt: new Date(env.clock()).toISOString(),
   };
@@ -83,7 +94,57 @@ export async function checkpointStep(
     if (failed) return failed;
     throw error;
   }
-  log.write(`# done in ${env.clock() - t0} ms\n`);
+  log.write(`# done in ${String(env.clock() - t0)} ms\n`);
   env.emit({ type: 'step-succeeded', id: step.id, durationMs: env.clock() - t0, values });
   return { state: 'done', ran: true };
+}
+
+/**
+ * Uploads the step's outputs to the step cache (its blobs, then its entry). A failure is
+ * a warning, not the step's: the build goes on, with no entry (a runner that needs these
+ * files later runs the step again), like BuildKit's cache export. Ctrl-C stops the upload.
+ */
+async function saveToCache(
+  attempt: StepAttempt,
+  outputs: {
+    readonly fingerprint: string;
+    readonly artifacts: Readonly<Record<string, ArtifactRecord>>;
+    readonly values: Readonly<Record<string, JsonValue>>;
+    readonly outputDigest: string;
+  },
+  dir: string,
+): Promise<void> {
+  const { env, step, log, signal } = attempt;
+  const cache = env.cache;
+  if (cache === undefined) return;
+  const line = (text: string): void => {
+    log.write(`${text}\n`);
+    env.emit({ type: 'step-log', id: step.id, line: text });
+  };
+  const t0 = env.clock();
+  const saved = await cache.save(
+    {
+      kind: step.kind,
+      fingerprint: outputs.fingerprint,
+      artifacts: Object.fromEntries(
+        Object.entries(outputs.artifacts).map(([name, a]) => [
+          name,
+          { file: a.file, sha256: a.sha256, size: a.size },
+        ]),
+      ),
+      values: outputs.values,
+      outputDigest: outputs.outputDigest,
+    },
+    dir,
+    { signal, exec: env.exec, log: line },
+  );
+  if (saved.ok) {
+    line(
+      `# cache: saved to ${cache.where} (${String(saved.value.bytesSent)} bytes sent in ${String(env.clock() - t0)} ms)`,
+    );
+    return;
+  }
+  const message = `its outputs were not saved to the step cache ${cache.where}: ${saved.error}. The build goes on; another runner that needs them runs ${step.id} again.`;
+  log.write(`# warning: ${message}\n`);
+  env.emit({ type: 'step-warning', id: step.id, message });
 }

@@ -16,6 +16,8 @@ export type RunEvent =
     }
   | { readonly type: 'step-progress'; readonly id: StepId; readonly update: ProgressUpdate }
   | { readonly type: 'step-log'; readonly id: StepId; readonly line: string }
+  /** Something the user should know that did not fail the step (a cache upload that failed). */
+  | { readonly type: 'step-warning'; readonly id: StepId; readonly message: string }
   | {
       readonly type: 'step-succeeded';
       readonly id: StepId;
@@ -37,6 +39,8 @@ export type RunOutcome = 'ok' | 'failed' | 'canceled';
 
 export interface RunSummary {
   readonly ran: readonly StepId[];
+  /** Restored from the step cache instead of run. */
+  readonly restored: readonly StepId[];
   readonly upToDate: readonly StepId[];
   readonly failed: readonly StepId[];
   readonly blocked: readonly StepId[];

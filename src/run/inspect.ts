@@ -10,6 +10,7 @@ import type { PlanFacts } from '../plan/plan.js';
 import type { HostFacts, StepKinds } from '../plan/step.js';
 import { identifyFile, sameStat, statIdentity } from './file-identity.js';
 import { partialDir, stepDir } from './layout.js';
+import { knownByMemo, readMemo } from './artifact-memo.js';
 import type { FileIdentity, State, StepRecord, ToolRecord } from './state.js';
 
 export interface InspectOptions {
@@ -45,13 +46,39 @@ export async function checkArtifacts(
   stepId: string,
   record: StepRecord,
 ): Promise<string | undefined> {
+  const status = await artifactStatus(workDir, stepId, record);
+  return status.modified ?? status.missing[0];
+}
+
+/**
+ * Which of a recorded step's artifacts are missing here (each said in a sentence), and
+ * the first that is here but not the recorded one. A file whose stat is not the record's
+ * (written on another machine, or downloaded) is the recorded one when this work
+ * directory's memo (artifact-memo.ts) knows it with that digest.
+ */
+export async function artifactStatus(
+  workDir: string,
+  stepId: string,
+  record: StepRecord,
+): Promise<{ readonly missing: readonly string[]; readonly modified?: string }> {
+  const missing: string[] = [];
+  let memo: Awaited<ReturnType<typeof readMemo>> | undefined;
   for (const [name, artifact] of Object.entries(record.artifacts)) {
-    const current = await statIdentity(join(stepDir(workDir, stepId), artifact.file));
-    if (!current) return `artifact ${name} (${artifact.file}) is missing`;
-    if (!sameStat(current, artifact))
-      return `artifact ${name} (${artifact.file}) was modified after it was made`;
+    const path = join(stepDir(workDir, stepId), artifact.file);
+    const current = await statIdentity(path);
+    if (!current) {
+      missing.push(`artifact ${name} (${artifact.file}) is missing`);
+      continue;
+    }
+    if (sameStat(current, artifact)) continue;
+    memo ??= await readMemo(workDir, stepId);
+    if (await knownByMemo(memo, path, artifact)) continue;
+    return {
+      missing,
+      modified: `artifact ${name} (${artifact.file}) was modified after it was made`,
+    };
   }
-  return undefined;
+  return { missing };
 }
 
 /** Version of every tool, re-using cached versions while the binary is unchanged. */
@@ -108,15 +135,15 @@ export async function inspect(options: InspectOptions): Promise<Inspection> {
   const elsewhere = new Set<string>();
   for (const step of graph.steps) {
     const record = state.steps[step.id];
-    if (
-      record &&
-      options.sharedState === true &&
-      Object.keys(record.artifacts).length > 0 &&
-      !existsSync(stepDir(workDir, step.id))
-    ) {
-      elsewhere.add(step.id);
-    } else if (record) {
-      let problem = await checkArtifacts(workDir, step.id, record);
+    if (record) {
+      // With a shared store, files another machine made (or that are partly downloaded
+      // here) are "elsewhere": fetched from the step cache when a step that runs reads them.
+      const status = await artifactStatus(workDir, step.id, record);
+      let problem = status.modified;
+      if (problem === undefined && status.missing.length > 0) {
+        if (options.sharedState === true) elsewhere.add(step.id);
+        else problem = status.missing[0];
+      }
       const kind = options.kinds.get(step.id);
       if (problem === undefined && options.refresh === true && kind?.verify) {
         problem = await kind.verify(record.values, options.signal);

@@ -6,6 +6,8 @@ import { makeDirectories } from '../core/fs-failure.js';
 import type { StepDecision } from '../plan/plan.js';
 import type { StepId, StepOutputs, StepSpec } from '../plan/step.js';
 import { checkpointStep } from './checkpoint.js';
+import { failOnNeed } from './cache-restore.js';
+import { err, ok, type Result } from '../core/result.js';
 import type { StepOutcome } from './scheduler.js';
 import {
   cancelStep,
@@ -70,9 +72,14 @@ export async function runStep(
 }
 
 /** Prepares the step's directory and needs, calls its kind, and checkpoints what it made. */
-async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<StepOutcome> {
+async function runKind(attempt: StepAttempt, planned: StepDecision): Promise<StepOutcome> {
   const { env, step, log, signal } = attempt;
   const kind = env.kinds.get(step.id);
+  const ready = await ensureNeeds(attempt);
+  if (!ready.ok) return ready.error;
+  // A need that ran again here may have made other outputs: decide again with them.
+  const again = ready.value ? env.redecide?.(step) : undefined;
+  const decision = again?.verdict === 'run' ? again : planned;
   const { fingerprint, components } = decision;
   if (!kind || fingerprint === undefined || components === undefined) {
     return failStep(
@@ -90,9 +97,9 @@ async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<St
   await rm(outDir, { recursive: true, force: true });
   await makeDirectories(outDir); // (not recursive mkdir: it hides EROFS/ENOSPC as ENOENT)
   const needs = needOutputs(env, step);
-  const ready = kind.resolve((id) => needs.get(id as StepId)?.values);
-  if (!ready.ok) {
-    const m = ready.error;
+  const resolved = kind.resolve((id) => needs.get(id as StepId)?.values);
+  if (!resolved.ok) {
+    const m = resolved.error;
     return failStep(
       attempt,
       stepFailure(
@@ -104,7 +111,7 @@ async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<St
   }
   let result;
   try {
-    result = await ready.value.run({
+    result = await resolved.value.run({
       signal,
       log: (line) => {
         log.write(`${line}\n`);
@@ -132,6 +139,26 @@ async function runKind(attempt: StepAttempt, decision: StepDecision): Promise<St
   // A kind that returned its outputs finished its work, even when Ctrl-C came in the same
   // moment: it is kept (checkpointed to the end, whatever the signal), not run again.
   return checkpointStep(attempt, { outDir, fingerprint, components, outputs: result.value });
+}
+
+/**
+ * The files of the step's needs here (downloaded from the step cache, or their step run
+ * again): true when a need ran again, or the step's failure (canceled when aborted).
+ */
+async function ensureNeeds(attempt: StepAttempt): Promise<Result<boolean, StepOutcome>> {
+  const { env, step, signal } = attempt;
+  let reran = false;
+  for (const need of step.needs) {
+    const ensured = await env.ensureNeed?.(need, signal);
+    if (ensured === undefined) continue;
+    if (ensured.ok) {
+      reran ||= ensured.value.reran;
+      continue;
+    }
+    if (signal.aborted) return err(cancelStep(attempt));
+    return err(failOnNeed(attempt, { need, detail: ensured.error }));
+  }
+  return ok(reran);
 }
 
 /**

@@ -16,6 +16,9 @@ import { schedule, type FailureMode, type FinalStatus, type StepOutcome } from '
 import type { StepRunEnv } from './step-attempt.js';
 import type { StateStore } from './state.js';
 import { internalStepFailure } from '../plan/step-failure.js';
+import { err, ok, type Result } from '../core/result.js';
+import { fetchNeed, restoreStep } from './cache-restore.js';
+import type { StepCache } from './step-cache.js';
 
 export type { FailureMode } from './scheduler.js';
 
@@ -36,6 +39,8 @@ export interface RunnerOptions {
   /** Decides the VM accelerator (called at most once per run, when a step asks). */
   readonly probeAccel: (signal: AbortSignal) => Promise<'kvm' | 'tcg'>;
   readonly clock?: () => number;
+  /** The shared store's step cache: steps are restored from it, needs' files fetched. */
+  readonly cache?: StepCache;
 }
 
 /** The step's decision now, from the records the run has written so far. */
@@ -50,12 +55,16 @@ function decideNow(options: RunnerOptions, step: StepSpec): StepDecision {
   });
 }
 
-/** Decides a ready step: up to date and blocked end at once; the others run in a slot. */
+/**
+ * Decides a ready step: up to date and blocked end at once; one whose fingerprint the
+ * step cache holds is restored; the others run in a slot.
+ */
 function startStep(
   options: RunnerOptions,
   env: StepRunEnv,
+  restored: Set<StepId>,
 ): (step: StepSpec, signal: AbortSignal) => StepOutcome | Promise<StepOutcome> {
-  return (step, signal) => {
+  return async (step, signal) => {
     const decision = decideNow(options, step);
     if (decision.verdict === 'up-to-date') {
       options.emit({ type: 'step-skipped', id: step.id });
@@ -65,7 +74,89 @@ function startStep(
       options.emit({ type: 'step-blocked', id: step.id, reasons: decision.reasons });
       return { state: 'blocked' };
     }
+    const { fingerprint, components } = decision;
+    const cache = env.cache;
+    if (
+      cache?.caches(step.kind) === true &&
+      decision.cause !== 'forced' &&
+      fingerprint !== undefined &&
+      components !== undefined
+    ) {
+      // Asked again now (the plan's answer may be old, or its fingerprint another).
+      const found = await cache.lookup(fingerprint, signal);
+      if (found.found?.kind === step.kind) {
+        restored.add(step.id);
+        return restoreStep(
+          env,
+          step,
+          { ...decision, fingerprint, components },
+          found.found,
+          signal,
+        );
+      }
+      if (found.problem !== undefined)
+        options.emit({ type: 'step-log', id: step.id, line: `cache: ${found.problem}` });
+    }
+    if (decision.cause === 'restore')
+      return runStep(
+        env,
+        step,
+        { ...decision, cause: 'never-run', reasons: ['its cache entry is gone: runs'] },
+        signal,
+      );
     return runStep(env, step, decision, signal);
+  };
+}
+
+/**
+ * env.ensureNeed: a need's files downloaded from the cache, or the need run again here
+ * (forced, not restored) when the cache cannot give them back; once per need and run.
+ */
+function needEnsurer(
+  options: RunnerOptions,
+  env: () => StepRunEnv,
+): (need: StepId, signal: AbortSignal) => Promise<Result<{ reran: boolean }, string>> {
+  const ensured = new Map<StepId, Promise<Result<{ reran: boolean }, string>>>();
+  const ensure = async (need: StepId, signal: AbortSignal) => {
+    const log = (line: string): void => {
+      options.emit({ type: 'step-log', id: need, line });
+    };
+    const got = await fetchNeed(env(), need, { signal, log });
+    if (got.ok) return ok({ reran: false });
+    if (signal.aborted) return err('canceled');
+    const spec = options.graph.byId.get(need);
+    if (!spec) return err(got.error.detail);
+    const records = options.store.current.steps;
+    const decision = decideStep(
+      spec,
+      { ...options.facts, records, forced: new Set([need]), cached: undefined },
+      (id) => {
+        const record = records[id];
+        return record
+          ? { verdict: 'up-to-date', outputDigest: record.outputDigest }
+          : { verdict: 'blocked' };
+      },
+    );
+    if (decision.verdict !== 'run') return err(got.error.detail);
+    const reason = `its outputs are not here and the step cache could not give them back (${got.error.detail}): runs again here`;
+    log(`cache: ${reason}`);
+    const outcome = await runStep(
+      env(),
+      spec,
+      { ...decision, cause: 'outputs-changed', reasons: [reason] },
+      signal,
+    );
+    return outcome.state === 'done'
+      ? ok({ reran: true })
+      : err(`${got.error.detail}; running ${need} again here did not finish`);
+  };
+  return (need, signal) => {
+    let pending = ensured.get(need);
+    if (!pending) {
+      pending = ensure(need, signal);
+      ensured.set(need, pending);
+    }
+    return pending;
   };
 }
 
@@ -88,7 +179,11 @@ export async function runGraph(
   const clock = options.clock ?? Date.now;
   const started = clock();
   let accel: Promise<'kvm' | 'tcg'> | undefined;
+  const restored = new Set<StepId>();
   const env: StepRunEnv = {
+    ...(options.cache !== undefined ? { cache: options.cache } : {}),
+    ensureNeed: needEnsurer(options, () => env),
+    redecide: (step) => decideNow(options, step),
     kinds: options.kinds,
     store: options.store,
     workDir: options.workDir,
@@ -108,7 +203,7 @@ export async function runGraph(
     jobs: options.jobs,
     onFailure: options.onFailure,
     signal: options.signal,
-    start: startStep(options, env),
+    start: startStep(options, env, restored),
     onBlocked: (step, by) => {
       options.emit({
         type: 'step-blocked',
@@ -126,7 +221,8 @@ export async function runGraph(
       .filter((s) => pred(statuses.get(s.id) ?? { state: 'not-started' }))
       .map((s) => s.id);
   const summary: RunSummary = {
-    ran: ids((s) => s.state === 'done' && s.ran),
+    ran: ids((s) => s.state === 'done' && s.ran).filter((id) => !restored.has(id)),
+    restored: ids((s) => s.state === 'done' && s.ran).filter((id) => restored.has(id)),
     upToDate: ids((s) => s.state === 'done' && !s.ran),
     failed: ids((s) => s.state === 'failed' || s.state === 'internal-error'),
     blocked: ids((s) => s.state === 'blocked'),

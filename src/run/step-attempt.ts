@@ -3,7 +3,10 @@
 import type { CoreShare } from '../core/core-share.js';
 import { fsFailureOf } from '../core/fs-failure.js';
 import type { Exec } from '../tools/exec.js';
-import type { StepFailure, StepKinds, StepSpec } from '../plan/step.js';
+import type { Result } from '../core/result.js';
+import type { StepFailure, StepId, StepKinds, StepSpec } from '../plan/step.js';
+import type { StepCache } from './step-cache.js';
+import type { StepDecision } from '../plan/plan.js';
 import type { EventSink } from './events.js';
 import { logPath } from './layout.js';
 import type { StepOutcome } from './scheduler.js';
@@ -26,6 +29,19 @@ export interface StepRunEnv {
   /** The host's cores, shared by the run's steps. */
   readonly cores: CoreShare;
   readonly clock: () => number;
+  /** The shared store's step cache (none for the work directory). */
+  readonly cache?: StepCache;
+  /**
+   * Makes the files of `need` be here before a step that reads them runs: downloads them
+   * from the cache, or, when the cache cannot give them back, runs `need` again here.
+   * Once per need and run (concurrent readers share it). Undefined: nothing to do.
+   */
+  readonly ensureNeed?: (
+    need: StepId,
+    signal: AbortSignal,
+  ) => Promise<Result<{ readonly reran: boolean }, string>>;
+  /** The step's decision now, from the records written so far (after a need ran again). */
+  readonly redecide?: (step: StepSpec) => StepDecision;
 }
 
 /** One attempt at one step: where its lines go, when it started, what stops it. */

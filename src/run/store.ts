@@ -4,6 +4,7 @@
 // an S3 prefix) are src/store/'s, and cli/ picks one. A step cache can sit beside it.
 import type { Result } from '../core/result.js';
 import type { State } from './state.js';
+import type { StepCache } from './step-cache.js';
 
 /**
  * Who holds a lock, as written in the lock: enough to find the holder (host, pid, CI job)
@@ -133,6 +134,8 @@ export interface StoreLock {
 export interface RecipeStore {
   readonly url: string;
   readonly remote: boolean;
+  /** The step cache beside the state (remote stores; the work directory has none). */
+  readonly cache?: StepCache;
   /** The state, or an empty one for the recipe when none exists yet. */
   readState(recipe: { name: string; path: string }): Promise<StoreResult<VersionedState>>;
   /** Writes `state` if the stored one is still `version`; returns the new version. */

@@ -17,6 +17,8 @@ import type { RecipeStore, StoreFailure } from '../run/store.js';
 import { localRecipeStore } from './local-store.js';
 import { s3RecipeStore } from './s3-store.js';
 import { sdkCasObjects } from './sdk-cas-objects.js';
+import { s3StepCache } from './s3-step-cache.js';
+import { sdkBlobObjects } from '../cloud/blob-objects.js';
 import { fileSeenMemo } from './seen-memo.js';
 import { parseS3Url } from '../core/s3-url.js';
 
@@ -39,6 +41,8 @@ export interface OpenStoreOptions {
   readonly forWrite: boolean;
   /** False with --no-lock. */
   readonly locking: boolean;
+  /** The step kinds whose outputs the store's step cache keeps (none: no cache). */
+  readonly cachedKinds?: ReadonlySet<string>;
   readonly signal: AbortSignal;
 }
 
@@ -117,6 +121,17 @@ export async function openRecipeStore(
       locking: options.locking,
       signal: options.signal,
       onClose: () => target.close(),
+      ...(options.cachedKinds !== undefined && options.cachedKinds.size > 0
+        ? {
+            cache: s3StepCache({
+              objects,
+              blobs: sdkBlobObjects(connection.clients.s3, server, store.bucket),
+              store,
+              recipe: options.recipe.name,
+              kinds: options.cachedKinds,
+            }),
+          }
+        : {}),
     }),
   );
 }

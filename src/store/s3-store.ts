@@ -4,6 +4,7 @@
 import { ok } from '../core/result.js';
 import { sleep as realSleep } from '../core/sleep.js';
 import type { LockHolder, RecipeStore, StoreLock } from '../run/store.js';
+import type { StepCache } from '../run/step-cache.js';
 import type { CasObjects } from './cas-objects.js';
 import { newHolder } from './lock-holder.js';
 import { readLockObject, takeLockObject, unlockObject, type LockObject } from './s3-lock.js';
@@ -26,6 +27,8 @@ export interface S3StoreOptions {
   readonly pollMs?: number;
   /** Called by close() (the SDK clients, an embedded cloud the store started). */
   readonly onClose?: () => Promise<void>;
+  /** The step cache below the same prefix, if any. */
+  readonly cache?: StepCache;
 }
 
 /** A lock that is not taken (--no-lock): never lost, nothing to release. */
@@ -55,6 +58,7 @@ export function s3RecipeStore(options: S3StoreOptions): RecipeStore {
   return {
     url: stateUrl,
     remote: true,
+    ...(options.cache !== undefined ? { cache: options.cache } : {}),
     readState: async (recipe) => {
       const seen = await options.memo.read(stateUrl);
       const read = await readStateObject(state, recipe, seen);

@@ -201,11 +201,12 @@ async function planAndRun(
 ): Promise<ExitCode> {
   const { terminal } = deps;
   const bound = bindBuiltinSteps(session.graph.steps, set.kinds);
-  const { doc, plan, inspection } = await computePlan(session, deps, bound, {
+  const { doc, plan, inspection, cacheProblems } = await computePlan(session, deps, bound, {
     forced: new Set(options.force),
     refresh: options.refresh,
     locking: options.lock !== false,
   });
+  for (const problem of cacheProblems) terminal.err(`warning: ${problem}\n`);
   if (args.saved) {
     const stale = stalePlanReasons(args.saved, doc);
     if (stale.length > 0) {
@@ -273,6 +274,7 @@ async function execute(
 ): Promise<ExitCode> {
   const { terminal } = deps;
   const failures: { id: string; failure: StepFailure; logPath: string }[] = [];
+  const warnings: string[] = [];
   const useListr = options.progress && terminal.isTty;
   const listr = useListr
     ? listrRenderer(
@@ -284,6 +286,7 @@ async function execute(
   const sink = (event: RunEvent): void => {
     if (event.type === 'step-failed')
       failures.push({ id: event.id, failure: event.failure, logPath: event.logPath });
+    if (event.type === 'step-warning') warnings.push(`warning: ${event.id}: ${event.message}\n`);
     (listr?.sink ?? plain)?.(event);
   };
   const secrets = new Map<string, string>();
@@ -302,12 +305,16 @@ async function execute(
     exec: deps.exec,
     secrets,
     probeAccel: deps.probeAccel,
+    ...(session.store?.cache !== undefined ? { cache: session.store.cache } : {}),
   });
   await listr?.done();
+  for (const warning of warnings) terminal.err(warning);
   for (const f of failures)
     terminal.err(formatStepFailure(f.id, f.failure, relativeToCwd(f.logPath)));
   const s = result.summary;
-  const counts = [`${s.ran.length} ran`, `${s.upToDate.length} up to date`];
+  const counts = [`${String(s.ran.length)} ran`];
+  if (s.restored.length > 0) counts.push(`${String(s.restored.length)} restored from the cache`);
+  counts.push(`${String(s.upToDate.length)} up to date`);
   if (s.failed.length > 0) counts.push(`${s.failed.length} failed`);
   if (s.blocked.length > 0) counts.push(`${s.blocked.length} blocked`);
   if (s.canceled.length > 0) counts.push(`${s.canceled.length} stopped`);

@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../../core/atomic-write.js';
 import { describeFsFailure, fsFailureOf } from '../../core/fs-failure.js';
 import type { Exec } from '../../tools/exec.js';
 import { planDocument, type PlanDocument } from '../../plan/plan-document.js';
-import { planSteps } from '../../plan/plan.js';
+import { planWithCache } from '../../run/plan-cache.js';
 import { bindBuiltinSteps } from '../../plan/bind-kind.js';
 import type { HostFacts, StepKinds } from '../../plan/step.js';
 import { inspect } from '../../run/inspect.js';
@@ -62,7 +62,11 @@ export async function computePlan(
     refresh: options.refresh === true,
     sharedState: session.store?.remote === true,
   });
-  const plan = planSteps(inspection.facts);
+  const { plan, problems } = await planWithCache(
+    inspection.facts,
+    session.store?.cache,
+    deps.signal,
+  );
   const doc: PlanDocument = planDocument({
     plan,
     graph: session.graph,
@@ -77,7 +81,7 @@ export async function computePlan(
     records: session.state.steps,
     inputDigests: inspection.facts.inputDigests,
   });
-  return { plan, doc, inspection };
+  return { plan, doc, inspection, cacheProblems: problems };
 }
 
 export async function runPlan(
@@ -118,10 +122,11 @@ async function printPlan(
   set: StepKindSet,
 ): Promise<ExitCode> {
   const bound = bindBuiltinSteps(session.graph.steps, set.kinds);
-  const { doc } = await computePlan(session, deps, bound, {
+  const { doc, cacheProblems } = await computePlan(session, deps, bound, {
     refresh: options.refresh,
     locking: options.lock !== false,
   });
+  for (const problem of cacheProblems) deps.terminal.err(`warning: ${problem}\n`);
   if (options.out !== undefined) {
     const problem = await savePlan(options.out, doc);
     if (problem !== undefined) {

@@ -97,6 +97,8 @@ export function listrRenderer(
         if (u.message) slot.progress += ` ${u.message}`;
         break;
       }
+      case 'step-warning': // apply prints warnings after the run (cli/commands/apply.ts)
+        break;
       case 'step-log':
         if (options.verbose && slot?.task) slot.task.output = event.line;
         break;

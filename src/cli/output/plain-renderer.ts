@@ -48,6 +48,8 @@ export function plainRenderer(
         line(`  ${event.id}: ${amount}${u.message ? ` ${u.message}` : ''}`);
         break;
       }
+      case 'step-warning': // apply prints warnings after the run (cli/commands/apply.ts)
+        break;
       case 'step-log':
         if (options.verbose) line(`  ${event.id}| ${event.line}`);
         break;

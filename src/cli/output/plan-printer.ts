@@ -2,6 +2,7 @@
 // verdict and reason, the commands of steps that run, remote effects, a summary line.
 import type { PlanDocument, PlanStepJson } from '../../plan/plan-document.js';
 import type { RemoteEffect } from '../../plan/step.js';
+import { formatSize } from '../../recipe/units.js';
 
 const MARK: Record<string, string> = {
   'never-run': '+',
@@ -12,6 +13,7 @@ const MARK: Record<string, string> = {
   'upstream-changed': '^',
   'up-to-date': '=',
   'up-to-date-elsewhere': '=',
+  restore: '<',
   blocked: '!',
 };
 
@@ -45,7 +47,7 @@ export function formatPlan(doc: PlanDocument, options: PlanPrintOptions): string
   lines.push('');
   for (const step of doc.steps) {
     const mark = MARK[step.cause] ?? '?';
-    const verdict = VERDICT_TEXT[step.verdict].padEnd(10);
+    const verdict = (step.cause === 'restore' ? 'restore' : VERDICT_TEXT[step.verdict]).padEnd(10);
     const colour = step.verdict === 'run' ? '33' : step.verdict === 'blocked' ? '31' : '32';
     // An up-to-date step says why only when its files are elsewhere (a shared store).
     const reason =
@@ -57,7 +59,12 @@ export function formatPlan(doc: PlanDocument, options: PlanPrintOptions): string
     );
     for (const more of step.verdict === 'up-to-date' ? [] : step.reasons.slice(1))
       lines.push(`  ${' '.repeat(width + 16)}${more}`);
-    if (step.verdict === 'run') lines.push(...details(step, width, options));
+    if (step.download !== undefined)
+      lines.push(
+        `  ${' '.repeat(width + 16)}download ${formatSize(step.download.bytes)} from the step cache (${step.download.artifacts.map((a) => a.file).join(', ')}): ${step.download.readBy.join(', ')} ${step.download.readBy.length === 1 ? 'reads' : 'read'} them`,
+      );
+    if (step.verdict === 'run' && step.cause !== 'restore')
+      lines.push(...details(step, width, options));
   }
   if (doc.effects.length > 0) {
     lines.push('');
@@ -100,7 +107,16 @@ export function effectText(effect: RemoteEffect): string {
 
 /** "Plan: 4 to run, 5 up to date; will register: eki, eri, emi" */
 export function summaryLine(doc: PlanDocument): string {
-  const parts = [`${doc.summary.run} to run`, `${doc.summary.upToDate} up to date`];
+  const restore = doc.summary.restore ?? 0;
+  const parts = [
+    `${String(doc.summary.run)} to run${restore > 0 ? ` (${String(restore)} restored from the step cache)` : ''}`,
+    `${String(doc.summary.upToDate)} up to date`,
+  ];
+  const download = doc.summary.download;
+  if (download !== undefined && download.files > 0)
+    parts.push(
+      `download ${formatSize(download.bytes)} (${String(download.files)} ${download.files === 1 ? 'file' : 'files'})`,
+    );
   if (doc.summary.blocked > 0) parts.push(`${doc.summary.blocked} blocked`);
   const register =
     doc.summary.register.length > 0 ? `; will register: ${doc.summary.register.join(', ')}` : '';

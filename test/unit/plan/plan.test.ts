@@ -7,9 +7,12 @@ import {
   fingerprintOf,
   type FingerprintComponents,
 } from '../../../src/plan/fingerprint.js';
-import { planSteps, type PlanFacts, type RecordedStep } from '../../../src/plan/plan.js';
+import type { PlanFacts, RecordedStep } from '../../../src/plan/plan.js';
+import { planSteps } from '../../../src/plan/plan-steps.js';
 import type { StepId, StepKind, StepSpec } from '../../../src/plan/step.js';
 import { bindByKindName } from '../../helpers/fake-kinds.js';
+import { planWithCache } from '../../../src/run/plan-cache.js';
+import type { StepCache } from '../../../src/run/step-cache.js';
 
 const id = (s: string) => s as StepId;
 const steps: StepSpec[] = [
@@ -271,5 +274,122 @@ describe('planSteps: a state shared through a store, files elsewhere', () => {
       c: 'up-to-date:up-to-date-elsewhere',
       d: 'run:changed',
     });
+  });
+});
+
+describe('planSteps with a step cache (a shared store)', () => {
+  const done = completedRecords();
+  const entry = (step: string, files: Record<string, number> = { disk: 1000 }) => ({
+    recipe: 'other-recipe',
+    outputDigest: done[step]?.outputDigest ?? '',
+    artifacts: Object.fromEntries(
+      Object.entries(files).map(([name, size]) => [name, { file: `${name}.img`, size }]),
+    ),
+  });
+  const cachedOf = (...ids: string[]) =>
+    new Map(ids.map((s) => [done[s]?.fingerprint ?? '', entry(s)]));
+
+  test('steps never run here whose fingerprints the cache holds are restored; what runs reads them', () => {
+    const plan = planSteps(facts({ cached: cachedOf('a', 'b') }));
+    expect(verdicts(facts({ cached: cachedOf('a', 'b') }))).toEqual({
+      a: 'run:restore',
+      b: 'run:restore',
+      c: 'run:never-run',
+      d: 'run:never-run',
+    });
+    const byId = new Map(plan.decisions.map((d) => [d.id, d]));
+    // A restored step's output digest is known: its dependents' fingerprints too.
+    expect(byId.get(id('c'))?.fingerprint).toBe(done.c?.fingerprint);
+    expect(byId.get(id('a'))?.reasons[0]).toBe(
+      'restore from the cache (made by recipe other-recipe)',
+    );
+    // c runs and reads b's files; d runs and reads a's: both downloaded. A restored step
+    // reads nothing (b does not need a's files to be restored).
+    expect(byId.get(id('b'))?.download).toEqual({
+      artifacts: [{ name: 'disk', file: 'disk.img', size: 1000 }],
+      bytes: 1000,
+      readBy: ['c'],
+    });
+    expect(byId.get(id('a'))?.download?.readBy).toEqual(['d']);
+  });
+
+  test('a step recorded elsewhere that a running step needs is downloaded, not run, when cached', () => {
+    const records = completedRecords({ c: { changed: true } });
+    const withArtifacts = {
+      ...records,
+      b: { ...records.b!, artifacts: { disk: { file: 'disk.img', size: 42 } } },
+    };
+    const f = facts({
+      records: withArtifacts,
+      elsewhere: new Set(['a', 'b', 'd']),
+      cached: cachedOf('b'),
+    });
+    const plan = planSteps(f);
+    expect(verdicts(f)).toEqual({
+      a: 'up-to-date:up-to-date-elsewhere',
+      b: 'up-to-date:up-to-date-elsewhere',
+      c: 'run:changed',
+      d: 'up-to-date:up-to-date-elsewhere',
+    });
+    expect(plan.decisions.find((d) => d.id === 'b')?.download).toEqual({
+      artifacts: [{ name: 'disk', file: 'disk.img', size: 42 }],
+      bytes: 42,
+      readBy: ['c'],
+    });
+    // Not cached: it runs again here, and says the cache lacks it too.
+    const missing = planSteps({ ...f, cached: new Map() });
+    expect(missing.facts.artifactProblems.get('b')).toEqual(
+      'up to date in the store, but its outputs are not in this work directory nor in the step cache and c needs them: runs again here',
+    );
+  });
+
+  test('a forced step is run, not restored', () => {
+    expect(verdicts(facts({ cached: cachedOf('a'), forced: new Set(['a']) })).a).toBe(
+      'run:never-run',
+    );
+    expect(
+      verdicts(facts({ records: done, cached: cachedOf('a'), forced: new Set(['a']) })).a,
+    ).toBe('run:forced');
+  });
+});
+
+describe('planWithCache (run/plan-cache.ts): asks the cache round by round', () => {
+  test('each restored step makes the next fingerprint known, and it is asked for', async () => {
+    const done = completedRecords();
+    const asked: string[] = [];
+    const entries = new Map(
+      ['a', 'b', 'c'].map((s) => [
+        done[s]?.fingerprint ?? '',
+        {
+          kind: 'k',
+          fingerprint: done[s]?.fingerprint ?? '',
+          recipe: 'r',
+          created: '2026-11-30T00:00:00.000Z',
+          artifacts: {},
+          values: {},
+          outputDigest: done[s]?.outputDigest ?? '',
+        },
+      ]),
+    );
+    const cache: StepCache = {
+      where: 's3://b/p/_cache/',
+      caches: (k) => k === 'k',
+      lookup: (fingerprint) => {
+        asked.push(fingerprint);
+        const found = entries.get(fingerprint);
+        return Promise.resolve(found ? { found } : {});
+      },
+      save: () => Promise.reject(new Error('not in a plan')),
+      fetch: () => Promise.reject(new Error('not in a plan')),
+    };
+    const { plan } = await planWithCache(facts(), cache, new AbortController().signal);
+    expect(plan.decisions.map((d) => `${d.id}:${d.cause}`)).toEqual([
+      'a:restore',
+      'b:restore',
+      'd:never-run',
+      'c:restore',
+    ]);
+    // a first (the only fingerprint known), then b, then c; d's kind is not cached.
+    expect(asked).toEqual([done.a?.fingerprint, done.b?.fingerprint, done.c?.fingerprint]);
   });
 });

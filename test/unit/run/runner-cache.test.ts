@@ -1,0 +1,220 @@
+// The runner with a step cache (an in-memory StepCache): a finished step's entry is saved
+// before the state records it; a failed upload is a warning and the build goes on; a step
+// whose fingerprint the cache holds is restored, not run; a need's files not here are
+// fetched before a step that reads them runs, and a need the cache cannot give back runs
+// again here. Upload and registration kinds are never asked of the cache.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from '@jest/globals';
+import { err, ok } from '../../../src/core/result.js';
+import { bindBuiltinSteps } from '../../../src/plan/bind-kind.js';
+import { buildGraph, type StepGraph } from '../../../src/plan/graph.js';
+import { defaultGraphInput } from '../../../src/plan/default-graph.js';
+import type { BuiltinKinds, BuiltinStepSpec } from '../../../src/plan/step-params.js';
+import { loadRecipe } from '../../../src/recipe/load-recipe.js';
+import type { RunEvent } from '../../../src/run/events.js';
+import { inspect } from '../../../src/run/inspect.js';
+import { runGraph } from '../../../src/run/runner.js';
+import { emptyState, StateStore, type State } from '../../../src/run/state.js';
+import type { CachedOutputs, StepCache } from '../../../src/run/step-cache.js';
+import type { Exec } from '../../../src/tools/exec.js';
+import { repoPath } from '../../helpers/paths.js';
+import { kindTable } from '../../helpers/fake-kinds.js';
+
+const noExec: Exec = () => {
+  throw new Error('no tool runs in this test');
+};
+
+/** Kinds that write one small artifact naming their step; each run is counted. */
+function kinds(ran: string[]): BuiltinKinds {
+  return kindTable((kind) => ({
+    kind,
+    tools: [],
+    describe: () => ({ summary: kind, commands: [], effects: [], notes: [] }),
+    run: async (ctx) => {
+      ran.push(ctx.step.id);
+      // Read every need's artifact, as a real step reads its needs' files.
+      const read = [];
+      for (const need of ctx.needs.values())
+        for (const file of Object.values(need.artifacts))
+          read.push(readFileSync(join(need.dir, file), 'utf8'));
+      await writeFile(join(ctx.outDir, 'out.txt'), `${ctx.step.id}:${read.length}`);
+      return ok({ artifacts: { out: 'out.txt' }, values: { step: ctx.step.id } });
+    },
+  }));
+}
+
+/** A cache in memory: entries by fingerprint, blobs as files in a directory by digest. */
+function memoryCache(options: { failSave?: boolean; kinds?: ReadonlySet<string> } = {}) {
+  const blobs = mkdtempSync(join(tmpdir(), 'emi-blobs-'));
+  const entries = new Map<string, CachedOutputs>();
+  const calls: string[] = [];
+  let whenSaved: ((id: string) => void) | undefined;
+  const cache: StepCache = {
+    where: 'memory://cache/',
+    caches: (kind) =>
+      (options.kinds ?? new Set(['create-disk', 'install-os', 'customize'])).has(kind),
+    lookup: (fingerprint) => {
+      calls.push(`lookup ${fingerprint.slice(0, 8)}`);
+      const found = entries.get(fingerprint);
+      return Promise.resolve(found ? { found } : {});
+    },
+    save: async (entry, dir) => {
+      calls.push(`save ${entry.kind}`);
+      whenSaved?.(entry.kind);
+      if (options.failSave === true) return err('HTTP 503 SlowDown (fake), after 4 attempts');
+      for (const a of Object.values(entry.artifacts))
+        await copyFile(join(dir, a.file), join(blobs, a.sha256));
+      entries.set(entry.fingerprint, {
+        ...entry,
+        recipe: 'memory',
+        created: new Date(0).toISOString(),
+      });
+      return ok({ bytesSent: 1 });
+    },
+    fetch: async (file, dest) => {
+      calls.push(`fetch ${file.file}`);
+      try {
+        await copyFile(join(blobs, file.sha256), dest);
+        return ok({ bytesReceived: file.size });
+      } catch {
+        return err({ reason: 'missing', detail: `no blob ${file.sha256}` });
+      }
+    },
+  };
+  return {
+    cache,
+    entries,
+    calls,
+    blobs,
+    onSave: (f: (kind: string) => void) => {
+      whenSaved = f;
+    },
+  };
+}
+
+async function runner(cache: StepCache | undefined, start?: State, workDir?: string) {
+  const loaded = await loadRecipe(repoPath('test', 'fixtures', 'recipes', 'engine', 'demo.yaml'), {
+    env: {},
+    strictInputs: true,
+  });
+  if (!loaded.ok || !loaded.value.recipe) throw new Error('fixture recipe does not load');
+  const recipe = loaded.value.recipe;
+  const graph: StepGraph<BuiltinStepSpec> | undefined = buildGraph(defaultGraphInput(recipe)).graph;
+  if (!graph) throw new Error('no graph');
+  const ran: string[] = [];
+  const bound = bindBuiltinSteps(graph.steps, kinds(ran));
+  const dir = workDir ?? mkdtempSync(join(tmpdir(), 'emi-runner-cache-'));
+  await mkdir(dir, { recursive: true });
+  const state = start ?? emptyState({ name: recipe.name, path: recipe.path });
+  const signal = new AbortController().signal;
+  const inspection = await inspect({
+    graph,
+    state,
+    workDir: dir,
+    kinds: bound,
+    exec: noExec,
+    signal,
+    host: { accel: 'tcg', isRoot: false },
+    sharedState: true,
+  });
+  const store = new StateStore(dir, state);
+  await store.update((x) => x);
+  const events: RunEvent[] = [];
+  const result = await runGraph({
+    graph,
+    kinds: bound,
+    store,
+    facts: inspection.facts,
+    workDir: dir,
+    jobs: 1,
+    onFailure: 'stop',
+    signal,
+    emit: (e) => events.push(e),
+    exec: noExec,
+    secrets: new Map(),
+    probeAccel: () => Promise.resolve('tcg'),
+    ...(cache !== undefined ? { cache } : {}),
+  });
+  return { result, ran, store, events, workDir: dir };
+}
+
+describe('the runner with a step cache', () => {
+  test("a cached step's entry is saved before the state records it; others are never saved", async () => {
+    const memory = memoryCache();
+    const dir = mkdtempSync(join(tmpdir(), 'emi-runner-cache-'));
+    const recordedAtSave: boolean[] = [];
+    memory.onSave((kind) => {
+      // The state as written so far (the step ids of these kinds are their kinds' names).
+      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as State;
+      recordedAtSave.push(kind in state.steps);
+    });
+    const { result } = await runner(memory.cache, undefined, dir);
+    expect(result.outcome).toBe('ok');
+    expect(memory.calls.filter((c) => c.startsWith('save'))).toEqual([
+      'save create-disk',
+      'save install-os',
+      'save customize',
+    ]);
+    expect(recordedAtSave).toEqual([false, false, false]);
+  });
+
+  test('a failed upload is a warning: the step is recorded and the build goes on', async () => {
+    const memory = memoryCache({ failSave: true });
+    const { result, events, store } = await runner(memory.cache);
+    expect(result.outcome).toBe('ok');
+    expect(store.current.steps['install-os']).toBeDefined();
+    const warnings = events.flatMap((e) => (e.type === 'step-warning' ? [e] : []));
+    expect(warnings.map((w) => w.id)).toEqual(['create-disk', 'install-os', 'customize']);
+    expect(warnings[1]?.message).toContain(
+      'its outputs were not saved to the step cache memory://cache/: HTTP 503 SlowDown (fake)',
+    );
+    expect(memory.entries.size).toBe(0);
+  });
+
+  test('a second runner restores cached steps and fetches only the files a running step reads', async () => {
+    const memory = memoryCache();
+    const first = await runner(memory.cache);
+    expect(first.result.outcome).toBe('ok');
+    // A fresh work directory, an empty state: the three cached steps are restored.
+    const second = await runner(memory.cache);
+    expect(second.result.outcome).toBe('ok');
+    expect(second.result.summary.restored).toEqual(['create-disk', 'install-os', 'customize']);
+    expect(second.ran).not.toContain('install-os');
+    expect(second.ran).toContain('extract-kernel');
+    // extract-* read customize's disk: fetched once; create-disk's and install-os's never.
+    expect(memory.calls.filter((c) => c.startsWith('fetch'))).toEqual(['fetch out.txt']);
+    expect(readFileSync(join(second.workDir, 'artifacts', 'customize', 'out.txt'), 'utf8')).toBe(
+      'customize:1',
+    );
+    // Dependents saw the same output digests: their fingerprints match the first run's.
+    for (const id of ['extract-kernel', 'bundle-kernel'])
+      expect(second.store.current.steps[id]?.fingerprint).toBe(
+        first.store.current.steps[id]?.fingerprint,
+      );
+  });
+
+  test('a need whose blob the cache lost runs again here before the step that reads it', async () => {
+    const memory = memoryCache();
+    const first = await runner(memory.cache);
+    const { rmSync } = await import('node:fs');
+    rmSync(memory.blobs, { recursive: true, force: true });
+    await mkdir(memory.blobs);
+    // The shared state says everything is done, but this work directory is empty; force
+    // the last build step so that it reads customize's files.
+    const state = first.store.current;
+    const dropped = Object.fromEntries(
+      Object.entries(state.steps).filter(([id]) => id !== 'extract-kernel'),
+    );
+    const second = await runner(memory.cache, { ...state, steps: dropped });
+    expect(second.result.outcome).toBe('ok');
+    expect(second.ran).toEqual(expect.arrayContaining(['customize', 'extract-kernel']));
+    expect(
+      second.events.some(
+        (e) => e.type === 'step-log' && e.line.includes('the step cache could not give them back'),
+      ),
+    ).toBe(true);
+  });
+});
