@@ -33,6 +33,14 @@ export const CACHED_KINDS: ReadonlySet<string> = new Set([
   'boot-test',
 ]);
 
+/**
+ * The step kinds that read only their needs' values, never their files: a registration
+ * reads the uploaded manifest's location (upload-bundle's values); its need on the boot
+ * test is an order, not an input. A fresh runner whose only pending step is a
+ * registration downloads nothing.
+ */
+export const VALUES_ONLY_KINDS: ReadonlySet<string> = new Set(['register-image']);
+
 /** What the command line says about the store. */
 export interface StoreChoice {
   /** `--store s3://…`: overrides the recipe's `store.url`. */

@@ -10,6 +10,10 @@ import type { StepId } from './step.js';
 const runsHere = (d: StepDecision | undefined): boolean =>
   d?.verdict === 'run' && d.cause !== 'restore';
 
+/** Whether the step runs here and reads its needs' files. */
+const readsFilesHere = (facts: PlanFacts, d: StepDecision | undefined): boolean =>
+  runsHere(d) && d !== undefined && facts.readsValuesOnly?.has(d.kind) !== true;
+
 /** Whether the cache holds the outputs of a step up to date elsewhere (its recorded fingerprint). */
 function inCache(facts: PlanFacts, id: StepId): boolean {
   const record = facts.records[id];
@@ -26,7 +30,7 @@ export function neededElsewhere(
 ): Map<StepId, StepId[]> {
   const needed = new Map<StepId, StepId[]>();
   for (const step of facts.graph.steps) {
-    if (!runsHere(decisions.get(step.id))) continue;
+    if (!readsFilesHere(facts, decisions.get(step.id))) continue;
     for (const need of step.needs) {
       if (decisions.get(need)?.cause !== 'up-to-date-elsewhere') continue;
       if (inCache(facts, need)) continue;
@@ -87,7 +91,7 @@ export function withDownloads(
 ): StepDecision[] {
   const readBy = new Map<StepId, StepId[]>();
   for (const step of facts.graph.steps) {
-    if (!runsHere(decisions.get(step.id))) continue;
+    if (!readsFilesHere(facts, decisions.get(step.id))) continue;
     for (const need of step.needs) readBy.set(need, [...(readBy.get(need) ?? []), step.id]);
   }
   return facts.graph.steps.flatMap((step) => {

@@ -130,6 +130,12 @@ export interface PlanFacts {
    * Undefined without a cache; a step of a fingerprint absent here is not in the cache.
    */
   readonly cached?: ReadonlyMap<string, CachedStep>;
+  /**
+   * Kinds (by name) that read only their needs' values, never their files (a registration
+   * reads the uploaded manifest's location): their needs' files are neither downloaded
+   * nor made again here for them.
+   */
+  readonly readsValuesOnly?: ReadonlySet<string>;
 }
 
 export interface Plan {

@@ -148,6 +148,7 @@ async function runKind(attempt: StepAttempt, planned: StepDecision): Promise<Ste
 async function ensureNeeds(attempt: StepAttempt): Promise<Result<boolean, StepOutcome>> {
   const { env, step, signal } = attempt;
   let reran = false;
+  if (env.readsValuesOnly?.has(step.kind) === true) return ok(false);
   for (const need of step.needs) {
     const ensured = await env.ensureNeed?.(need, signal);
     if (ensured === undefined) continue;

@@ -183,6 +183,9 @@ export async function runGraph(
   const env: StepRunEnv = {
     ...(options.cache !== undefined ? { cache: options.cache } : {}),
     ensureNeed: needEnsurer(options, () => env),
+    ...(options.facts.readsValuesOnly !== undefined
+      ? { readsValuesOnly: options.facts.readsValuesOnly }
+      : {}),
     redecide: (step) => decideNow(options, step),
     kinds: options.kinds,
     store: options.store,

@@ -40,6 +40,8 @@ export interface StepRunEnv {
     need: StepId,
     signal: AbortSignal,
   ) => Promise<Result<{ readonly reran: boolean }, string>>;
+  /** Kinds that read only their needs' values (plan.ts PlanFacts.readsValuesOnly). */
+  readonly readsValuesOnly?: ReadonlySet<string>;
   /** The step's decision now, from the records written so far (after a need ran again). */
   readonly redecide?: (step: StepSpec) => StepDecision;
 }

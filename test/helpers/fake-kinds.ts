@@ -146,8 +146,11 @@ async function outputDigest<P>(ctx: StepRunContext<P>): Promise<string> {
   for (const [id, outputs] of [...ctx.needs.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     hash.update(id);
     // Large sparse benchmark artifacts are not read: out.txt already depends on everything.
+    // A registration reads its needs' values only, like the real one (register-image.ts):
+    // a fresh runner whose only pending step is a registration has none of their files.
     for (const file of Object.values(outputs.artifacts).sort()) {
-      if (file === 'out.txt') hash.update(await readFile(join(outputs.dir, file)));
+      if (file === 'out.txt' && ctx.step.kind !== 'register-image')
+        hash.update(await readFile(join(outputs.dir, file)));
     }
     hash.update(canonicalJson(outputs.values));
   }

@@ -218,4 +218,46 @@ describe('the step cache of a shared store', () => {
     expect(ran).toContain('install-os');
     expect(b.stdout + b.stderr).toContain('the step cache could not give them back');
   });
+
+  test('a fresh runner whose only pending step is a registration downloads nothing', async () => {
+    const { rig } = await rigWithCloud();
+    expect((await run(rig, apply(rig.recipe, join(rig.dir, 'runner-a')))).code).toBe(0);
+    // The machine image is gone from the (fake) cloud: --refresh finds it and re-registers.
+    const registry = join(rig.dir, 'registry.jsonl');
+    const kept = readFileSync(registry, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '' && !line.includes('"imageId":"emi-'));
+    writeFileSync(registry, kept.map((line) => `${line}\n`).join(''));
+    const workDir = join(rig.dir, 'runner-b');
+    const plan = await run(rig, [
+      'plan',
+      rig.recipe,
+      '--store',
+      STORE,
+      '--work-dir',
+      workDir,
+      '--refresh',
+      '--json',
+    ]);
+    const doc = JSON.parse(plan.stdout) as {
+      summary: { run: number; download: { files: number; bytes: number } };
+      steps: { id: string; verdict: string }[];
+    };
+    expect(doc.steps.filter((s) => s.verdict === 'run').map((s) => s.id)).toEqual([
+      'register-machine',
+    ]);
+    expect(doc.summary.download).toEqual({ files: 0, bytes: 0 });
+    rmSync(join(rig.dir, 'journal.log'), { force: true });
+    const b = await run(rig, apply(rig.recipe, workDir, '--refresh'));
+    expect(b.code).toBe(0);
+    expect(
+      rig
+        .journal()
+        .filter((e) => e.event === 'start')
+        .map((e) => e.id),
+    ).toEqual(['register-machine']);
+    expect(readdirSync(join(workDir, 'artifacts')).filter((f) => !f.endsWith('.json'))).toEqual([
+      'register-machine',
+    ]);
+  });
 });

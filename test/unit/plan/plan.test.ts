@@ -343,6 +343,27 @@ describe('planSteps with a step cache (a shared store)', () => {
     );
   });
 
+  test("a step that reads only its needs' values makes none of their files come here", () => {
+    // d (kind 'other', a registration say) changed and needs a, whose files are elsewhere.
+    const records = completedRecords({ d: { changed: true } });
+    const f = facts({
+      records: {
+        ...records,
+        a: { ...records.a!, artifacts: { disk: { file: 'a.img', size: 9 } } },
+      },
+      elsewhere: new Set(['a']),
+      cached: cachedOf('a'),
+    });
+    expect(planSteps(f).decisions.find((d) => d.id === 'a')?.download?.readBy).toEqual(['d']);
+    const valuesOnly = planSteps({ ...f, readsValuesOnly: new Set(['other']) });
+    expect(valuesOnly.decisions.find((d) => d.id === 'a')?.download).toBeUndefined();
+    // Without a cache, a's files are not made again here for d either.
+    expect(verdicts({ ...f, cached: undefined, readsValuesOnly: new Set(['other']) }).a).toBe(
+      'up-to-date:up-to-date-elsewhere',
+    );
+    expect(verdicts({ ...f, cached: undefined }).a).toBe('run:outputs-changed');
+  });
+
   test('a forced step is run, not restored', () => {
     expect(verdicts(facts({ cached: cachedOf('a'), forced: new Set(['a']) })).a).toBe(
       'run:never-run',
