@@ -39,7 +39,11 @@ describe('metadata service', () => {
     const socket = connect(service.port, '127.0.0.1');
     let data = '';
     socket.on('data', (d: Buffer) => (data += d.toString()));
-    const closed = new Promise<void>((resolve) => socket.on('close', () => { resolve(); }));
+    const closed = new Promise<void>((resolve) =>
+      socket.on('close', () => {
+        resolve();
+      }),
+    );
     const ask = 'GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n';
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     await pause(200);
