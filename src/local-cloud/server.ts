@@ -8,7 +8,7 @@
 //
 // Start-up here (data dir, identity, stores, listen, server.json); requests are
 // server-http.ts's.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import { exec as realExec, type Exec } from '../tools/exec.js';
 import { staticCredentials, type CloudTarget } from '../cloud/target.js';
@@ -201,15 +201,56 @@ export async function startLocalCloud(
   return ok(describeFromIdentity(identity.value, dataDir, host, port, true, close));
 }
 
+/** Clouds this process opened, by data dir: every opener shares one, the last close stops it. */
+const openedHere = new Map<
+  string,
+  { readonly opened: Promise<Result<LocalCloud, LocalCloudFailure>>; holders: number }
+>();
+
 /**
  * The local cloud of `dataDir`: the one another process serves (`emi-recipe cloud
- * serve`), or a new in-process one on a free port. `close()` stops only what it started.
+ * serve`), the one this process already opened (a shared store and publishing in one
+ * apply), or a new in-process one on a free port. `close()` stops only what it started,
+ * once the last of this process's openers has closed it.
  */
 export async function openLocalCloud(
   options: Omit<StartLocalCloudOptions, 'port'>,
 ): Promise<Result<LocalCloud, LocalCloudFailure>> {
+  const key = resolve(options.dataDir);
+  let shared = openedHere.get(key);
+  if (shared === undefined) {
+    shared = { opened: connectOrStart(options), holders: 0 };
+    openedHere.set(key, shared);
+  }
+  shared.holders += 1;
+  const entry = shared;
+  const release = async (cloud?: LocalCloud): Promise<void> => {
+    entry.holders -= 1;
+    if (entry.holders > 0) return;
+    if (openedHere.get(key) === entry) openedHere.delete(key);
+    await cloud?.close();
+  };
+  const opened = await entry.opened;
+  if (!opened.ok) {
+    await release();
+    return opened;
+  }
+  let closed = false;
+  return ok({
+    ...opened.value,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await release(opened.value);
+    },
+  });
+}
+
+async function connectOrStart(
+  options: Omit<StartLocalCloudOptions, 'port'>,
+): Promise<Result<LocalCloud, LocalCloudFailure>> {
   const running = await runningServer(options.dataDir);
-  if (running && running.pid !== process.pid) {
+  if (running) {
     const identity = await loadOrCreateIdentity({
       dataDir: options.dataDir,
       exec: options.exec ?? realExec,
