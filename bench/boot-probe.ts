@@ -3,8 +3,10 @@
 // emulated metadata service serving a fresh key, and a tight poll (TCP banner every
 // 100 ms, then an SSH login every 250 ms). Records when console milestones appear,
 // when sshd answers and when the login works; can run systemd-analyze in the guest.
+// ssh runs asynchronously: a synchronous call would stop this process reading QEMU's
+// console pipe, and a guest whose serial console cannot drain stalls (seconds a try).
 // Used by bench/e2e.ts (the bare-boot reference) and `tsx bench/boot-probe.ts <dir>`.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -72,6 +74,15 @@ function banner(port: number): Promise<boolean> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs ssh without blocking the event loop (QEMU's console keeps being read). */
+function ssh(args: string[], timeoutMs: number): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    execFile('ssh', args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
+      resolve({ ok: error === null, output: `${stdout}${stderr}` });
+    });
+  });
+}
 
 /** The bare boot: what a user would type to boot the image, nothing the test adds. */
 export function bareArgs(f: BootFiles, metadataPort: number, sshPort: number): string[] {
@@ -153,15 +164,14 @@ export async function probeBoot(
       else await sleep(100);
     }
     while (Number.isNaN(loginS) && at() * 1000 < limit) {
-      const r = spawnSync('ssh', sshArgs(target, 'true'), { timeout: 20_000 });
-      if (r.status === 0) loginS = at();
+      const r = await ssh(sshArgs(target, 'true'), 20_000);
+      if (r.ok) loginS = at();
       else await sleep(250);
     }
     if (options.analyze && !Number.isNaN(loginS)) {
       const cmd =
-        'sudo -n systemctl is-system-running --wait >/dev/null; sudo -n systemd-analyze; sudo -n systemd-analyze blame --no-pager | head -15; sudo -n systemd-analyze critical-chain --no-pager multi-user.target';
-      const r = spawnSync('ssh', sshArgs(target, cmd), { encoding: 'utf8', timeout: 120_000 });
-      analyze = `${r.stdout}${r.stderr}`;
+        'for i in $(seq 60); do sudo -n systemd-analyze >/dev/null 2>&1 && break; sleep 1; done; sudo -n systemd-analyze; sudo -n systemd-analyze blame --no-pager | head -15; sudo -n systemd-analyze critical-chain --no-pager multi-user.target';
+      analyze = (await ssh(sshArgs(target, cmd), 120_000)).output;
     }
   } finally {
     qemu.kill('SIGKILL');

@@ -127,6 +127,11 @@ console.log(`  boot test login ${loginSeconds().toFixed(1)} s (${load()})`);
 if (/✓ install-os/.test(change.stdout)) throw new Error('the one-package change re-ran install-os');
 // 5. The hvm build of the same system (recipes/debian-minimal-hvm.yaml): the whole disk
 //    made bootable, booted through SeaBIOS, one emi (target: within 10% of the full build).
+//    BENCH_E2E_HVM=0 leaves it out (a quicker run when comparing two versions back to back).
+if (process.env.BENCH_E2E_HVM === '0') {
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
 const hvmRecipe = join(dir, 'debian-minimal-hvm.yaml');
 copyFileSync(repoPath('recipes', 'debian-minimal-hvm.yaml'), hvmRecipe);
 const hvm = apply('hvm full build with boot test', full.seconds * 1.1, hvmRecipe);

@@ -4,31 +4,37 @@
 // emulated metadata service at 169.254.169.254 serving a key made for the test and
 // nothing else on the guest's network; waits for an SSH login with that key (proof
 // that the rc.local injection works), runs the test commands, and stops the guest.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeToolFailure } from '../core/failure.js';
+import { unreachable } from '../core/unreachable.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { FindingStepFailure, StepFailure, StepKind, StepRunContext } from '../plan/step.js';
 import type { BootTestParams } from '../plan/step-params.js';
 import { formatCommand } from '../tools/exec.js';
 import { QEMU_SYSTEM, type Accel } from '../tools/qemu.js';
-import { keygenArgs, runOnGuest, sshCommandText, type SshTarget } from '../tools/ssh.js';
+import {
+  keygenArgs,
+  muxExitArgs,
+  muxSocketPath,
+  runOnGuest,
+  sshCommandText,
+  type SshTarget,
+} from '../tools/ssh.js';
 import {
   BOOT_APPEND,
   bootTestVmArgs,
   type BootTestMedia,
   freePort,
   GUEST_NET,
-  HINTED_POLL_MS,
   KEY_INSTALLED_LINE,
-  POLL_MS,
   TEST_APPEND_EXTRA,
   testCpus,
   testNetdev,
-  waitOrWake,
 } from '../vm/boot-vm.js';
+import { type KeyHint, waitForLogin } from '../vm/guest-login.js';
 import { startMetadataService } from '../vm/metadata-service.js';
 import { formatDuration } from '../recipe/units.js';
 import { CANCELED, stepFailure, toolStepFailure } from '../plan/step-failure.js';
@@ -185,7 +191,7 @@ async function boot(
   // rc.local's "installed SSH key" on the console is the moment to try the login (a
   // hint only: the login with the key is still the proof, and is also tried every
   // POLL_MS in case the image installs its key some other way).
-  const keyHint = { seen: false, wake: (): void => {} };
+  const keyHint: KeyHint = { seen: false, wake: (): void => {} };
   const running = ctx
     .exec(QEMU_SYSTEM, args, {
       signal: vm.signal,
@@ -207,12 +213,22 @@ async function boot(
       vmState.exited = true;
       return r;
     });
-  const target: SshTarget = { user: p.user, port: sshPort, keyPath, connectTimeoutS: 5 };
+  const base: SshTarget = { user: p.user, port: sshPort, keyPath, connectTimeoutS: 5 };
+  // The login becomes a multiplexing master: the test's commands then run over its
+  // connection instead of each paying a new key exchange and login in the emulated guest.
+  const muxPath = muxSocketPath(o.tmp);
+  const login: SshTarget = muxPath ? { ...base, mux: { path: muxPath, role: 'master' } } : base;
+  const target: SshTarget = muxPath ? { ...base, mux: { path: muxPath, role: 'client' } } : base;
   // The guest is stopped (QEMU ends on SIGTERM), passed or not: its disk is a throw-away
   // snapshot and its shutdown proves nothing about the image, while an ACPI power-off of
   // systemd under TCG took seconds of every change's wait.
   const finish = async (): Promise<void> => {
     ctx.signal.removeEventListener('abort', stopVm);
+    if (muxPath && existsSync(muxPath))
+      await ctx.exec('ssh', muxExitArgs(base, muxPath), {
+        signal: AbortSignal.timeout(5000),
+        timeoutMs: 5000,
+      });
     vm.abort();
     await running;
     await metadata.close();
@@ -226,37 +242,38 @@ async function boot(
   ): Result<never, StepFailure> =>
     err(stepFailure('guest', reason, detail, { outputTail: [...tail], ...extra }));
   try {
-    // Wait for the login: TCG boots take tens of seconds; each attempt waits at most ~20 s.
-    let loggedIn = false;
-    let lastError = '';
-    while (!loggedIn) {
-      if (ctx.signal.aborted) return err(CANCELED);
-      if (vmState.exited)
+    const waited = await waitForLogin({
+      exec: ctx.exec,
+      target: login,
+      signal: ctx.signal,
+      startedMs: started,
+      timeoutMs: p.timeoutMs,
+      hint: keyHint,
+      hasExited: () => vmState.exited,
+    });
+    switch (waited.kind) {
+      case 'logged-in':
+        break;
+      case 'canceled':
+        return err(CANCELED);
+      case 'guest-stopped':
         return failure(
           'guest-stopped',
           `the guest stopped before accepting an SSH login (console: ${consolePath})`,
         );
-      if (Date.now() - started > p.timeoutMs) {
+      case 'timeout': {
         const keyFetched = metadata.requests.some(
           (r) => r.path.endsWith('/public-keys/0/openssh-key') && r.status === 200,
         );
         return failure(
           'boot-timeout',
-          `the guest did not accept an SSH login as ${p.user} within ${formatDuration(p.timeoutMs)} (${keyFetched ? 'it did fetch its key from the metadata service' : 'it never fetched its key from the metadata service'}; last SSH error: ${lastError || 'none'}). See the console log ${consolePath}; raise test.timeout if the guest is just slow`,
+          `the guest did not accept an SSH login as ${p.user} within ${formatDuration(p.timeoutMs)} (${keyFetched ? 'it did fetch its key from the metadata service' : 'it never fetched its key from the metadata service'}; last SSH error: ${waited.lastError || 'none'}). See the console log ${consolePath}; raise test.timeout if the guest is just slow`,
         );
       }
-      const left = p.timeoutMs - (Date.now() - started);
-      const attempt = await runOnGuest(ctx.exec, target, 'true', {
-        signal: ctx.signal,
-        timeoutMs: Math.max(5000, Math.min(20_000, left)),
-      });
-      if (attempt.ok) loggedIn = true;
-      else {
-        lastError = attempt.error.stderrTail.at(-1) ?? describeToolFailure(attempt.error);
-        await waitOrWake(keyHint.seen ? HINTED_POLL_MS : POLL_MS, ctx.signal, keyHint);
-      }
+      default:
+        return unreachable(waited);
     }
-    const loginMs = Date.now() - started;
+    const loginMs = waited.atMs;
     ctx.log(
       `logged in as ${p.user} after ${formatDuration(loginMs)} with the key from the metadata service`,
     );

@@ -1,6 +1,7 @@
 // The extract-rootfs step: the root partition cut out of the customised disk as a raw
 // file-system image (what Eucalyptus boots as the machine image), checked, then grown
-// or shrunk to the recipe's size with resize2fs. No VM, no mount, no root needed.
+// or shrunk to the recipe's size with resize2fs, and checked again when the file system
+// changed since the first check. No VM, no mount, no root needed.
 import { truncate, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
@@ -11,6 +12,7 @@ import { planCommand } from './plan-command.js';
 import {
   dumpe2fsArgs,
   e2fsckArgs,
+  type FsckVerdict,
   parseDumpe2fs,
   parseMinimumBlocks,
   resize2fsArgs,
@@ -21,6 +23,15 @@ import {
 import { cutRootImage } from './root-image.js';
 import { fsStepFailureOrRethrow, stepFailure, toolStepFailure } from '../plan/step-failure.js';
 import { scratchDir } from './upstream.js';
+
+/**
+ * Whether the extracted file system is checked again (`e2fsck -fn`) at the end: after
+ * e2fsck changed it, or resize2fs did. A file system e2fsck -fp found clean and left
+ * as it was would only be read a second time for the same answer.
+ */
+export function needsFinalCheck(firstCheck: FsckVerdict, resized: boolean): boolean {
+  return resized || firstCheck !== 'clean';
+}
 
 /** extract-rootfs: artifact `rootfs` (<recipe>.img); values `sizeBytes`, `filesystem`, `label`, `uuid`. */
 export const extractRootfs: StepKind<ExtractRootfsParams, 'extract-rootfs'> = {
@@ -34,7 +45,7 @@ export const extractRootfs: StepKind<ExtractRootfsParams, 'extract-rootfs'> = {
         `qemu-img convert --image-opts driver=raw,offset=<root>,size=<size>,file.driver=qcow2,... -O raw ${image}`,
         planCommand('e2fsck', e2fsckArgs(image, 'repair')),
         planCommand('resize2fs', resize2fsArgs(image, step.params.sizeBytes)),
-        planCommand('e2fsck', e2fsckArgs(image, 'check')),
+        `${planCommand('e2fsck', e2fsckArgs(image, 'check'))}   (after a repair or a resize)`,
       ],
       effects: [],
       notes: ['no VM and no mount'],
@@ -60,6 +71,8 @@ export const extractRootfs: StepKind<ExtractRootfsParams, 'extract-rootfs'> = {
         );
       const target = Math.floor(sizeBytes / 4096) * 4096;
       const current = (await stat(image)).size;
+      if (!needsFinalCheck(repaired.value, target !== current))
+        ctx.log('e2fsck found the file system clean and it was not resized: no second check');
       if (target !== current) {
         if (target < current) {
           const min = await runE2fs(ctx.exec, ctx, 'resize2fs', resize2fsMinimumArgs(image));
@@ -87,7 +100,9 @@ export const extractRootfs: StepKind<ExtractRootfsParams, 'extract-rootfs'> = {
           );
         if (target < current) await truncate(image, target);
       }
-      const checked = await runFsck(ctx.exec, ctx, image, 'check');
+      const checked = needsFinalCheck(repaired.value, target !== current)
+        ? await runFsck(ctx.exec, ctx, image, 'check')
+        : ok('clean' as const);
       if (!checked.ok || checked.value !== 'clean')
         return err(
           checked.ok

@@ -1,5 +1,6 @@
 // ssh and ssh-keygen (openssh-client): a throw-away key pair for the boot test, and
-// non-interactive logins to a guest on a forwarded loopback port.
+// non-interactive logins to a guest on a forwarded loopback port, optionally sharing
+// one authenticated connection (OpenSSH connection multiplexing).
 import { formatCommand, type Exec } from './exec.js';
 import type { Result } from '../core/result.js';
 import type { ToolFailure } from '../core/failure.js';
@@ -18,6 +19,49 @@ export interface SshTarget {
   readonly keyPath: string;
   /** Seconds to wait for the TCP connection and the SSH handshake. */
   readonly connectTimeoutS: number;
+  /** Connection sharing: the login is the master, later commands its clients. */
+  readonly mux?: SshMux;
+}
+
+/**
+ * OpenSSH connection multiplexing through the socket at `path`. The `master` logs in
+ * (with the key, as any login) and then stays in the background for `persistS` seconds
+ * after its last client, or until the guest goes away; a `client` runs its command over
+ * the master's connection (no new key exchange and login, which cost an emulated sshd
+ * a second or more each) and falls back to a connection of its own when there is none.
+ */
+export interface SshMux {
+  readonly path: string;
+  readonly role: 'master' | 'client';
+  readonly persistS?: number;
+}
+
+/** The longest socket path ssh can bind (sun_path less the suffix ssh adds while creating it). */
+const MAX_MUX_PATH = 80;
+
+/**
+ * The multiplexing socket's path in `dir`, or undefined when `dir` is too long for a
+ * Unix socket (then each command logs in on its own).
+ */
+export function muxSocketPath(dir: string): string | undefined {
+  const path = `${dir}/mux`;
+  return path.length <= MAX_MUX_PATH ? path : undefined;
+}
+
+/** ControlPath's value: ssh expands `%` tokens in it, so a literal `%` is doubled. */
+const controlPath = (path: string): string => `ControlPath=${path.replace(/%/g, '%%')}`;
+
+function muxArgs(mux: SshMux | undefined): string[] {
+  if (!mux) return [];
+  const path = ['-o', controlPath(mux.path)];
+  return mux.role === 'master'
+    ? [...path, '-o', 'ControlMaster=yes', '-o', `ControlPersist=${String(mux.persistS ?? 60)}`]
+    : [...path, '-o', 'ControlMaster=no'];
+}
+
+/** argv of `ssh -O exit`: tells the master on `path` to close its connection and end. */
+export function muxExitArgs(target: SshTarget, path: string): string[] {
+  return ['-o', controlPath(path), '-O', 'exit', '-l', target.user, '127.0.0.1'];
 }
 
 /**
@@ -50,6 +94,7 @@ export function sshArgs(target: SshTarget, command: string): string[] {
     'ServerAliveInterval=5',
     '-o',
     'ServerAliveCountMax=3',
+    ...muxArgs(target.mux),
     // The user as -l's value, never inside the host word: a name that starts with '-'
     // cannot become an option (`-oProxyCommand=…@127.0.0.1` would run a host command).
     '-l',
