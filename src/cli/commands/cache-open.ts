@@ -2,7 +2,6 @@
 // store.url; with a recipe, its publishing target's endpoint and credentials (as apply
 // does); without one, the publishing commands' flags and the eucarc/AWS variables. Also
 // the `--older-than` duration. Opens the connection; decides nothing about the cache.
-import { resolve } from 'node:path';
 import { describeCloudFailure } from '../../cloud/aws-errors.js';
 import { sdkObjectListing } from '../../cloud/object-listing.js';
 import { endpointLabel } from '../../cloud/target.js';
@@ -18,7 +17,7 @@ import type { CliDeps } from '../deps.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { publishTargetParams } from '../step-kind-options.js';
 import { DEFAULT_LOCAL_DATA_DIR } from './publish.js';
-import type { TargetFlags } from './publish-run.js';
+import { commandLineTarget, type TargetFlags } from './publish-run.js';
 import { hasErrors } from '../../core/diagnostic.js';
 import { loadRecipe } from '../../recipe/load-recipe.js';
 import type { Recipe } from '../../recipe/model.js';
@@ -92,18 +91,7 @@ export async function openCache(
       return fail(
         'which store? Give --store s3://BUCKET/PREFIX, or a recipe whose store.url names it',
       );
-    target = {
-      target: {
-        cloud: flags.cloud ?? ((deps.env.EC2_URL ?? '') !== '' ? 'eucalyptus' : 'local'),
-        ec2Endpoint: flags.ec2Url ?? null,
-        s3Endpoint: flags.s3Url ?? null,
-        region: flags.region ?? null,
-        accessKeyId: null,
-      },
-      env: deps.env,
-      localDataDir: resolve(flags.dataDir ?? DEFAULT_LOCAL_DATA_DIR),
-      origin: 'command-line',
-    };
+    target = commandLineTarget(flags, deps.env, DEFAULT_LOCAL_DATA_DIR);
   }
   const parsed = parseS3Url(url);
   if (!parsed.ok) return fail(`${origin}: ${parsed.error}`);

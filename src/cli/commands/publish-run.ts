@@ -14,7 +14,11 @@ import {
   startLocalCloud,
   type LocalCloud,
 } from '../../local-cloud/server.js';
-import { describeOpenTargetFailure, openPublishTarget } from '../../local-cloud/publish-target.js';
+import {
+  describeOpenTargetFailure,
+  openPublishTarget,
+  type OpenTargetOptions,
+} from '../../local-cloud/publish-target.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CliDeps } from '../deps.js';
 
@@ -25,6 +29,26 @@ export interface TargetFlags {
   readonly ec2Url?: string;
   readonly s3Url?: string;
   readonly region?: string;
+}
+
+/** The target the command-line flags name (no recipe): the cloud, else eucarc's, else local. */
+export function commandLineTarget(
+  flags: Omit<TargetFlags, 'dataDir'> & { readonly dataDir?: string },
+  env: CliDeps['env'],
+  defaultDataDir: string,
+): Omit<OpenTargetOptions, 'signal'> {
+  return {
+    target: {
+      cloud: flags.cloud ?? ((env.EC2_URL ?? '') !== '' ? 'eucalyptus' : 'local'),
+      ec2Endpoint: flags.ec2Url ?? null,
+      s3Endpoint: flags.s3Url ?? null,
+      region: flags.region ?? null,
+      accessKeyId: null,
+    },
+    env,
+    localDataDir: resolve(flags.dataDir ?? defaultDataDir),
+    origin: 'command-line',
+  };
 }
 
 interface OpenTarget {
@@ -39,16 +63,7 @@ async function withTarget(
   work: (t: OpenTarget) => Promise<ExitCode>,
 ): Promise<ExitCode> {
   const opened = await openPublishTarget({
-    target: {
-      cloud: flags.cloud ?? ((deps.env.EC2_URL ?? '') !== '' ? 'eucalyptus' : 'local'),
-      ec2Endpoint: flags.ec2Url ?? null,
-      s3Endpoint: flags.s3Url ?? null,
-      region: flags.region ?? null,
-      accessKeyId: null,
-    },
-    env: deps.env,
-    localDataDir: resolve(flags.dataDir),
-    origin: 'command-line',
+    ...commandLineTarget(flags, deps.env, flags.dataDir),
     signal: deps.signal,
   });
   if (!opened.ok) {
