@@ -11,8 +11,14 @@ import { memoPath, rememberFiles } from './artifact-memo.js';
 import { artifactStatus } from './inspect.js';
 import { logPath, partialDir, stepDir } from './layout.js';
 import type { StepOutcome } from './scheduler.js';
-import { withStep, type ArtifactRecord, type StepRecord } from './state.js';
-import { failStep, failStepOnStore, type StepAttempt, type StepRunEnv } from './step-attempt.js';
+import { statePath, withStep, type ArtifactRecord, type StepRecord } from './state.js';
+import {
+  failStep,
+  failStepOnFs,
+  failStepOnStore,
+  type StepAttempt,
+  type StepRunEnv,
+} from './step-attempt.js';
 import type { CachedOutputs } from './step-cache.js';
 import { NO_LOG, openLog } from './step-log.js';
 import { stepFailure } from '../plan/step-failure.js';
@@ -81,7 +87,12 @@ export async function restoreStep(
     try {
       await env.store.update((state) => withStep(state, step.id, record));
     } catch (error) {
-      const failed = failStepOnStore(attempt, error);
+      const failed =
+        failStepOnStore(attempt, error) ??
+        failStepOnFs(attempt, error, {
+          action: 'record the step in',
+          path: statePath(env.workDir),
+        });
       if (failed) return failed;
       throw error;
     }

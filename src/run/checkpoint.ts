@@ -8,7 +8,7 @@ import { fsyncDirectory } from '../core/atomic-write.js';
 import type { JsonValue, StepOutputs } from '../plan/step.js';
 import { hashFile, statIdentity } from './file-identity.js';
 import { artifactsRoot, stepDir } from './layout.js';
-import { rememberFiles } from './artifact-memo.js';
+import { memoPath, rememberFiles } from './artifact-memo.js';
 import type { StepOutcome } from './scheduler.js';
 import { failStep, failStepOnFs, failStepOnStore, type StepAttempt } from './step-attempt.js';
 import { statePath, withStep, type ArtifactRecord, type StepRecord } from './state.js';
@@ -62,7 +62,16 @@ export async function checkpointStep(
   await rm(final, { recursive: true, force: true });
   await rename(result.outDir, final);
   await fsyncDirectory(artifactsRoot(env.workDir));
-  await rememberFiles(env.workDir, step.id, final, Object.values(artifacts));
+  try {
+    await rememberFiles(env.workDir, step.id, final, Object.values(artifacts));
+  } catch (error) {
+    const failed = failStepOnFs(attempt, error, {
+      action: 'write',
+      fallbackPath: memoPath(env.workDir, step.id),
+    });
+    if (failed) return failed;
+    throw error;
+  }
   const outputDigest = outputDigestOf(artifacts, values);
   // The cache before the state: "done in the store" then implies "in the cache", and a
   // run killed in between leaves an entry whose blobs are whole, never the reverse.

@@ -63,7 +63,8 @@ export async function runStep(
     return await runKind(attempt, decision);
   } catch (error) {
     if (signal.aborted) return cancelStep(attempt);
-    const failed = failStepOnFs(attempt, error, { action: 'write' });
+    // A write(2) error names no file: the work directory is where the disk ran out.
+    const failed = failStepOnFs(attempt, error, { action: 'write', fallbackPath: env.workDir });
     if (failed) return failed;
     return failStep(attempt, internalStepFailure(error)); // not the machine's fault: a bug
   } finally {
