@@ -16,6 +16,7 @@ export function bindKind<P, K extends string>(
   return {
     tools: kind.tools,
     volatileParams: kind.volatileParams ?? [],
+    typicalMs: kind.typicalMs ?? 1000,
     describe: (facts) => kind.describe(step, facts),
     ...(verify ? { verify: (values, signal) => verify(step, values, signal) } : {}),
     resolve: (outputs) => {

@@ -223,6 +223,12 @@ export interface StepKind<P = JsonValue, K extends string = string> {
    */
   readonly volatileParams?: readonly ParamName<P>[];
   /**
+   * Roughly how long the step takes on a small host (2 cores, TCG), in ms: the runner
+   * starts the steps on the longest remaining path first, and uses this for a step that
+   * has not run in this state yet (its last run's duration otherwise). Default 1000.
+   */
+  readonly typicalMs?: number;
+  /**
    * Checks, with `--refresh`, that a completed step's effects outside the work directory
    * still hold (an image still registered, a bundle still uploaded). Returns what is
    * wrong (the step then runs again), or undefined. May make network calls.
@@ -246,6 +252,8 @@ export interface BoundKind {
   readonly tools: readonly string[];
   /** The names of the step's params that the fingerprint leaves out. */
   readonly volatileParams: readonly string[];
+  /** See StepKind.typicalMs (default filled in). */
+  readonly typicalMs: number;
   /** What the step would do. Pure. */
   readonly describe: (facts: HostFacts) => StepDescription;
   /** See StepKind.verify; absent when the kind has no remote effects to check. */

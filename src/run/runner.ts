@@ -12,7 +12,13 @@ import type { StepId, StepKinds, StepSpec } from '../plan/step.js';
 import type { EventSink, RunOutcome, RunSummary } from './events.js';
 import { artifactsRoot, logPath, logsDir } from './layout.js';
 import { runStep } from './run-step.js';
-import { schedule, type FailureMode, type FinalStatus, type StepOutcome } from './scheduler.js';
+import {
+  longestPathFirst,
+  schedule,
+  type FailureMode,
+  type FinalStatus,
+  type StepOutcome,
+} from './scheduler.js';
 import type { StepRunEnv } from './step-attempt.js';
 import type { StateStore } from './state.js';
 import { internalStepFailure } from '../plan/step-failure.js';
@@ -41,6 +47,16 @@ export interface RunnerOptions {
   readonly clock?: () => number;
   /** The shared store's step cache: steps are restored from it, needs' files fetched. */
   readonly cache?: StepCache;
+}
+
+/** How long `step` should take: its last recorded run here, else its kind's typical time. */
+function expectedMs(options: RunnerOptions, step: StepSpec): number {
+  const record = options.store.current.steps[step.id];
+  if (record) {
+    const ms = Date.parse(record.finishedAt) - Date.parse(record.startedAt);
+    if (Number.isFinite(ms) && ms > 0) return ms;
+  }
+  return options.kinds.get(step.id)?.typicalMs ?? 1000;
 }
 
 /** The step's decision now, from the records the run has written so far. */
@@ -202,7 +218,7 @@ export async function runGraph(
   await makeDirectories(artifactsRoot(options.workDir));
 
   const statuses = await schedule({
-    steps: options.graph.steps,
+    steps: longestPathFirst(options.graph.steps, (step) => expectedMs(options, step)),
     jobs: options.jobs,
     onFailure: options.onFailure,
     signal: options.signal,

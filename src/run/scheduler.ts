@@ -1,5 +1,5 @@
-// The scheduler: which step starts next (graph order, once its needs are done and a slot
-// is free), which are blocked by a need that did not finish, and what the failure mode and
+// The scheduler: which step starts next (in the order given, once its needs are done and a
+// slot is free; longestPathFirst() makes that order), which are blocked by a need that did not finish, and what the failure mode and
 // the run's AbortSignal stop. Pure policy: it knows nothing of state, logs or step kinds.
 //
 //   pending ──needs done, slot free──> start() ──> done | failed | blocked | canceled
@@ -55,6 +55,39 @@ export interface ScheduleOptions<S extends SchedulerStep> {
   readonly onBlocked?: (step: S, by: readonly string[]) => void;
   /** `start` threw `error` for `step` (a bug in the caller, reported once per step). */
   readonly onInternalError?: (step: S, error: unknown) => void;
+}
+
+/**
+ * The steps ordered longest remaining path first: by the sum of the weights (expected
+ * durations, > 0) along the longest chain from the step through its dependents to the
+ * end of the graph; ties keep the given order. A step's path is longer than any of its
+ * dependents', so this is still a topological order. Given to schedule(), whichever
+ * ready step the critical path runs through takes a free slot first (the root file
+ * system's extraction, which the boot test waits for, before the kernel's). Pure.
+ */
+export function longestPathFirst<S extends SchedulerStep>(
+  steps: readonly S[],
+  weight: (step: S) => number,
+): S[] {
+  const dependents = new Map<string, S[]>(steps.map((s) => [s.id, []]));
+  for (const step of steps) for (const need of step.needs) dependents.get(need)?.push(step);
+  const length = new Map<string, number>();
+  const pathOf = (step: S): number => {
+    const known = length.get(step.id);
+    if (known !== undefined) return known;
+    let longest = 0;
+    for (const dependent of dependents.get(step.id) ?? [])
+      longest = Math.max(longest, pathOf(dependent));
+    const total = Math.max(1, weight(step)) + longest;
+    length.set(step.id, total);
+    return total;
+  };
+  // Dependents first (reverse topological order), so the recursion stays shallow.
+  for (const step of [...steps].reverse()) pathOf(step);
+  return steps
+    .map((step, index) => ({ step, index, path: length.get(step.id) ?? 0 }))
+    .sort((a, b) => b.path - a.path || a.index - b.index)
+    .map(({ step }) => step);
 }
 
 type Status = FinalStatus | { readonly state: 'pending' } | { readonly state: 'running' };

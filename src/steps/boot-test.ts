@@ -50,6 +50,7 @@ function artifactOf(ctx: StepRunContext<BootTestParams>, name: string): string |
 export const bootTest: StepKind<BootTestParams, 'boot-test'> = {
   kind: 'boot-test',
   tools: [QEMU_SYSTEM, 'ssh', 'ssh-keygen'],
+  typicalMs: 30_000,
   // A bigger VM or more patience does not change what the test proves.
   volatileParams: ['timeoutMs', 'memoryBytes', 'cpus', 'accel'],
   describe: (step, facts) => {

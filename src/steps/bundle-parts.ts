@@ -21,6 +21,7 @@ export function bundlePartsKind(session: CloudSession): StepKind<BundleParams, '
   return {
     kind: 'bundle-parts',
     tools: [],
+    typicalMs: 5_000,
     describe: (step) => describeBundle(step, 'bundle the parts of'),
     verify: (_step, values, signal) => verifyCloudCert(session, values, signal),
     run: async (ctx) => {

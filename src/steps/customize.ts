@@ -227,6 +227,7 @@ async function viaGuestfs(
 export const customize: StepKind<CustomizeParams, 'customize'> = {
   kind: 'customize',
   tools: ['qemu-img', 'virt-customize', 'chroot', 'mount'],
+  typicalMs: 5_000,
   describe,
   async run(ctx): Promise<Result<StepOutputs, StepFailure>> {
     const base = upstreamDisk(ctx);

@@ -14,6 +14,7 @@ import { upstreamDisk } from './upstream.js';
 export const extractDisk: StepKind<ExtractDiskParams, 'extract-disk'> = {
   kind: 'extract-disk',
   tools: ['qemu-img'],
+  typicalMs: 5_000,
   describe(step) {
     return {
       summary: `convert the whole bootable disk to the raw image ${step.params.name}`,

@@ -37,6 +37,7 @@ export function needsFinalCheck(firstCheck: FsckVerdict, resized: boolean): bool
 export const extractRootfs: StepKind<ExtractRootfsParams, 'extract-rootfs'> = {
   kind: 'extract-rootfs',
   tools: ['qemu-img', 'e2fsck', 'resize2fs', 'dumpe2fs'],
+  typicalMs: 5_000,
   describe(step) {
     const image = `<out>/${step.params.name}`;
     return {

@@ -15,6 +15,7 @@ import { describeIso, installIso } from './install-iso.js';
 export const installOs: StepKind<InstallParams, 'install-os'> = {
   kind: 'install-os',
   tools: ['qemu-img', 'debootstrap', 'mke2fs', 'qemu-system-x86_64', 'xorriso'],
+  typicalMs: 60_000,
   // The installer VM's size and patience do not change the installed system.
   volatileParams: ['memoryBytes', 'cpus', 'accel', 'timeoutMs'],
   describe(step, facts) {

@@ -3,6 +3,7 @@
 // Steps are released through explicit promises; nothing waits on a timer.
 import { describe, expect, test } from '@jest/globals';
 import {
+  longestPathFirst,
   schedule,
   type FailureMode,
   type FinalStatus,
@@ -256,5 +257,63 @@ describe('scheduler', () => {
       s.id === 'a' ? Promise.reject(new Error('bug')) : Promise.resolve(DONE);
     const { result } = run([step('a'), step('b')], { jobs: 1, onFailure: 'stop', start });
     expect(await result).toEqual({ a: 'internal-error', b: 'not-started' });
+  });
+});
+
+describe('longestPathFirst', () => {
+  // The paravirtual graph's tail after customize: the kernel's chain has more steps, the
+  // root file system's chain (through the boot test) more time.
+  const graph = [
+    step('customize'),
+    step('extract-kernel', 'customize'),
+    step('extract-ramdisk', 'customize'),
+    step('bundle-kernel', 'extract-kernel'),
+    step('register-kernel', 'bundle-kernel'),
+    step('extract-rootfs', 'customize'),
+    step('bundle-machine', 'extract-rootfs'),
+    step('boot-test', 'extract-rootfs'),
+    step('register-machine', 'bundle-machine', 'boot-test', 'register-kernel'),
+  ];
+  const ms: Record<string, number> = { 'boot-test': 25_000, 'extract-rootfs': 5_000 };
+  const weight = (s: SchedulerStep): number => ms[s.id] ?? 1000;
+
+  test('the step on the longest remaining path comes first, and needs still come before dependents', () => {
+    const order = longestPathFirst(graph, weight).map((s) => s.id);
+    expect(order.indexOf('extract-rootfs')).toBeLessThan(order.indexOf('extract-kernel'));
+    expect(order.indexOf('boot-test')).toBeLessThan(order.indexOf('bundle-machine'));
+    for (const s of graph)
+      for (const need of s.needs) expect(order.indexOf(need)).toBeLessThan(order.indexOf(s.id));
+    expect(order).toHaveLength(graph.length);
+  });
+
+  test('equal paths keep the given order; a zero or negative weight counts as 1', () => {
+    const flat = [step('a'), step('b'), step('c')];
+    expect(longestPathFirst(flat, () => 0).map((s) => s.id)).toEqual(['a', 'b', 'c']);
+    const chain = [step('x'), step('y', 'x')];
+    expect(longestPathFirst(chain, () => -5).map((s) => s.id)).toEqual(['x', 'y']);
+  });
+
+  test('given to schedule() with one slot, the critical path starts first', async () => {
+    const started: string[] = [];
+    const start = (s: SchedulerStep): Promise<StepOutcome> => {
+      started.push(s.id);
+      return Promise.resolve(DONE);
+    };
+    await run(longestPathFirst(graph, weight), { jobs: 1, start }).result;
+    expect(started).toEqual([
+      'customize',
+      'extract-rootfs', // 5 s + the boot test's 25 s ahead of it
+      'boot-test',
+      'extract-kernel', // three 1 s steps ahead of it
+      'bundle-kernel',
+      'register-kernel', // ties with bundle-machine (2 s each): the graph's order
+      'bundle-machine',
+      'extract-ramdisk',
+      'register-machine',
+    ]);
+    // In the graph's own order the kernel's extraction would have taken the slot first.
+    started.length = 0;
+    await run(graph, { jobs: 1, start }).result;
+    expect(started.indexOf('extract-kernel')).toBeLessThan(started.indexOf('extract-rootfs'));
   });
 });
