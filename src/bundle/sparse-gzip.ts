@@ -29,7 +29,13 @@ export interface ContentDigest {
 export async function encodeSparseGzip(
   file: string,
   out: string,
-  options: { readonly exec: Exec; readonly signal: AbortSignal; readonly concurrency?: number },
+  options: {
+    readonly exec: Exec;
+    readonly signal: AbortSignal;
+    readonly concurrency?: number;
+    /** zlib level 1–9 (default 6). */
+    readonly level?: number;
+  },
 ): Promise<Result<ContentDigest | undefined, SeekDataFailure>> {
   const listed = await listDataExtents(file, options);
   if (!listed.ok) return listed;
@@ -38,7 +44,10 @@ export async function encodeSparseGzip(
   try {
     const output = await open(out, 'wx', 0o600);
     try {
-      const gzip = new ParallelGzip({ concurrency: options.concurrency ?? 2 });
+      const gzip = new ParallelGzip({
+        concurrency: options.concurrency ?? 2,
+        ...(options.level !== undefined ? { level: options.level } : {}),
+      });
       const hash = createHash('sha256');
       const zeros = Buffer.alloc(CHUNK);
       const count = Math.max(1, Math.ceil(size / CHUNK));

@@ -100,7 +100,23 @@ export async function putBlob(
   if (!present.ok) return err({ reason: 'cloud', failure: present.error });
   const encoded = tempName(options.tmpDir, '.gz');
   try {
-    const digest = await encodeSparseGzip(file, encoded, options);
+    const mismatch = (sha256: string): Result<never, BlobFailure> =>
+      err({
+        reason: 'corrupt',
+        key,
+        where: file,
+        detail: `the file's SHA-256 is ${sha256}, not the ${expected.sha256} recorded when it was made: it changed since`,
+      });
+    // With the caller's digest, a blob the store already holds is neither compressed nor sent.
+    if (options.digest !== undefined && present.value !== undefined) {
+      const sha256 = await options.digest(file, options.signal);
+      if (sha256 !== expected.sha256) return mismatch(sha256);
+      options.log?.(`cache: ${key} is already in ${objects.where}`);
+      return ok({ sha256, size: (await stat(file)).size, bytesSent: 0 });
+    }
+    // Level 1: a cache blob is written on every change and read back on one runner or two;
+    // deflating at gzip's default level took the most of a cached step's upload.
+    const digest = await encodeSparseGzip(file, encoded, { ...options, level: 1 });
     if (!digest.ok)
       return err({
         reason: 'local',
@@ -114,13 +130,7 @@ export async function putBlob(
       options.digest !== undefined
         ? await options.digest(file, options.signal)
         : digest.value.sha256;
-    if (sha256 !== expected.sha256)
-      return err({
-        reason: 'corrupt',
-        key,
-        where: file,
-        detail: `the file's SHA-256 is ${sha256}, not the ${expected.sha256} recorded when it was made: it changed since`,
-      });
+    if (sha256 !== expected.sha256) return mismatch(sha256);
     if (present.value !== undefined) {
       options.log?.(`cache: ${key} is already in ${objects.where}`);
       return ok({ sha256, size, bytesSent: 0 });

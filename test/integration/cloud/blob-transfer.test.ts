@@ -209,6 +209,28 @@ describe('blob transfer', () => {
     expect(blobs.objects.size).toBe(0);
   });
 
+  test("with the caller's digest, a blob already there is not compressed again, but a changed file is still refused", async () => {
+    const dir = tempDir();
+    const file = await sparseFile(dir);
+    const blobs = new MemoryBlobs();
+    const key = blobKey('', file.sha256);
+    expect((await putBlob(blobs, file.path, key, file, options(dir))).ok).toBe(true);
+    const sha256Of = (path: string): Promise<string> =>
+      Promise.resolve(createHash('sha256').update(readFileSync(path)).digest('hex'));
+    // A temporary directory that does not exist: compressing would fail on it.
+    const noTmp = { ...options(dir), tmpDir: join(dir, 'absent'), digest: sha256Of };
+    const again = await putBlob(blobs, file.path, key, file, noTmp);
+    expect(again).toEqual(ok({ sha256: file.sha256, size: file.size, bytesSent: 0 }));
+    const other = await putBlob(blobs, file.path, key, { sha256: '1'.repeat(64) }, noTmp);
+    expect(other).toMatchObject({ ok: false, error: { reason: 'corrupt', where: file.path } });
+    // Without it (nothing to check the file by but the compression), the file is compressed.
+    const unchecked = await putBlob(blobs, file.path, key, file, {
+      ...options(dir),
+      tmpDir: join(dir, 'absent'),
+    });
+    expect(unchecked).toMatchObject({ ok: false, error: { reason: 'local' } });
+  });
+
   test.each([
     [
       // In the random data's stored blocks (a flipped padding bit of a sync flush would
