@@ -35,6 +35,8 @@ export async function encodeSparseGzip(
     readonly concurrency?: number;
     /** zlib level 1–9 (default 6). */
     readonly level?: number;
+    /** How many chunks may be deflated at once right now (at most `concurrency`). */
+    readonly limit?: () => number;
   },
 ): Promise<Result<ContentDigest | undefined, SeekDataFailure>> {
   const listed = await listDataExtents(file, options);
@@ -47,6 +49,7 @@ export async function encodeSparseGzip(
       const gzip = new ParallelGzip({
         concurrency: options.concurrency ?? 2,
         ...(options.level !== undefined ? { level: options.level } : {}),
+        ...(options.limit !== undefined ? { limit: options.limit } : {}),
       });
       const hash = createHash('sha256');
       const zeros = Buffer.alloc(CHUNK);

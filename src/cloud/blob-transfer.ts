@@ -94,6 +94,8 @@ export async function putBlob(
     readonly exec: Exec;
     readonly partSize?: number;
     readonly concurrency?: number;
+    /** Cores free for compression, asked before each chunk (a boot test's VM claims some). */
+    readonly cores?: () => number;
   },
 ): Promise<Result<PutBlobResult, BlobFailure>> {
   const present = await objects.head(key, options.signal);
@@ -116,7 +118,12 @@ export async function putBlob(
     }
     // Level 1: a cache blob is written on every change and read back on one runner or two;
     // deflating at gzip's default level took the most of a cached step's upload.
-    const digest = await encodeSparseGzip(file, encoded, { ...options, level: 1 });
+    const digest = await encodeSparseGzip(file, encoded, {
+      exec: options.exec,
+      signal: options.signal,
+      level: 1,
+      ...(options.cores !== undefined ? { limit: options.cores } : {}),
+    });
     if (!digest.ok)
       return err({
         reason: 'local',

@@ -11,7 +11,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { err, ok, type Result } from '../core/result.js';
 import { writeBodyFile, type BodyExpectations } from './body-file.js';
@@ -232,18 +231,18 @@ export class MultipartStore {
       if (!chosen.ok) return chosen;
       const tmp = await this.#objects.tempPath(bucket, key);
       const sha1 = createHash('sha1');
-      const hasher = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          sha1.update(chunk);
-          callback(null, chunk);
-        },
-      });
-      const out = createWriteStream(tmp, { mode: FILE_MODE });
-      const copy = pipeline(hasher, out);
-      for (const part of chosen.value)
-        await pipeline(createReadStream(join(dir, part.dataFile)), hasher, { end: false });
-      hasher.end();
-      await copy;
+      // One source of all parts in order (a pipeline per part into one shared stream would
+      // add listeners to it for every part: Node warns past ten).
+      const files = chosen.value.map((part) => join(dir, part.dataFile));
+      async function* parts(): AsyncGenerator<Buffer> {
+        for (const file of files) {
+          for await (const chunk of createReadStream(file)) {
+            sha1.update(chunk as Buffer);
+            yield chunk as Buffer;
+          }
+        }
+      }
+      await pipeline(parts(), createWriteStream(tmp, { mode: FILE_MODE }));
       const committed = await this.#objects.commitFile(bucket, key, tmp, {
         owner: meta.owner,
         acl: meta.acl,

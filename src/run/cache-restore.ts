@@ -16,6 +16,7 @@ import {
   failStep,
   failStepOnFs,
   failStepOnStore,
+  recordsOf,
   type StepAttempt,
   type StepRunEnv,
 } from './step-attempt.js';
@@ -67,7 +68,7 @@ export async function restoreStep(
   const path = logPath(env.workDir, step.id);
   const opened = await openLog(path);
   const log = opened.ok ? opened.value : NO_LOG;
-  const attempt: StepAttempt = { env, step, log, t0: env.clock(), signal };
+  const attempt: StepAttempt = { env, step, log, t0: env.clock(), signal, later: [] };
   const reasons = [`restore from the cache (made by recipe ${entry.recipe} at ${entry.created})`];
   env.emit({
     type: 'step-started',
@@ -125,7 +126,7 @@ export async function fetchNeed(
   need: StepId,
   options: { readonly signal: AbortSignal; readonly log: (line: string) => void },
 ): Promise<Result<{ bytes: number }, FetchProblem>> {
-  const record = env.store.current.steps[need];
+  const record = recordsOf(env)[need];
   if (!record) return ok({ bytes: 0 });
   const status = await artifactStatus(env.workDir, need, record);
   if (status.missing.length === 0) return ok({ bytes: 0 });

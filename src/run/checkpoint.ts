@@ -1,6 +1,8 @@
 // Checkpoints a step that succeeded: hashes its artifacts, renames its partial directory
-// into place, then records it in the state (after the rename, so a record always has its
-// files). A checkpoint is whole or absent; what ran the step is run-step.ts's business.
+// into place, then (with a step cache, after its upload) records it in the state: after the
+// rename, so a record always has its files. With a step cache the upload and the record
+// follow in the background (deferred-records.ts) while the dependents already run. A
+// checkpoint is whole or absent; what ran the step is run-step.ts's business.
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256Hex } from '../core/hash.js';
@@ -12,7 +14,7 @@ import { memoPath, rememberFiles } from './artifact-memo.js';
 import type { StepOutcome } from './scheduler.js';
 import { failStep, failStepOnFs, failStepOnStore, type StepAttempt } from './step-attempt.js';
 import { statePath, withStep, type ArtifactRecord, type StepRecord } from './state.js';
-import { stepFailure } from '../plan/step-failure.js';
+import { internalStepFailure, stepFailure } from '../plan/step-failure.js';
 
 /** Digest of a step's outputs, which its dependents' fingerprints include. */
 export function outputDigestOf(
@@ -40,7 +42,7 @@ export async function checkpointStep(
   attempt: StepAttempt,
   result: StepResult,
 ): Promise<StepOutcome> {
-  const { env, step, log, t0 } = attempt;
+  const { env, step, t0 } = attempt;
   const { values } = result.outputs;
   const artifacts: Record<string, ArtifactRecord> = {};
   for (const [name, file] of Object.entries(result.outputs.artifacts)) {
@@ -73,14 +75,7 @@ export async function checkpointStep(
     throw error;
   }
   const outputDigest = outputDigestOf(artifacts, values);
-  // The cache before the state: "done in the store" then implies "in the cache", and a
-  // run killed in between leaves an entry whose blobs are whole, never the reverse.
-  if (env.cache?.caches(step.kind) === true)
-    await saveToCache(
-      attempt,
-      { fingerprint: result.fingerprint, artifacts, values, outputDigest },
-      final,
-    );
+  const saved = { fingerprint: result.fingerprint, artifacts, values, outputDigest };
   const record: StepRecord = {
     kind: step.kind,
     fingerprint: result.fingerprint,
@@ -91,6 +86,57 @@ export async function checkpointStep(
     startedAt: new Date(t0).toISOString(),
     finishedAt: new Date(env.clock()).toISOString(),
   };
+  const cached = env.cache?.caches(step.kind) === true;
+  const deferred = env.background;
+  if (deferred !== undefined) {
+    // Done here now: the dependents start on its files. Its upload runs meanwhile, and its
+    // record is written once the upload has ended and its needs' records are written.
+    const upload = cached ? saveToCache(attempt, saved, final, deferred.signal) : undefined;
+    const written = new Promise<void>((resolve) => {
+      deferred.hold(
+        step.id,
+        step.needs,
+        record,
+        async () => {
+          await upload;
+          try {
+            return await recordStep(attempt, record);
+          } catch (error) {
+            failStep(attempt, internalStepFailure(error)); // not the store's refusal: a bug
+            return false;
+          } finally {
+            resolve();
+          }
+        },
+        (needs) => {
+          failStep(
+            attempt,
+            stepFailure(
+              'cloud',
+              'need-not-recorded',
+              `it finished, but is not recorded: ${needs.join(', ')}, which it needs, could not be recorded in the state. Run apply again.`,
+            ),
+          );
+          resolve();
+        },
+      );
+    });
+    attempt.later.push(written);
+    return { state: 'done', ran: true };
+  }
+  // The cache before the state: "done in the store" then implies "in the cache", and a
+  // run killed in between leaves an entry whose blobs are whole, never the reverse.
+  if (cached) await saveToCache(attempt, saved, final, attempt.signal);
+  return (await recordStep(attempt, record)) ? { state: 'done', ran: true } : { state: 'failed' };
+}
+
+/**
+ * Writes the step's record to the state and reports it done (true), or reports why the
+ * state could not be written (false): a file-system failure names state.json, a remote
+ * store's refusal says why. Other errors are thrown.
+ */
+async function recordStep(attempt: StepAttempt, record: StepRecord): Promise<boolean> {
+  const { env, step, log, t0 } = attempt;
   try {
     await env.store.update((state) => withStep(state, step.id, record));
   } catch (error) {
@@ -100,12 +146,17 @@ export async function checkpointStep(
         action: 'record the step in',
         path: statePath(env.workDir),
       });
-    if (failed) return failed;
+    if (failed) return false;
     throw error;
   }
   log.write(`# done in ${String(env.clock() - t0)} ms\n`);
-  env.emit({ type: 'step-succeeded', id: step.id, durationMs: env.clock() - t0, values });
-  return { state: 'done', ran: true };
+  env.emit({
+    type: 'step-succeeded',
+    id: step.id,
+    durationMs: env.clock() - t0,
+    values: record.values,
+  });
+  return true;
 }
 
 /**
@@ -122,8 +173,9 @@ async function saveToCache(
     readonly outputDigest: string;
   },
   dir: string,
+  signal: AbortSignal,
 ): Promise<void> {
-  const { env, step, log, signal } = attempt;
+  const { env, step, log } = attempt;
   const cache = env.cache;
   if (cache === undefined) return;
   const line = (text: string): void => {
@@ -145,7 +197,7 @@ async function saveToCache(
       outputDigest: outputs.outputDigest,
     },
     dir,
-    { signal, exec: env.exec, log: line },
+    { signal, exec: env.exec, log: line, cores: () => env.cores.free() },
   );
   if (saved.ok) {
     line(

@@ -14,6 +14,7 @@ import {
   failStep,
   failStepOnFs,
   failStepOnStore,
+  recordsOf,
   type StepAttempt,
   type StepRunEnv,
 } from './step-attempt.js';
@@ -36,7 +37,8 @@ export async function runStep(
   const path = logPath(env.workDir, step.id);
   const opened = await openLog(path);
   const log = opened.ok ? opened.value : NO_LOG;
-  const attempt: StepAttempt = { env, step, log, t0: env.clock(), signal };
+  const later: Promise<void>[] = [];
+  const attempt: StepAttempt = { env, step, log, t0: env.clock(), signal, later };
   env.emit({
     type: 'step-started',
     id: step.id,
@@ -68,7 +70,9 @@ export async function runStep(
     if (failed) return failed;
     return failStep(attempt, internalStepFailure(error)); // not the machine's fault: a bug
   } finally {
-    await log.close();
+    // A background upload writes to the log until it ends; the run waits for both.
+    if (later.length === 0 || env.background === undefined) await log.close();
+    else env.background.add(Promise.allSettled(later).then(() => log.close()));
   }
 }
 
@@ -184,7 +188,7 @@ async function dropRecord(attempt: StepAttempt): Promise<StepOutcome | undefined
 
 /** The recorded outputs of the step's needs, with each one's final directory. */
 function needOutputs(env: StepRunEnv, step: StepSpec): Map<StepId, StepOutputs & { dir: string }> {
-  const records = env.store.current.steps;
+  const records = recordsOf(env);
   const needs = new Map<StepId, StepOutputs & { dir: string }>();
   for (const need of step.needs) {
     const record = records[need];

@@ -19,7 +19,8 @@ import {
   type FinalStatus,
   type StepOutcome,
 } from './scheduler.js';
-import type { StepRunEnv } from './step-attempt.js';
+import { recordsOf, type StepRunEnv } from './step-attempt.js';
+import { DeferredRecords } from './deferred-records.js';
 import type { StateStore } from './state.js';
 import { internalStepFailure } from '../plan/step-failure.js';
 import { err, ok, type Result } from '../core/result.js';
@@ -59,9 +60,12 @@ function expectedMs(options: RunnerOptions, step: StepSpec): number {
   return options.kinds.get(step.id)?.typicalMs ?? 1000;
 }
 
-/** The step's decision now, from the records the run has written so far. */
-function decideNow(options: RunnerOptions, step: StepSpec): StepDecision {
-  const records = options.store.current.steps;
+/** The step's decision now, from the records the run has made so far (recordsOf). */
+function decideNow(
+  options: RunnerOptions,
+  step: StepSpec,
+  records: PlanFacts['records'],
+): StepDecision {
   const facts: PlanFacts = { ...options.facts, records };
   return decideStep(step, facts, (need) => {
     const record = records[need];
@@ -81,7 +85,14 @@ function startStep(
   restored: Set<StepId>,
 ): (step: StepSpec, signal: AbortSignal) => StepOutcome | Promise<StepOutcome> {
   return async (step, signal) => {
-    const decision = decideNow(options, step);
+    const unrecorded = env.background?.failed ?? [];
+    if (unrecorded.length > 0 && options.onFailure !== 'continue') {
+      // Like a failed step: what would be built on it could not be recorded either.
+      const reasons = [`${unrecorded.join(', ')} could not be recorded in the state`];
+      options.emit({ type: 'step-blocked', id: step.id, reasons });
+      return { state: 'blocked' };
+    }
+    const decision = decideNow(options, step, recordsOf(env));
     if (decision.verdict === 'up-to-date') {
       options.emit({ type: 'step-skipped', id: step.id });
       return { state: 'done', ran: false };
@@ -142,7 +153,7 @@ function needEnsurer(
     if (signal.aborted) return err('canceled');
     const spec = options.graph.byId.get(need);
     if (!spec) return err(got.error.detail);
-    const records = options.store.current.steps;
+    const records = recordsOf(env());
     const decision = decideStep(
       spec,
       { ...options.facts, records, forced: new Set([need]), cached: undefined },
@@ -196,13 +207,15 @@ export async function runGraph(
   const started = clock();
   let accel: Promise<'kvm' | 'tcg'> | undefined;
   const restored = new Set<StepId>();
+  // With a step cache, steps count as done before their upload and record (deferred-records.ts).
+  const background = options.cache ? new DeferredRecords(options.signal) : undefined;
   const env: StepRunEnv = {
     ...(options.cache !== undefined ? { cache: options.cache } : {}),
     ensureNeed: needEnsurer(options, () => env),
     ...(options.facts.readsValuesOnly !== undefined
       ? { readsValuesOnly: options.facts.readsValuesOnly }
       : {}),
-    redecide: (step) => decideNow(options, step),
+    redecide: (step) => decideNow(options, step, recordsOf(env)),
     kinds: options.kinds,
     store: options.store,
     workDir: options.workDir,
@@ -212,6 +225,7 @@ export async function runGraph(
     accel: () => (accel ??= options.probeAccel(options.signal)),
     cores: coreShare(availableParallelism()),
     clock,
+    ...(background !== undefined ? { background } : {}),
   };
   options.emit({ type: 'run-started', total: options.graph.steps.length, jobs: options.jobs });
   await makeDirectories(logsDir(options.workDir));
@@ -235,15 +249,24 @@ export async function runGraph(
     },
   });
 
+  // Uploads and records that outlived their steps: the run (and its lock) ends when they do.
+  await background?.settled();
+  const unrecorded = new Set(background?.failed ?? []);
+
   const ids = (pred: (s: FinalStatus) => boolean): StepId[] =>
     options.graph.steps
       .filter((s) => pred(statuses.get(s.id) ?? { state: 'not-started' }))
       .map((s) => s.id);
   const summary: RunSummary = {
-    ran: ids((s) => s.state === 'done' && s.ran).filter((id) => !restored.has(id)),
+    ran: ids((s) => s.state === 'done' && s.ran).filter(
+      (id) => !restored.has(id) && !unrecorded.has(id),
+    ),
     restored: ids((s) => s.state === 'done' && s.ran).filter((id) => restored.has(id)),
     upToDate: ids((s) => s.state === 'done' && !s.ran),
-    failed: ids((s) => s.state === 'failed' || s.state === 'internal-error'),
+    // A step that ran but could not be recorded failed (its step-failed event says why).
+    failed: ids((s) => s.state === 'failed' || s.state === 'internal-error').concat(
+      ids((s) => s.state === 'done').filter((id) => unrecorded.has(id)),
+    ),
     blocked: ids((s) => s.state === 'blocked'),
     canceled: ids((s) => s.state === 'canceled'),
     durationMs: clock() - started,

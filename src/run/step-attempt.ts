@@ -11,7 +11,8 @@ import type { EventSink } from './events.js';
 import { logPath } from './layout.js';
 import type { StepOutcome } from './scheduler.js';
 import type { StepLog } from './step-log.js';
-import type { StateStore } from './state.js';
+import type { StateStore, StepRecord } from './state.js';
+import type { DeferredRecords } from './deferred-records.js';
 import { StoreWriteError } from './store.js';
 import { describeStepFailure, fsStepFailure, stepFailure } from '../plan/step-failure.js';
 
@@ -44,6 +45,18 @@ export interface StepRunEnv {
   readonly readsValuesOnly?: ReadonlySet<string>;
   /** The step's decision now, from the records written so far (after a need ran again). */
   readonly redecide?: (step: StepSpec) => StepDecision;
+  /**
+   * With a step cache: steps count as done here as soon as their files are in place, and
+   * their upload and state record follow in the background (deferred-records.ts). Absent:
+   * each step is uploaded and recorded before it counts as done.
+   */
+  readonly background?: DeferredRecords;
+}
+
+/** The step records the run sees: the store's, and those still being written to it. */
+export function recordsOf(env: StepRunEnv): Readonly<Record<string, StepRecord>> {
+  const stored = env.store.current.steps;
+  return env.background?.records(stored) ?? stored;
 }
 
 /** One attempt at one step: where its lines go, when it started, what stops it. */
@@ -53,6 +66,8 @@ export interface StepAttempt {
   readonly log: StepLog;
   readonly t0: number;
   readonly signal: AbortSignal;
+  /** Work the step left running in the background (its log is closed once it ends). */
+  readonly later: Promise<void>[];
 }
 
 /** Reports `failure` (log line and step-failed event): the step failed. */

@@ -44,6 +44,8 @@ export interface CacheTransferOptions {
   readonly signal: AbortSignal;
   readonly exec: Exec;
   readonly log: (line: string) => void;
+  /** The cores free for compression right now, asked before each chunk (core/core-share.ts). */
+  readonly cores?: () => number;
 }
 
 /**

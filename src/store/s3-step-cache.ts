@@ -80,6 +80,7 @@ export function s3StepCache(options: S3StepCacheOptions): StepCache {
             tmpDir: dirname(dir),
             log: transfer.log,
             digest,
+            ...(transfer.cores !== undefined ? { cores: transfer.cores } : {}),
           },
         );
         if (!put.ok)

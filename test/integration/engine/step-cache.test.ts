@@ -75,10 +75,17 @@ describe('the step cache of a shared store', () => {
     rig.setConfig({ defaultDelayMs: 300 });
     const a = startFakeCli(rig, apply(rig.recipe, join(rig.dir, 'runner-a'), '--lease', '3s'));
     const aPid = a.child.pid;
-    // install-os finished and was recorded: customize started after it.
+    // customize starts on install-os's files before install-os's upload and record are
+    // done (they follow in the background); A is killed once the record is in the store.
     await waitFor(() =>
       rig.journal().some((e) => e.pid === aPid && e.event === 'start' && e.id === 'customize'),
     );
+    await waitFor(async () => {
+      const steps = await storedState(cloud, 'engine-demo')
+        .then((s) => s.steps)
+        .catch(() => ({}));
+      return 'install-os' in steps;
+    });
     a.child.kill('SIGKILL');
     expect((await a.done).signal).toBe('SIGKILL');
     const state = await storedState(cloud, 'engine-demo');

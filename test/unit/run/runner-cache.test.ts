@@ -28,13 +28,14 @@ const noExec: Exec = () => {
 };
 
 /** Kinds that write one small artifact naming their step; each run is counted. */
-function kinds(ran: string[]): BuiltinKinds {
+function kinds(ran: string[], onRun?: (id: string) => void): BuiltinKinds {
   return kindTable((kind) => ({
     kind,
     tools: [],
     describe: () => ({ summary: kind, commands: [], effects: [], notes: [] }),
     run: async (ctx) => {
       ran.push(ctx.step.id);
+      onRun?.(ctx.step.id);
       // Read every need's artifact, as a real step reads its needs' files.
       const read = [];
       for (const need of ctx.needs.values())
@@ -47,7 +48,14 @@ function kinds(ran: string[]): BuiltinKinds {
 }
 
 /** A cache in memory: entries by fingerprint, blobs as files in a directory by digest. */
-function memoryCache(options: { failSave?: boolean; kinds?: ReadonlySet<string> } = {}) {
+function memoryCache(
+  options: {
+    failSave?: boolean;
+    kinds?: ReadonlySet<string>;
+    /** Awaited before each save: holds an upload until the test lets it go. */
+    gate?: (kind: string) => Promise<void>;
+  } = {},
+) {
   const blobs = mkdtempSync(join(tmpdir(), 'emi-blobs-'));
   const entries = new Map<string, CachedOutputs>();
   const calls: string[] = [];
@@ -64,6 +72,7 @@ function memoryCache(options: { failSave?: boolean; kinds?: ReadonlySet<string> 
     save: async (entry, dir) => {
       calls.push(`save ${entry.kind}`);
       whenSaved?.(entry.kind);
+      await options.gate?.(entry.kind);
       if (options.failSave === true) return err('HTTP 503 SlowDown (fake), after 4 attempts');
       for (const a of Object.values(entry.artifacts))
         await copyFile(join(dir, a.file), join(blobs, a.sha256));
@@ -95,7 +104,15 @@ function memoryCache(options: { failSave?: boolean; kinds?: ReadonlySet<string> 
   };
 }
 
-async function runner(cache: StepCache | undefined, start?: State, workDir?: string) {
+async function runner(
+  cache: StepCache | undefined,
+  start?: State,
+  workDir?: string,
+  hooks: {
+    onRun?: (id: string) => void;
+    write?: (dir: string, state: State) => Promise<void>;
+  } = {},
+) {
   const loaded = await loadRecipe(repoPath('test', 'fixtures', 'recipes', 'engine', 'demo.yaml'), {
     env: {},
     strictInputs: true,
@@ -105,7 +122,7 @@ async function runner(cache: StepCache | undefined, start?: State, workDir?: str
   const graph: StepGraph<BuiltinStepSpec> | undefined = buildGraph(defaultGraphInput(recipe)).graph;
   if (!graph) throw new Error('no graph');
   const ran: string[] = [];
-  const bound = bindBuiltinSteps(graph.steps, kinds(ran));
+  const bound = bindBuiltinSteps(graph.steps, kinds(ran, hooks.onRun));
   const dir = workDir ?? mkdtempSync(join(tmpdir(), 'emi-runner-cache-'));
   await mkdir(dir, { recursive: true });
   const state = start ?? emptyState({ name: recipe.name, path: recipe.path });
@@ -120,7 +137,8 @@ async function runner(cache: StepCache | undefined, start?: State, workDir?: str
     host: { accel: 'tcg', isRoot: false },
     sharedState: true,
   });
-  const store = new StateStore(dir, state);
+  const write = hooks.write;
+  const store = new StateStore(write ? (next: State) => write(dir, next) : dir, state);
   await store.update((x) => x);
   const events: RunEvent[] = [];
   const result = await runGraph({
@@ -216,5 +234,65 @@ describe('the runner with a step cache', () => {
         (e) => e.type === 'step-log' && e.line.includes('the step cache could not give them back'),
       ),
     ).toBe(true);
+  });
+
+  test("with a cache, a step's dependents start before its upload ends; its record follows the upload and its needs' records", async () => {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // install-os's upload is held until customize, which reads its disk, has run.
+    const memory = memoryCache({
+      gate: (kind) => (kind === 'install-os' ? released : Promise.resolve()),
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'emi-runner-cache-'));
+    const seenByCustomize: string[] = [];
+    const succeeded: string[] = [];
+    const run = runner(memory.cache, undefined, dir, {
+      onRun: (id) => {
+        if (id !== 'customize') return;
+        const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as State;
+        seenByCustomize.push(...Object.keys(state.steps));
+        release();
+      },
+    });
+    const { result, events, store } = await run;
+    expect(result.outcome).toBe('ok');
+    // customize ran while install-os was done here but not yet in the state (nor the cache).
+    expect(seenByCustomize).toEqual(['create-disk']);
+    for (const e of events) if (e.type === 'step-succeeded') succeeded.push(e.id);
+    // Each record (and its ✓) only after its needs': install-os before customize.
+    expect(succeeded.indexOf('install-os')).toBeLessThan(succeeded.indexOf('customize'));
+    expect(succeeded.indexOf('customize')).toBeLessThan(succeeded.indexOf('extract-kernel'));
+    expect(Object.keys(store.current.steps).sort()).toEqual(
+      result.summary.ran.concat(result.summary.upToDate).sort(),
+    );
+    expect(memory.entries.size).toBe(3);
+  });
+
+  test('a record the store refuses fails its step, and the dependents that ran are not recorded', async () => {
+    const memory = memoryCache();
+    const { StoreWriteError } = await import('../../../src/run/store.js');
+    const { result, store, events } = await runner(memory.cache, undefined, undefined, {
+      write: (dir, next) => {
+        if ('install-os' in next.steps)
+          return Promise.reject(
+            new StoreWriteError(
+              { reason: 'state-conflict', url: 's3://b/p/state.json' },
+              'another runner wrote the state',
+            ),
+          );
+        return writeFile(join(dir, 'state.json'), JSON.stringify(next));
+      },
+    });
+    expect(result.outcome).toBe('failed');
+    expect(result.summary.failed).toEqual(expect.arrayContaining(['install-os', 'customize']));
+    expect(result.summary.ran).not.toContain('install-os');
+    expect(store.current.steps['install-os']).toBeUndefined();
+    expect(store.current.steps['customize']).toBeUndefined();
+    const failures = events.flatMap((e) => (e.type === 'step-failed' ? [e] : []));
+    expect(failures.find((f) => f.id === 'customize')?.failure).toMatchObject({
+      reason: 'need-not-recorded',
+    });
   });
 });
