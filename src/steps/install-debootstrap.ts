@@ -193,6 +193,14 @@ export async function installDebootstrap(
       const r = await chrootRun(ctx, sandbox, tree, ['locale-gen']);
       if (!r.ok) return r;
     }
+    // Complete package lists (debootstrap leaves the Packages files only): a customize step's
+    // `apt-get update` then finds them current instead of fetching and unpacking the
+    // translations on every change. Not fatal: customize updates the lists itself anyway.
+    const listed = await chrootRun(ctx, sandbox, tree, ['apt-get', 'update', '-q']);
+    if (!listed.ok)
+      ctx.log(
+        'note: apt-get update failed in the new system; customize will update the package lists',
+      );
 
     const bootNames = await readdir(join(tree, 'boot')).catch(() => [] as string[]);
     const kernels = bootPairs(bootNames).map((b) => b.version);
