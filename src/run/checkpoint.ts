@@ -91,37 +91,38 @@ export async function checkpointStep(
   if (deferred !== undefined) {
     // Done here now: the dependents start on its files. Its upload runs meanwhile, and its
     // record is written once the upload has ended and its needs' records are written.
-    const upload = cached ? saveToCache(attempt, saved, final, deferred.signal) : undefined;
-    const written = new Promise<void>((resolve) => {
-      deferred.hold(
-        step.id,
-        step.needs,
-        record,
-        async () => {
+    // Its own warning on an unexpected error: the upload never fails the step.
+    const upload = cached
+      ? saveToCache(attempt, saved, final, deferred.signal).catch((error: unknown) => {
+          const message = `its outputs were not saved to the step cache: ${String(error)}. The build goes on.`;
+          env.emit({ type: 'step-warning', id: step.id, message });
+        })
+      : undefined;
+    const written = deferred.hold(
+      step.id,
+      step.needs,
+      record,
+      async () => {
+        try {
           await upload;
-          try {
-            return await recordStep(attempt, record);
-          } catch (error) {
-            failStep(attempt, internalStepFailure(error)); // not the store's refusal: a bug
-            return false;
-          } finally {
-            resolve();
-          }
-        },
-        (needs) => {
-          failStep(
-            attempt,
-            stepFailure(
-              'cloud',
-              'need-not-recorded',
-              `it finished, but is not recorded: ${needs.join(', ')}, which it needs, could not be recorded in the state. Run apply again.`,
-            ),
-          );
-          resolve();
-        },
-      );
-    });
-    attempt.later.push(written);
+          return await recordStep(attempt, record);
+        } catch (error) {
+          failStep(attempt, internalStepFailure(error)); // not the store's refusal: a bug
+          return false;
+        }
+      },
+      (needs) => {
+        failStep(
+          attempt,
+          stepFailure(
+            'cloud',
+            'need-not-recorded',
+            `it finished, but is not recorded: ${needs.join(', ')}, which it needs, could not be recorded in the state. Run apply again.`,
+          ),
+        );
+      },
+    );
+    attempt.later.push(written.then(() => undefined));
     return { state: 'done', ran: true };
   }
   // The cache before the state: "done in the store" then implies "in the cache", and a

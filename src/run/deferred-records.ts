@@ -28,7 +28,8 @@ export class DeferredRecords {
   /**
    * Holds `record` as done for this run, and starts `publish` (which writes it to the store
    * and resolves true, or reports why not and resolves false) once `needs`' records are
-   * written. A need whose record could not be written makes `refuse` run instead.
+   * written. A need whose record could not be written makes `refuse` run instead. Resolves
+   * (never rejects) with whether the record went into the store.
    */
   hold(
     id: StepId,
@@ -36,15 +37,13 @@ export class DeferredRecords {
     record: StepRecord,
     publish: () => Promise<boolean>,
     refuse: (needs: readonly StepId[]) => void,
-  ): void {
+  ): Promise<boolean> {
     this.#held.set(id, record);
     const written = this.needsWritten(needs)
       .then(async (failedNeeds) => {
-        if (failedNeeds.length > 0) {
-          refuse(failedNeeds);
-          return false;
-        }
-        return publish();
+        if (failedNeeds.length === 0) return publish();
+        refuse(failedNeeds);
+        return false;
       })
       .catch(() => false)
       .then((ok) => {
@@ -54,6 +53,7 @@ export class DeferredRecords {
       });
     this.#written.set(id, written);
     this.add(written);
+    return written;
   }
 
   /** Waits for the needs' records still being written; resolves with those that failed. */

@@ -295,4 +295,18 @@ describe('the runner with a step cache', () => {
       reason: 'need-not-recorded',
     });
   });
+
+  test('an upload that throws (a bug in the cache) is a warning: the step is recorded and the run ends', async () => {
+    const memory = memoryCache();
+    const throwing: StepCache = {
+      ...memory.cache,
+      save: () => Promise.reject(new Error('boom in save')),
+    };
+    const { result, events, store } = await runner(throwing);
+    expect(result.outcome).toBe('ok');
+    expect(store.current.steps['install-os']).toBeDefined();
+    const warnings = events.flatMap((e) => (e.type === 'step-warning' ? [e] : []));
+    expect(warnings.map((w) => w.id)).toEqual(['create-disk', 'install-os', 'customize']);
+    expect(warnings[0]?.message).toContain('boom in save');
+  });
 });
