@@ -66,7 +66,8 @@ export class DeferredRecords {
 
   /** Work the run waits for before it ends (a step's log, closed once its upload ended). */
   add(work: Promise<unknown>): void {
-    this.#work.add(work);
+    // Handled at once: a rejection before settled() is called must not end the process.
+    this.#work.add(work.catch(() => undefined));
   }
 
   /** Resolves once everything held is written (or failed) and all work has ended. */
