@@ -1,6 +1,7 @@
 // The scheduler: which step starts next (in the order given, once its needs are done and a
-// slot is free; longestPathFirst() makes that order), which are blocked by a need that did not finish, and what the failure mode and
-// the run's AbortSignal stop. Pure policy: it knows nothing of state, logs or step kinds.
+// slot is free; longestPathFirst() makes that order), which are blocked by a need that did
+// not finish, and what the failure mode and the run's AbortSignal stop. Pure policy: it
+// knows nothing of state, logs or step kinds.
 //
 //   pending ──needs done, slot free──> start() ──> done | failed | blocked | canceled
 //      │                                  └─ throws ──> internal-error
