@@ -1,6 +1,7 @@
 // The customize step: a copy-on-write overlay of install-os's disk, changed offline by
-// one script (guest/customize-script.ts). As root: the root partition is copied out,
-// loop-mounted and changed in a chroot, then written back into the overlay (fast).
+// one script (guest/customize-script.ts). As root: the disk is copied out to a raw file, its
+// root partition loop-mounted and changed in a chroot, and what changed written into the
+// overlay (fast; steps/root-chroot.ts).
 // Without root: virt-customize runs the same script in libguestfs's appliance.
 // Never boots the image; install-os's disk is never written.
 import { constants } from 'node:fs';
@@ -21,7 +22,7 @@ import { formatCommand } from '../tools/exec.js';
 import { planCommand } from './plan-command.js';
 import { virtCustomizeArgs, runVirtCustomize } from '../tools/guestfs.js';
 import { guestfsEnv } from '../tools/qemu.js';
-import { createOverlayArgs } from '../tools/qemu-img.js';
+import { createOverlayArgs, rebaseArgs } from '../tools/qemu-img.js';
 import { chrootArgs, runChroot } from '../tools/chroot.js';
 import { unsafeImageFailure } from '../vm/chroot-session.js';
 import { inRootChroot } from './root-chroot.js';
@@ -77,12 +78,19 @@ function describe(step: StepSpec<CustomizeParams>, facts: HostFacts) {
   const commands =
     method === 'chroot'
       ? [
-          overlay,
-          'qemu-img convert --image-opts driver=raw,offset=<root>,size=<size>,file.driver=qcow2,... -O raw <tmp>/root.img',
+          'qemu-img convert -f qcow2 -O raw <install-os>/disk.qcow2 <tmp>/disk.raw',
           'unshare --mount --pid (a private namespace, undone if emi-recipe dies)',
-          'mount -o loop <tmp>/root.img <tmp>/root (+ proc, sys, dev)',
+          'mount -o loop,offset=<root>,sizelimit=<size> <tmp>/disk.raw <tmp>/root (+ proc, sys, dev)',
           planCommand('chroot', chrootArgs('<tmp>/root', ['/bin/sh', `${STAGE_DIR}/customize.sh`])),
-          'qemu-img convert -n -f raw <tmp>/root.img --target-image-opts driver=raw,offset=<root>,...',
+          planCommand(
+            'qemu-img',
+            createOverlayArgs({
+              path: '<out>/disk.qcow2',
+              backingPath: '<tmp>/disk.raw',
+              backingFormat: 'raw',
+            }),
+          ),
+          `${planCommand('qemu-img', rebaseArgs({ path: '<out>/disk.qcow2', backingPath: '<install-os>/disk.qcow2', backingFormat: 'qcow2', direct: true }))} (only what changed goes into the overlay)`,
         ]
       : [
           overlay,
@@ -159,7 +167,7 @@ async function viaChroot(
   const done = await inRootChroot(
     ctx,
     {
-      disk,
+      out: disk,
       base,
       tmp,
       sandboxHint:
@@ -193,6 +201,8 @@ async function viaGuestfs(
   base: UpstreamDisk,
   tmp: string,
 ): Promise<Result<void, StepFailure>> {
+  const made = await deriveDisk(ctx, base, disk);
+  if (!made.ok) return made;
   const script = join(tmp, 'customize.sh');
   await writeFile(script, customizeScript(ctx.step.params), { mode: 0o755 });
   const uploads = await stageInputs(ctx, join(tmp, 'stage'));
@@ -234,8 +244,6 @@ export const customize: StepKind<CustomizeParams, 'customize'> = {
     if (!base.ok) return base;
     const file = diskFileName(base.value.format);
     const disk = join(ctx.outDir, file);
-    const made = await deriveDisk(ctx, base.value, disk);
-    if (!made.ok) return made;
     const scratch = await scratchDir(ctx);
     const method = customizeMethod(process.getuid?.() === 0);
     ctx.log(`method: ${method}`);

@@ -1,10 +1,11 @@
 // make-bootable (hvm images): GRUB for BIOS, from the image's own grub-pc, on a
-// copy-on-write overlay of customize's disk. As root: the root partition is copied out
-// and loop-mounted; in a chroot the image's grub-mkimage makes core.img; grub.cfg
-// (console on tty0 and ttyS0) is written; then boot.img and core.img go into the MBR and
-// the gap before the first partition (guest/grub-bios.ts), as grub-install would put them.
-// No loop device for the whole disk, no partition device nodes: works in containers.
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+// copy-on-write overlay of customize's disk. As root: the disk is copied out to a raw file
+// and its root partition loop-mounted; in a chroot the image's grub-mkimage makes core.img;
+// grub.cfg (console on tty0 and ttyS0) is written; then boot.img and core.img go into the
+// MBR and the gap before the first partition (guest/grub-bios.ts), as grub-install would put
+// them, and what changed into the overlay (steps/root-chroot.ts). No loop device for the
+// whole disk, no partition device nodes: works in containers.
+import { mkdtemp, open, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   containedDir,
@@ -34,7 +35,6 @@ import { runChroot } from '../tools/chroot.js';
 import type { Sandbox } from '../tools/namespace.js';
 import type { DiskLayout } from '../vm/disk-probe.js';
 import { unsafeImageFailure } from '../vm/chroot-session.js';
-import { deriveDisk, readRange, writeRange } from './disk-write.js';
 import { inRootChroot } from './root-chroot.js';
 import { diskFileName, scratchDir, upstreamDisk, type UpstreamDisk } from './upstream.js';
 
@@ -150,17 +150,20 @@ export function notMbrMessage(table: 'gpt' | 'none'): string {
   ].join(' ');
 }
 
-/** The root partition out, GRUB installed in it through a chroot, written back. */
+/**
+ * The disk copied out, GRUB installed in its root partition through a chroot and its boot
+ * sectors written, then what changed written into `disk`, an overlay of customize's.
+ */
 async function viaChroot(
   ctx: StepRunContext<MakeBootableParams>,
   disk: string,
   base: UpstreamDisk,
   tmp: string,
 ): Promise<Result<{ files: GrubFiles; layout: DiskLayout }, StepFailure>> {
-  const done = await inRootChroot(
+  const done = await inRootChroot<GrubFiles, MakeBootableParams>(
     ctx,
     {
-      disk,
+      out: disk,
       base,
       tmp,
       sandboxHint: 'make-bootable needs unshare (util-linux) and CAP_SYS_ADMIN.',
@@ -168,37 +171,36 @@ async function viaChroot(
         layout.table === 'mbr'
           ? undefined
           : stepFailure('guest', 'not-mbr', notMbrMessage(layout.table)),
+      finish: (raw, layout, files) => writeBootSectors(ctx, raw, layout, files),
     },
     (sb, mnt, layout) => installInImage(ctx, sb, mnt, layout),
   );
   return done.ok ? ok({ files: done.value.value, layout: done.value.layout }) : done;
 }
 
-/** boot.img and core.img into the disk's first sectors (before the first partition). */
+/** boot.img and core.img into the first sectors (before the first partition) of a raw disk. */
 async function writeBootSectors(
   ctx: StepRunContext<MakeBootableParams>,
-  disk: string,
-  base: UpstreamDisk,
-  tmp: string,
-  o: { files: GrubFiles; layout: DiskLayout },
+  raw: string,
+  layout: DiskLayout,
+  files: GrubFiles,
 ): Promise<Result<void, StepFailure>> {
-  const gap = Math.min(...o.layout.volumes.map((v) => v.offsetBytes));
-  const range = { path: disk, format: base.format, offsetBytes: 0, sizeBytes: gap };
-  const headPath = join(tmp, 'head.img');
-  const read = await readRange(ctx, range, headPath);
-  if (!read.ok) return read;
-  const embedded = embedGrub(
-    new Uint8Array(await readFile(headPath)),
-    o.files.bootImg,
-    o.files.coreImg,
-  );
-  if (!embedded.ok)
-    return err(stepFailure('guest', 'grub-embed', describeGrubEmbedProblem(embedded.error)));
-  await writeFile(headPath, embedded.value);
+  const gap = Math.min(...layout.volumes.map((v) => v.offsetBytes));
+  const handle = await open(raw, 'r+');
+  try {
+    const head = new Uint8Array(gap);
+    const { bytesRead } = await handle.read(head, 0, gap, 0);
+    const embedded = embedGrub(head.subarray(0, bytesRead), files.bootImg, files.coreImg);
+    if (!embedded.ok)
+      return err(stepFailure('guest', 'grub-embed', describeGrubEmbedProblem(embedded.error)));
+    await handle.write(embedded.value, 0, embedded.value.length, 0);
+  } finally {
+    await handle.close();
+  }
   ctx.log(
-    `boot sectors: boot.img in the MBR, core.img (${o.files.coreImg.length} bytes) from sector 1`,
+    `boot sectors: boot.img in the MBR, core.img (${files.coreImg.length} bytes) from sector 1`,
   );
-  return writeRange(ctx, headPath, range);
+  return ok(undefined);
 }
 
 /** make-bootable: artifact `disk`; values `format`, `sizeBytes`, `kernelVersion`, `rootUuid`, `partition`. */
@@ -210,12 +212,12 @@ export const makeBootable: StepKind<MakeBootableParams, 'make-bootable'> = {
     return {
       summary: `install GRUB for BIOS from the image's grub-pc, booting ${k === 'newest' ? 'the newest kernel' : `kernel ${k}`} with the console on tty0 and ttyS0`,
       commands: [
-        'qemu-img create -f qcow2 -b <customize>/disk.qcow2 -F qcow2 <out>/disk.qcow2 (a raw disk: a sparse copy)',
-        'qemu-img convert --image-opts driver=raw,offset=<root>,size=<size>,file.driver=qcow2,... -O raw <tmp>/root.img',
-        'mount -o loop <tmp>/root.img <tmp>/root (+ proc, sys, dev)',
+        'qemu-img convert -f qcow2 -O raw <customize>/disk.qcow2 <tmp>/disk.raw',
+        'mount -o loop,offset=<root>,sizelimit=<size> <tmp>/disk.raw <tmp>/root (+ proc, sys, dev)',
         `chroot <tmp>/root /bin/sh /${SCRIPT} (grub-mkimage -O i386-pc -o ${CORE_IMG} …)`,
         'write /boot/grub/grub.cfg and /etc/default/grub.d/emi-recipe.cfg',
         'boot.img into the MBR (partition table kept), core.img from sector 1',
+        'qemu-img create -f qcow2 -b <tmp>/disk.raw -F raw <out>/disk.qcow2, then qemu-img rebase -b <customize>/disk.qcow2 -F qcow2 (only what changed goes into the overlay; a raw disk: the copy itself)',
       ],
       effects: [],
       notes: ['runs as root (chroot); the image is not booted here (boot-test does)'],
@@ -234,15 +236,11 @@ export const makeBootable: StepKind<MakeBootableParams, 'make-bootable'> = {
     if (!base.ok) return base;
     const file = diskFileName(base.value.format);
     const disk = join(ctx.outDir, file);
-    const made = await deriveDisk(ctx, base.value, disk);
-    if (!made.ok) return made;
     const scratch = await scratchDir(ctx);
     try {
       const tmp = await mkdtemp(join(scratch.dir, 'b-'));
       const installed = await viaChroot(ctx, disk, base.value, tmp);
       if (!installed.ok) return installed;
-      const sectors = await writeBootSectors(ctx, disk, base.value, tmp, installed.value);
-      if (!sectors.ok) return sectors;
       const { spec } = installed.value.files;
       return ok({
         artifacts: { disk: file },

@@ -8,15 +8,25 @@ import type { Exec, ExecResult } from './exec.js';
 
 /** How something is mounted at a target. */
 export type MountSpec =
-  | { readonly kind: 'loop'; readonly image: string }
+  | {
+      readonly kind: 'loop';
+      readonly image: string;
+      /** A partition of a whole-disk image: where it starts and how long it is. */
+      readonly offsetBytes?: number;
+      readonly sizeBytes?: number;
+    }
   | { readonly kind: 'proc' }
   | { readonly kind: 'sysfs' }
   | { readonly kind: 'bind'; readonly source: string };
 
 export function mountArgs(spec: MountSpec, target: string): string[] {
   switch (spec.kind) {
-    case 'loop':
-      return ['-o', 'loop', spec.image, target];
+    case 'loop': {
+      const options = ['loop'];
+      if (spec.offsetBytes !== undefined) options.push(`offset=${spec.offsetBytes}`);
+      if (spec.sizeBytes !== undefined) options.push(`sizelimit=${spec.sizeBytes}`);
+      return ['-o', options.join(','), spec.image, target];
+    }
     case 'proc':
       return ['-t', 'proc', 'proc', target];
     case 'sysfs':

@@ -29,6 +29,9 @@ describe('mount, umount, losetup', () => {
       '/i.img',
       '/m',
     ]);
+    expect(
+      mountArgs({ kind: 'loop', image: '/d.raw', offsetBytes: 1048576, sizeBytes: 4096 }, '/m'),
+    ).toEqual(['-o', 'loop,offset=1048576,sizelimit=4096', '/d.raw', '/m']);
     expect(mountArgs({ kind: 'bind', source: '/dev' }, '/m/dev')).toEqual([
       '--bind',
       '/dev',
