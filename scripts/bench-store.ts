@@ -12,6 +12,7 @@
 // it): store reads and writes, cache blobs, and publishing (bundle parts, registrations).
 // The reference's own cloud is started by its apply, not counted.
 // The load average is printed: the machine is shared; compare the ratios, not the seconds.
+// `--keep` leaves the work directories (each runner's logs) and the cloud's data in place.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
@@ -159,7 +160,8 @@ try {
 } finally {
   await proxy.close();
   await cloud.close();
-  rmSync(dir, { recursive: true, force: true });
+  if (process.argv.includes('--keep')) console.log(`kept: ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 
 async function benchmark(): Promise<void> {

@@ -52,6 +52,21 @@ function fetchFailure(failure: BlobFailure): CacheFetchFailure {
 /** The StepCache below `options.store`'s prefix. */
 export function s3StepCache(options: S3StepCacheOptions): StepCache {
   const now = options.now ?? Date.now;
+  // One upload per blob at a time: steps that share files (a bundle's parts, hard-linked
+  // into the manifest step's directory) save in the background side by side, and each
+  // would see the blob absent and send it. A later save of the same blob waits for the
+  // earlier one, then finds the blob there and sends nothing.
+  const sending = new Map<string, Promise<unknown>>();
+  const oneAtATime = async <T>(key: string, put: () => Promise<T>): Promise<T> => {
+    const earlier = sending.get(key) ?? Promise.resolve();
+    const mine = earlier.then(put, put);
+    sending.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      if (sending.get(key) === mine) sending.delete(key);
+    }
+  };
   return {
     where: `s3://${options.store.bucket}/${cachePrefix(options.store)}`,
     caches: (kind) => options.kinds.has(kind),
@@ -68,20 +83,23 @@ export function s3StepCache(options: S3StepCacheOptions): StepCache {
       let bytesSent = 0;
       for (const [name, artifact] of Object.entries(entry.artifacts)) {
         const file = join(dir, artifact.file);
-        const put = await putBlob(
-          options.blobs,
-          file,
-          cacheBlobKey(options.store, artifact.sha256),
-          { sha256: artifact.sha256 },
-          {
-            signal: transfer.signal,
-            exec: transfer.exec,
-            // Beside the step's directory (the same file system), never inside it.
-            tmpDir: dirname(dir),
-            log: transfer.log,
-            digest,
-            ...(transfer.cores !== undefined ? { cores: transfer.cores } : {}),
-          },
+        const key = cacheBlobKey(options.store, artifact.sha256);
+        const put = await oneAtATime(key, () =>
+          putBlob(
+            options.blobs,
+            file,
+            key,
+            { sha256: artifact.sha256 },
+            {
+              signal: transfer.signal,
+              exec: transfer.exec,
+              // Beside the step's directory (the same file system), never inside it.
+              tmpDir: dirname(dir),
+              log: transfer.log,
+              digest,
+              ...(transfer.cores !== undefined ? { cores: transfer.cores } : {}),
+            },
+          ),
         );
         if (!put.ok)
           return err(`artifact ${name} (${artifact.file}): ${describeBlobFailure(put.error)}`);

@@ -175,6 +175,26 @@ describe('the step cache through a faulty network', () => {
     expect(existsSync(dest2)).toBe(false);
   });
 
+  test('two saves of the same files at once (a bundle and its manifest step): each blob is sent once', async () => {
+    const { dir, entry } = await stepOutputs('twins');
+    const cache = direct('twins');
+    const twin = { ...entry, fingerprint: randomBytes(32).toString('hex') };
+    const [a, b] = await Promise.all([
+      cache.save(entry, dir, transfer),
+      cache.save(twin, dir, transfer),
+    ]);
+    if (!a.ok || !b.ok) throw new Error(`a save failed: ${JSON.stringify([a, b])}`);
+    const sent = [a.value.bytesSent, b.value.bytesSent].sort((x, y) => x - y);
+    expect(sent[0]).toBe(0);
+    expect(sent[1]).toBeGreaterThan(7 * MIB);
+    expect(await keys('twins')).toEqual(
+      expect.arrayContaining([
+        `twins/_cache/steps/${entry.fingerprint}.json`,
+        `twins/_cache/steps/${twin.fingerprint}.json`,
+      ]),
+    );
+  });
+
   test('a corrupt or missing blob is refused, never used', async () => {
     const { dir, entry } = await stepOutputs('bad');
     expect((await direct('bad').save(entry, dir, transfer)).ok).toBe(true);
