@@ -25,8 +25,13 @@ export interface ExecOptions {
    * programs that report progress within a line (an installer's "... 10%... 20%").
    */
   readonly onText?: (text: string, stream: 'stdout' | 'stderr') => void;
-  /** Bytes or text for stdin; stdin is closed after it (or ignored when absent). */
-  readonly input?: string | Uint8Array;
+  /**
+   * Bytes or text for stdin, or chunks produced as the program reads them (written with
+   * the pipe's backpressure); stdin is closed after it (or ignored when absent).
+   */
+  readonly input?: string | Uint8Array | AsyncIterable<Uint8Array>;
+  /** Write stdout into this file (created or truncated) instead of reading it as lines. */
+  readonly stdoutFile?: string;
   /**
    * Start the program in its own process group and signal the whole group when
    * stopping it: for tools that fork (debootstrap, libguestfs, QEMU helpers).
@@ -105,7 +110,12 @@ export const exec: Exec = async (file, args, options) => {
     ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
     detached: options.group === true,
     cleanup: true,
-    ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
+    ...(options.input === undefined
+      ? { stdin: 'ignore' as const }
+      : typeof options.input === 'string' || options.input instanceof Uint8Array
+        ? { input: options.input }
+        : { stdin: options.input }),
+    ...(options.stdoutFile !== undefined ? { stdout: { file: options.stdoutFile } } : {}),
   });
   if (subprocess.pid !== undefined) options.onSpawn?.(subprocess.pid);
   const follow = (stream: Readable | null, name: 'stdout' | 'stderr'): Promise<void> => {

@@ -136,6 +136,13 @@ export const HOST_TOOLS: readonly HostTool[] = [
     required: false,
     versionArgs: ['-e', 'print "perl $^V\\n"'],
   },
+  {
+    program: 'igzip',
+    package: 'isal',
+    usedFor: "compressing the step cache's uploads in a fifth of the CPU time (else zlib)",
+    required: false,
+    versionArgs: ['--version'],
+  },
 ];
 
 /** Directories searched besides $PATH: sbin is often missing from a user's PATH but holds e2fsprogs. */
