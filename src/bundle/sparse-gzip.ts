@@ -189,14 +189,16 @@ async function viaIgzip(
 
 /**
  * Inflates `gz` into `dest` (created, must not exist), sparse, and returns the content's
- * digest and the compressed bytes read. Throws what the stream, zlib (code Z_…: not a whole
- * gzip) or the file system threw; the caller removes `dest`.
+ * size, SHA-256 (unless `hash: false`) and the compressed bytes read. Throws what the stream,
+ * the inflater (code Z_…: not a whole gzip) or the file system threw; the caller removes
+ * `dest`. With `igzip` and ISA-L's igzip installed, igzip inflates (a quarter of zlib's time).
  */
 export async function decodeSparseGzip(
   gz: Readable,
   dest: string,
   signal: AbortSignal,
-): Promise<ContentDigest & { readonly compressedBytes: number }> {
+  options: { readonly exec?: Exec; readonly igzip?: boolean; readonly hash?: boolean } = {},
+): Promise<{ readonly size: number; readonly sha256?: string; readonly compressedBytes: number }> {
   // The body may fail before the pipeline listens (a dropped connection): keep that error.
   let early: Error | undefined;
   const keepEarly = (error: Error): void => {
@@ -209,35 +211,103 @@ export async function decodeSparseGzip(
     await writer.abort();
     throw early;
   }
-  const hash = createHash('sha256');
+  const hash = options.hash === false ? undefined : createHash('sha256');
   let compressedBytes = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      compressedBytes += chunk.length;
-      done(null, chunk);
-    },
-  });
+  const igzip =
+    options.igzip === true && options.exec !== undefined ? await igzipPath() : undefined;
   try {
-    await pipeline(
-      gz,
-      count,
-      createGunzip(),
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          hash.update(chunk);
-          writer.write(chunk).then(() => {
-            done();
-          }, done);
+    if (igzip !== undefined && options.exec !== undefined)
+      compressedBytes = await inflateWithIgzip(igzip, options.exec, gz, signal, async (chunk) => {
+        hash?.update(chunk);
+        await writer.write(chunk);
+      });
+    else {
+      const count = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          compressedBytes += chunk.length;
+          done(null, chunk);
         },
-      }),
-      { signal },
-    );
+      });
+      await pipeline(
+        gz,
+        count,
+        createGunzip(),
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            hash?.update(chunk);
+            writer.write(chunk).then(() => {
+              done();
+            }, done);
+          },
+        }),
+        { signal },
+      );
+    }
     const size = writer.length;
     await writer.finish();
-    return { sha256: hash.digest('hex'), size, compressedBytes };
+    return hash === undefined
+      ? { size, compressedBytes }
+      : { size, sha256: hash.digest('hex'), compressedBytes };
   } catch (error) {
     await writer.abort();
     throw error;
+  }
+}
+
+/**
+ * `gz` through `igzip -d`, its output given to `write` in order. Returns the compressed bytes
+ * read. Throws the body's error (a dropped connection), `write`'s (the file system), an
+ * abort, or, when igzip refuses the stream, an error with code Z_DATA_ERROR.
+ */
+async function inflateWithIgzip(
+  igzip: string,
+  exec: Exec,
+  gz: Readable,
+  signal: AbortSignal,
+  write: (chunk: Buffer) => Promise<void>,
+): Promise<number> {
+  const stop = new AbortController();
+  const onAbort = (): void => {
+    stop.abort();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  let compressedBytes = 0;
+  let failed: { error: unknown } | undefined;
+  const body = async function* (): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const chunk of gz) {
+        compressedBytes += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+    } catch (error) {
+      failed ??= { error };
+      stop.abort();
+    }
+  };
+  try {
+    const r = await exec(igzip, ['-d', '-c', '-q'], {
+      signal: stop.signal,
+      input: body(),
+      stdoutSink: async (chunk) => {
+        if (failed !== undefined) return;
+        try {
+          await write(chunk);
+        } catch (error) {
+          failed = { error };
+          stop.abort();
+        }
+      },
+    });
+    if (failed !== undefined) throw failed.error;
+    if (signal.aborted)
+      throw Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+    if (!r.ok)
+      throw Object.assign(new Error(`igzip: ${r.error.stderrTail.at(-1) ?? r.error.reason}`), {
+        code: 'Z_DATA_ERROR',
+      });
+    return compressedBytes;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

@@ -54,6 +54,8 @@ export interface BlobTransferOptions {
    * Costs one more read of the file, from the page cache as a rule.
    */
   readonly digest?: (path: string, signal: AbortSignal) => Promise<string>;
+  /** Runs igzip (ISA-L) to inflate a download when it is installed; zlib without it. */
+  readonly exec?: Exec;
 }
 
 export interface PutBlobResult {
@@ -265,7 +267,14 @@ export async function getBlob(
       const body = await objects.get(key, options.signal);
       if (!body.ok) return body;
       try {
-        return ok(await decodeSparseGzip(body.value, temp, options.signal));
+        // With the caller's digest, the content is not hashed a second time while inflated.
+        return ok(
+          await decodeSparseGzip(body.value, temp, options.signal, {
+            ...(options.exec !== undefined ? { exec: options.exec } : {}),
+            igzip: true,
+            hash: options.digest === undefined,
+          }),
+        );
       } catch (error) {
         await rm(temp, { force: true });
         if (isBadGzip(error)) {

@@ -135,7 +135,13 @@ export function s3StepCache(options: S3StepCacheOptions): StepCache {
         cacheBlobKey(options.store, file.sha256),
         dest,
         { sha256: file.sha256, size: file.size },
-        { signal: transfer.signal, tmpDir: dirname(dest), log: transfer.log, digest },
+        {
+          signal: transfer.signal,
+          tmpDir: dirname(dest),
+          log: transfer.log,
+          digest,
+          exec: transfer.exec,
+        },
       );
       return got.ok ? ok(got.value) : err(fetchFailure(got.error));
     },

@@ -33,6 +33,12 @@ export interface ExecOptions {
   /** Write stdout into this file (created or truncated) instead of reading it as lines. */
   readonly stdoutFile?: string;
   /**
+   * Give stdout's bytes to this function as they come, instead of reading them as lines; the
+   * next chunk waits for its promise (the program waits on a full pipe meanwhile). It must
+   * not throw: a sink that fails keeps its error and aborts `signal`.
+   */
+  readonly stdoutSink?: (chunk: Buffer) => Promise<void>;
+  /**
    * Start the program in its own process group and signal the whole group when
    * stopping it: for tools that fork (debootstrap, libguestfs, QEMU helpers).
    */
@@ -157,9 +163,19 @@ export const exec: Exec = async (file, args, options) => {
     }, grace).unref();
   };
   options.signal.addEventListener('abort', onAbort, { once: true });
+  const sink = async (stream: Readable | null, write: (chunk: Buffer) => Promise<void>) => {
+    if (!stream) return;
+    try {
+      for await (const chunk of stream) await write(chunk as Buffer);
+    } catch {
+      // The program was stopped or failed: its result says how.
+    }
+  };
   const [result] = await Promise.all([
     subprocess,
-    follow(subprocess.stdout, 'stdout'),
+    options.stdoutSink !== undefined
+      ? sink(subprocess.stdout, options.stdoutSink)
+      : follow(subprocess.stdout, 'stdout'),
     follow(subprocess.stderr, 'stderr'),
   ]);
   options.signal.removeEventListener('abort', onAbort);

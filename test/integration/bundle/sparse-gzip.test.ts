@@ -1,4 +1,4 @@
-// encodeSparseGzip, the step cache's compressor, both ways: through ISA-L's igzip (installed
+// encodeSparseGzip and decodeSparseGzip, the step cache's compressor, both ways: through ISA-L's igzip (installed
 // by scripts/install-host-tools) and through zlib on the thread pool. Either gives one gzip
 // stream of the whole content, holes included, that gunzip reads back byte for byte.
 import { createHash, randomBytes } from 'node:crypto';
@@ -6,9 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { encodeSparseGzip } from '../../../src/bundle/sparse-gzip.js';
+import { decodeSparseGzip, encodeSparseGzip, isBadGzip } from '../../../src/bundle/sparse-gzip.js';
 import { exec } from '../../../src/tools/exec.js';
 import { findOnPath } from '../../../src/tools/tool-version.js';
 
@@ -87,5 +88,67 @@ describe('encodeSparseGzip', () => {
       // Canceled while the extents are listed, or while compressing: never a size.
       expect([undefined, 'canceled']).toContain(r.ok ? r.value : r.error.reason);
     }
+  });
+});
+
+describe('decodeSparseGzip', () => {
+  test.each([
+    ['igzip', true],
+    ['zlib', false],
+  ])(
+    'through %s: the content back, sparse, with its SHA-256 and the bytes read',
+    async (name, igzip) => {
+      const file = await sparseFile();
+      const content = readFileSync(file);
+      const gz = gzipSync(content, { level: 1 });
+      const dest = join(dir, `decoded-${name}.raw`);
+      const r = await decodeSparseGzip(Readable.from([gz]), dest, new AbortController().signal, {
+        exec,
+        igzip,
+      });
+      expect(r).toEqual({ size: 40 * MIB, sha256: sha256(content), compressedBytes: gz.length });
+      expect(readFileSync(dest).equals(content)).toBe(true);
+      // Text and random data, about 9.6 MiB, are written; the zeros stay holes.
+      expect(statSync(dest).blocks * 512).toBeLessThan(12 * MIB);
+    },
+  );
+
+  test.each([
+    ['igzip', true],
+    ['zlib', false],
+  ])(
+    'through %s: a truncated or forged gzip is a bad gzip (the caller removes the file)',
+    async (name, igzip) => {
+      const gz = gzipSync(readFileSync(await sparseFile()), { level: 1 });
+      for (const [what, body] of [
+        ['truncated', gz.subarray(0, gz.length >> 1)],
+        ['forged', Buffer.concat([gz.subarray(0, 100), randomBytes(4096)])],
+      ] as const) {
+        const dest = join(dir, `bad-${name}-${what}.raw`);
+        const thrown = await decodeSparseGzip(
+          Readable.from([body]),
+          dest,
+          new AbortController().signal,
+          { exec, igzip, hash: false },
+        ).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(isBadGzip(thrown)).toBe(true);
+      }
+    },
+  );
+
+  test('through igzip: a body that breaks mid-way throws its own error (a retry can follow)', async () => {
+    const gz = gzipSync(readFileSync(await sparseFile()), { level: 1 });
+    const broken = new Readable({ read() {} });
+    broken.push(gz.subarray(0, 1000));
+    setImmediate(() =>
+      broken.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })),
+    );
+    const dest = join(dir, 'broken.raw');
+    await expect(
+      decodeSparseGzip(broken, dest, new AbortController().signal, { exec, igzip: true }),
+    ).rejects.toMatchObject({ code: 'ECONNRESET' });
   });
 });
