@@ -108,6 +108,39 @@ describe('exec', () => {
     });
     expect(r).toMatchObject({ ok: true, value: { stdout: 'hello\nC\n' } });
   });
+
+  test('stdin from chunks made as they are read, stdout to a sink or a file, bytes intact', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 0xa5);
+    const chunks = async function* () {
+      for (let i = 0; i < 16; i += 1) yield chunk;
+    };
+    const got: Buffer[] = [];
+    const r = await exec('cat', [], {
+      signal: signal(),
+      input: chunks(),
+      stdoutSink: async (c) => {
+        got.push(c);
+        await new Promise((resolve) => setImmediate(resolve)); // a slow writer
+      },
+    });
+    expect(r.ok).toBe(true);
+    expect(Buffer.concat(got).equals(Buffer.concat(Array.from({ length: 16 }, () => chunk)))).toBe(
+      true,
+    );
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'emi-exec-'));
+    try {
+      const out = join(dir, 'out');
+      expect(
+        (await exec('cat', [], { signal: signal(), input: chunks(), stdoutFile: out })).ok,
+      ).toBe(true);
+      expect(readFileSync(out).length).toBe(16 * 1024 * 1024);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('exec dieWithParent', () => {
