@@ -1,6 +1,8 @@
 // tools/exec.ts against real processes: exit codes, spawn errors, timeouts,
 // cancellation of a whole process group, streamed lines and tails.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { exec } from '../../../src/tools/exec.js';
 
@@ -112,7 +114,7 @@ describe('exec', () => {
   test('stdin from chunks made as they are read, stdout to a sink or a file, bytes intact', async () => {
     const chunk = Buffer.alloc(1024 * 1024, 0xa5);
     const chunks = async function* () {
-      for (let i = 0; i < 16; i += 1) yield chunk;
+      for (let i = 0; i < 16; i += 1) yield await Promise.resolve(chunk);
     };
     const got: Buffer[] = [];
     const r = await exec('cat', [], {
@@ -127,9 +129,6 @@ describe('exec', () => {
     expect(Buffer.concat(got).equals(Buffer.concat(Array.from({ length: 16 }, () => chunk)))).toBe(
       true,
     );
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const dir = mkdtempSync(join(tmpdir(), 'emi-exec-'));
     try {
       const out = join(dir, 'out');
