@@ -1,14 +1,15 @@
 // Runs build step kinds directly, the way the runner will: a temp outDir per step,
 // renamed into place on success, needs from earlier steps' outputs, logs collected.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadRecipe } from '../../src/recipe/load-recipe.js';
 import { defaultGraphInput } from '../../src/plan/default-graph.js';
 import { buildGraph } from '../../src/plan/graph.js';
 import type { StepFailure, StepKind, StepOutputs, StepSpec, StepId } from '../../src/plan/step.js';
 import type { BuiltinKind, BuiltinStepSpec } from '../../src/plan/step-params.js';
 import type { Result } from '../../src/core/result.js';
+import { customize } from '../../src/steps/customize.js';
 import { exec } from '../../src/tools/exec.js';
 import { probeAccel } from '../../src/tools/qemu-accel.js';
 import { quietTask } from '../../src/core/task.js';
@@ -125,4 +126,41 @@ function isOfKind<K extends BuiltinKind>(
 /** A temp work dir under the system temp dir. */
 export function tempWorkDir(prefix: string): Promise<string> {
   return mkdtemp(join(process.env.TMPDIR ?? '/tmp', `emi-${prefix}-`));
+}
+
+/**
+ * Runs the customize step of a debootstrap recipe named `name` whose customize runs
+ * `commands`, on `disk` (a file in `dir`) as install-os's output, in a work dir below `dir`.
+ */
+export async function customizeDisk(o: {
+  readonly dir: string;
+  readonly name: string;
+  readonly commands: readonly string[];
+  readonly disk: string;
+  readonly format: 'raw' | 'qcow2';
+  /** The disk's virtual size (default: the file's size, right for raw). */
+  readonly sizeBytes?: number;
+}): Promise<{ r: Result<Finished, StepFailure>; log: string[] }> {
+  const recipe = join(o.dir, 'recipe.yaml');
+  writeFileSync(
+    recipe,
+    [
+      `name: ${o.name}`,
+      'disk: { size: 1G }',
+      'install:',
+      '  debootstrap: { suite: bookworm }',
+      'customize:',
+      `  commands: ${JSON.stringify(o.commands)}`,
+      '',
+    ].join('\n'),
+  );
+  const specs = await recipeSteps(recipe);
+  const h = new StepHarness(join(o.dir, 'work'));
+  h.outputs.set('install-os' as StepId, {
+    artifacts: { disk: basename(o.disk) },
+    values: { format: o.format, sizeBytes: o.sizeBytes ?? statSync(o.disk).size },
+    dir: o.dir,
+  });
+  const r = await h.run(customize, stepOf(specs, 'customize', 'customize'));
+  return { r, log: h.logs.get('customize') ?? [] };
 }

@@ -10,7 +10,6 @@ import {
   closeSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -18,10 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import type { StepId } from '../../../src/plan/step.js';
-import { customize } from '../../../src/steps/customize.js';
 import { copyDiskToRaw, writeChangedDisk } from '../../../src/steps/disk-write.js';
-import { recipeSteps, StepHarness, stepOf } from '../../helpers/step-harness.js';
+import { customizeDisk } from '../../helpers/step-harness.js';
 import { makeTinyTree, tinyRootDisk } from '../../helpers/tiny-root.js';
 import { exec } from '../../../src/tools/exec.js';
 import { quietTask } from '../../../src/core/task.js';
@@ -155,27 +152,14 @@ describe('writeChangedDisk', () => {
       raw,
       join(base, 'disk.qcow2'),
     ]);
-    const recipe = join(base, 'recipe.yaml');
-    writeFileSync(
-      recipe,
-      [
-        'name: changed-disk',
-        'disk: { size: 1G }',
-        'install:',
-        '  debootstrap: { suite: bookworm }',
-        'customize:',
-        '  commands: ["echo changed >/root/note"]',
-        '',
-      ].join('\n'),
-    );
-    const specs = await recipeSteps(recipe);
-    const h = new StepHarness(join(base, 'work'));
-    h.outputs.set('install-os' as StepId, {
-      artifacts: { disk: 'disk.qcow2' },
-      values: { format: 'qcow2', sizeBytes: statSync(raw).size },
+    const { r } = await customizeDisk({
       dir: base,
+      name: 'changed-disk',
+      commands: ['echo changed >/root/note'],
+      disk: join(base, 'disk.qcow2'),
+      format: 'qcow2',
+      sizeBytes: 64 * MiB, // tinyRootDisk's
     });
-    const r = await h.run(customize, stepOf(specs, 'customize', 'customize'));
     if (!r.ok) throw new Error(JSON.stringify(r.error));
     const out = join(r.value.dir, 'disk.qcow2');
     // The 24 MiB payload stays in the base; the overlay holds the note, the inode and

@@ -14,10 +14,8 @@ import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import type { StepId } from '../../../src/plan/step.js';
-import { customize } from '../../../src/steps/customize.js';
 import { mountsBelow } from '../../../src/tools/mount.js';
-import { recipeSteps, StepHarness, stepOf } from '../../helpers/step-harness.js';
+import { customizeDisk } from '../../helpers/step-harness.js';
 import { makeTinyTree, tinyRootDisk } from '../../helpers/tiny-root.js';
 import { describeStepFailure } from '../../../src/plan/step-failure.js';
 
@@ -50,28 +48,13 @@ async function customizeImage(name: string, plant: (tree: string) => void) {
   makeTinyTree(tree, plant);
   const disk = join(base, 'disk.raw');
   tinyRootDisk(tree, disk);
-  const recipe = join(base, 'recipe.yaml');
-  writeFileSync(
-    recipe,
-    [
-      `name: ${name}`,
-      'disk: { size: 1G }',
-      'install:',
-      '  debootstrap: { suite: bookworm }',
-      'customize:',
-      '  commands: ["cat /etc/resolv.conf >/root/dns"]',
-      '',
-    ].join('\n'),
-  );
-  const specs = await recipeSteps(recipe);
-  const h = new StepHarness(join(base, 'work'));
-  h.outputs.set('install-os' as StepId, {
-    artifacts: { disk: 'disk.raw' },
-    values: { format: 'raw', sizeBytes: statSync(disk).size },
+  return customizeDisk({
     dir: base,
+    name,
+    commands: ['cat /etc/resolv.conf >/root/dns'],
+    disk,
+    format: 'raw',
   });
-  const r = await h.run(customize, stepOf(specs, 'customize', 'customize'));
-  return { r, log: h.logs.get('customize') ?? [] };
 }
 
 maybe('customize never writes through links planted in the image', () => {
