@@ -41,6 +41,18 @@ export const CACHED_KINDS: ReadonlySet<string> = new Set([
  */
 export const VALUES_ONLY_KINDS: ReadonlySet<string> = new Set(['register-image']);
 
+/**
+ * The step kinds whose disk is a qcow2 overlay whose backing file is their need's disk
+ * (by a path relative to the step's directory): install-os on create-disk's, customize on
+ * install-os's, make-bootable on customize's. A step that reads one reads the chain below it,
+ * so a fresh runner downloads the whole chain, not an overlay without its backing file.
+ */
+export const OVERLAY_KINDS: ReadonlySet<string> = new Set([
+  'install-os',
+  'customize',
+  'make-bootable',
+]);
+
 /** What the command line says about the store. */
 export interface StoreChoice {
   /** `--store s3://…`: overrides the recipe's `store.url`. */

@@ -14,6 +14,31 @@ const runsHere = (d: StepDecision | undefined): boolean =>
 const readsFilesHere = (facts: PlanFacts, d: StepDecision | undefined): boolean =>
   runsHere(d) && d !== undefined && facts.readsValuesOnly?.has(d.kind) !== true;
 
+/**
+ * The steps whose files a step reading `need`'s files reads: `need`, and below it, through
+ * the kinds whose files are overlays of their needs' (PlanFacts.readsThrough), theirs.
+ */
+export function filesReadThrough(
+  facts: Pick<PlanFacts, 'graph' | 'readsThrough'>,
+  need: StepId,
+): StepId[] {
+  const out: StepId[] = [];
+  const visit = (id: StepId): void => {
+    if (out.includes(id)) return;
+    out.push(id);
+    const spec = facts.graph.byId.get(id);
+    if (spec !== undefined && facts.readsThrough?.has(spec.kind) === true)
+      for (const below of spec.needs) visit(below);
+  };
+  visit(need);
+  return out;
+}
+
+/** The steps whose files `step` reads when it runs: its needs, and what they are overlays of. */
+const filesReadBy = (facts: PlanFacts, needs: readonly StepId[]): StepId[] => [
+  ...new Set(needs.flatMap((need) => filesReadThrough(facts, need))),
+];
+
 /** Whether the cache holds the outputs of a step up to date elsewhere (its recorded fingerprint). */
 function inCache(facts: PlanFacts, id: StepId): boolean {
   const record = facts.records[id];
@@ -31,7 +56,7 @@ export function neededElsewhere(
   const needed = new Map<StepId, StepId[]>();
   for (const step of facts.graph.steps) {
     if (!readsFilesHere(facts, decisions.get(step.id))) continue;
-    for (const need of step.needs) {
+    for (const need of filesReadBy(facts, step.needs)) {
       if (decisions.get(need)?.cause !== 'up-to-date-elsewhere') continue;
       if (inCache(facts, need)) continue;
       needed.set(need, [...(needed.get(need) ?? []), step.id]);
@@ -92,7 +117,8 @@ export function withDownloads(
   const readBy = new Map<StepId, StepId[]>();
   for (const step of facts.graph.steps) {
     if (!readsFilesHere(facts, decisions.get(step.id))) continue;
-    for (const need of step.needs) readBy.set(need, [...(readBy.get(need) ?? []), step.id]);
+    for (const need of filesReadBy(facts, step.needs))
+      readBy.set(need, [...(readBy.get(need) ?? []), step.id]);
   }
   return facts.graph.steps.flatMap((step) => {
     const decision = decisions.get(step.id);

@@ -136,6 +136,12 @@ export interface PlanFacts {
    * nor made again here for them.
    */
   readonly readsValuesOnly?: ReadonlySet<string>;
+  /**
+   * Kinds (by name) whose files are copy-on-write overlays of their needs' files (a qcow2
+   * disk whose backing file is the previous step's disk): a step that reads their files
+   * reads their needs' files too, so those are downloaded (or made again) for it as well.
+   */
+  readonly readsThrough?: ReadonlySet<string>;
 }
 
 export interface Plan {

@@ -149,7 +149,19 @@ function needEnsurer(
       options.emit({ type: 'step-log', id: need, line });
     };
     const got = await fetchNeed(env(), need, { signal, log });
-    if (got.ok) return ok({ reran: false });
+    if (got.ok) {
+      // An overlay's files are read with what they are overlays of (its backing disk).
+      const spec = options.graph.byId.get(need);
+      if (spec === undefined || options.facts.readsThrough?.has(spec.kind) !== true)
+        return ok({ reran: false });
+      let reran = false;
+      for (const below of spec.needs) {
+        const r = await once(below, signal);
+        if (!r.ok) return r;
+        reran ||= r.value.reran;
+      }
+      return ok({ reran });
+    }
     if (signal.aborted) return err('canceled');
     const spec = options.graph.byId.get(need);
     if (!spec) return err(got.error.detail);
@@ -177,7 +189,7 @@ function needEnsurer(
       ? ok({ reran: true })
       : err(`${got.error.detail}; running ${need} again here did not finish`);
   };
-  return (need, signal) => {
+  const once = (need: StepId, signal: AbortSignal): Promise<Result<{ reran: boolean }, string>> => {
     let pending = ensured.get(need);
     if (!pending) {
       pending = ensure(need, signal);
@@ -185,6 +197,7 @@ function needEnsurer(
     }
     return pending;
   };
+  return once;
 }
 
 /** A step's start threw: a bug in the runner, reported as the step's internal error. */

@@ -1,7 +1,7 @@
 // Making a step's own disk from the one before it (a qcow2 overlay, or a sparse copy
 // for raw), and writing raw bytes into it at a partition's place, through qemu-img.
 import { rename, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { err, ok, type Result } from '../core/result.js';
 import type { TaskContext } from '../core/task.js';
 import type { StepFailure, StepRunContext } from '../plan/step.js';
@@ -19,9 +19,17 @@ import { toolStepFailure } from '../plan/step-failure.js';
 import type { UpstreamDisk } from './upstream.js';
 
 /**
+ * The backing path an overlay at `out` stores for `base`: relative to the overlay's directory,
+ * which QEMU resolves it from. A step's directory and its needs' are siblings under the work
+ * directory (a step runs in one beside its final one), so the overlay stays valid where
+ * another runner, whose work directory is elsewhere, downloads the chain from the step cache.
+ */
+export const backingPathFor = (out: string, base: string): string =>
+  relative(dirname(resolve(out)), resolve(base));
+
+/**
  * A new disk at `out` with `base`'s content: a qcow2 overlay whose backing file is
- * `base` (by absolute path: it lives in another step's final directory), or for raw
- * disks a sparse copy.
+ * `base` (backingPathFor), or for raw disks a sparse copy.
  */
 export async function deriveDisk<P>(
   ctx: StepRunContext<P>,
@@ -30,7 +38,11 @@ export async function deriveDisk<P>(
 ): Promise<Result<void, StepFailure>> {
   const args =
     base.format === 'qcow2'
-      ? createOverlayArgs({ path: out, backingPath: base.path, backingFormat: 'qcow2' })
+      ? createOverlayArgs({
+          path: out,
+          backingPath: backingPathFor(out, base.path),
+          backingFormat: 'qcow2',
+        })
       : convertArgs({ from: base.path, fromFormat: 'raw', to: out, toFormat: 'raw' });
   const r = await runQemuImg(ctx.exec, ctx, args, 'copying the disk');
   return r.ok
@@ -115,7 +127,12 @@ export async function writeChangedDisk(
     runQemuImg(
       ctx.exec,
       ctx,
-      rebaseArgs({ path: out, backingPath: base.path, backingFormat: base.format, direct }),
+      rebaseArgs({
+        path: out,
+        backingPath: backingPathFor(out, base.path),
+        backingFormat: base.format,
+        direct,
+      }),
       'writing the changes',
     );
   let r = await rebase(true);

@@ -11,8 +11,12 @@ import type { StepRecord } from '../run/state.js';
 import { outputDigestOf } from '../run/checkpoint.js';
 import { blobKey } from '../cloud/blob-transfer.js';
 
-/** Bumped when an entry's meaning changes; other versions are ignored (a cache miss). */
-export const CACHE_ENTRY_FORMAT = 1;
+/**
+ * Bumped when an entry's meaning changes; other versions are ignored (a cache miss).
+ * 2: a qcow2 disk names its backing file relative to its own directory (format 1's named it
+ * by the absolute path on the runner that made it, unusable on another runner).
+ */
+export const CACHE_ENTRY_FORMAT = 2;
 
 /** `<prefix>/_cache/` (`_cache/` at the bucket's root). */
 export function cachePrefix(store: S3Url): string {

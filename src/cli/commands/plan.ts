@@ -7,7 +7,7 @@ import { describeFsFailure, fsFailureOf } from '../../core/fs-failure.js';
 import type { Exec } from '../../tools/exec.js';
 import { planDocument, type PlanDocument } from '../../plan/plan-document.js';
 import { planWithCache } from '../../run/plan-cache.js';
-import { VALUES_ONLY_KINDS } from '../store-choice.js';
+import { OVERLAY_KINDS, VALUES_ONLY_KINDS } from '../store-choice.js';
 import { bindBuiltinSteps } from '../../plan/bind-kind.js';
 import type { HostFacts, StepKinds } from '../../plan/step.js';
 import { inspect } from '../../run/inspect.js';
@@ -64,7 +64,7 @@ export async function computePlan(
     sharedState: session.store?.remote === true,
   });
   const { plan, problems } = await planWithCache(
-    { ...inspection.facts, readsValuesOnly: VALUES_ONLY_KINDS },
+    { ...inspection.facts, readsValuesOnly: VALUES_ONLY_KINDS, readsThrough: OVERLAY_KINDS },
     session.store?.cache,
     deps.signal,
   );

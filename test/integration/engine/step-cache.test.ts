@@ -160,7 +160,14 @@ describe('the step cache of a shared store', () => {
     };
     const install = doc.steps.find((s) => s.id === 'install-os');
     expect(install?.cause).toBe('up-to-date-elsewhere');
-    expect(install?.download?.readBy).toEqual(['customize']);
+    // customize reads install-os's disk, and the extract steps read it through customize's
+    // overlay (its backing file).
+    expect(install?.download?.readBy).toEqual([
+      'customize',
+      'extract-kernel',
+      'extract-ramdisk',
+      'extract-rootfs',
+    ]);
     expect(doc.summary.download.files).toBeGreaterThan(0);
     const text = await run(rig, [
       'plan',
@@ -171,7 +178,7 @@ describe('the step cache of a shared store', () => {
       join(rig.dir, 'runner-b'),
     ]);
     expect(text.stdout).toMatch(
-      /download \S+ \S+ from the step cache \(out\.txt\): customize reads them/,
+      /download \S+ \S+ from the step cache \(out\.txt\): customize, extract-kernel, extract-ramdisk, extract-rootfs read them/,
     );
   });
 

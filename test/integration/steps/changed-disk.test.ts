@@ -4,18 +4,20 @@
 // step cache uploads that overlay.
 import { execFileSync } from 'node:child_process';
 import {
+  copyFileSync,
   mkdirSync,
   mkdtempSync,
   openSync,
   closeSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { copyDiskToRaw, writeChangedDisk } from '../../../src/steps/disk-write.js';
 import { customizeDisk } from '../../helpers/step-harness.js';
@@ -84,12 +86,31 @@ describe('writeChangedDisk', () => {
     expect(identical(out, copy)).toBe('Images are identical.');
     const info = JSON.parse(
       execFileSync('qemu-img', ['info', '--output=json', '-U', out], { encoding: 'utf8' }),
-    ) as { format: string; 'backing-filename': string; 'backing-filename-format': string };
+    ) as {
+      format: string;
+      'backing-filename': string;
+      'full-backing-filename': string;
+      'backing-filename-format': string;
+    };
     expect(info.format).toBe('qcow2');
-    expect(info['backing-filename']).toBe(base.qcow2);
+    // Stored relative to the overlay's directory: the chain can move as a whole (another
+    // runner's work directory), and QEMU still finds the base.
+    expect(info['backing-filename']).toBe(relative(work, base.qcow2));
+    expect(resolve(info['full-backing-filename'])).toBe(base.qcow2);
     expect(info['backing-filename-format']).toBe('qcow2');
     // Two clusters of 64 KiB changed (a write back of the whole disk would hold 8 MiB).
     expect(ownDataBytes(out)).toBe(2 * 64 * 1024);
+    // Moved elsewhere as a whole (as another runner downloads it), the chain still reads.
+    const moved = join(dir, 'elsewhere');
+    mkdirSync(join(moved, 'q-work'), { recursive: true });
+    copyFileSync(base.qcow2, join(moved, 'q.qcow2'));
+    copyFileSync(out, join(moved, 'q-work', 'disk.qcow2'));
+    renameSync(base.qcow2, `${base.qcow2}.away`); // the original place is gone
+    try {
+      expect(identical(join(moved, 'q-work', 'disk.qcow2'), copy)).toBe('Images are identical.');
+    } finally {
+      renameSync(`${base.qcow2}.away`, base.qcow2);
+    }
     // The base is never written.
     expect(identical(base.qcow2, base.raw)).toBe('Images are identical.');
   });

@@ -20,6 +20,7 @@ import { sha256Hex } from '../../../src/core/hash.js';
 import { parseS3Url } from '../../../src/core/s3-url.js';
 import { outputDigestOf } from '../../../src/run/checkpoint.js';
 import {
+  CACHE_ENTRY_FORMAT,
   cacheBlobKey,
   cacheEntryKey,
   serializeCacheEntry,
@@ -77,7 +78,7 @@ async function putEntry(
     ]),
   );
   const entry: CacheEntry = {
-    format: 1,
+    format: CACHE_ENTRY_FORMAT,
     kind,
     fingerprint: fp,
     recipe: 'debian-minimal',
@@ -133,7 +134,7 @@ beforeAll(async () => {
   await putText(
     cacheEntryKey(store, FP_FORGED),
     serializeCacheEntry({
-      format: 1,
+      format: CACHE_ENTRY_FORMAT,
       kind: 'install-os',
       fingerprint: FP_OLD,
       recipe: 'x',

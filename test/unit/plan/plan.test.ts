@@ -313,6 +313,17 @@ describe('planSteps with a step cache (a shared store)', () => {
     expect(byId.get(id('a'))?.download?.readBy).toEqual(['d']);
   });
 
+  test("through an overlay (readsThrough): a step reading b's files reads a's too, downloaded for it", () => {
+    const f = facts({ cached: cachedOf('a', 'b') });
+    const through = planSteps({ ...f, readsThrough: new Set(['k']) });
+    const byId = new Map(through.decisions.map((d) => [d.id, d]));
+    // c reads b's disk, an overlay of a's: a's files come for c as well as for d.
+    expect(byId.get(id('b'))?.download?.readBy).toEqual(['c']);
+    expect([...(byId.get(id('a'))?.download?.readBy ?? [])].sort()).toEqual(['c', 'd']);
+    // Without it, a's files come for d alone.
+    expect(planSteps(f).decisions.find((d) => d.id === 'a')?.download?.readBy).toEqual(['d']);
+  });
+
   test('a step recorded elsewhere that a running step needs is downloaded, not run, when cached', () => {
     const records = completedRecords({ c: { changed: true } });
     const withArtifacts = {

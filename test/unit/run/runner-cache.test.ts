@@ -111,6 +111,8 @@ async function runner(
   hooks: {
     onRun?: (id: string) => void;
     write?: (dir: string, state: State) => Promise<void>;
+    /** PlanFacts.readsThrough: kinds whose files are overlays of their needs'. */
+    readsThrough?: ReadonlySet<string>;
   } = {},
 ) {
   const loaded = await loadRecipe(repoPath('test', 'fixtures', 'recipes', 'engine', 'demo.yaml'), {
@@ -145,7 +147,10 @@ async function runner(
     graph,
     kinds: bound,
     store,
-    facts: inspection.facts,
+    facts: {
+      ...inspection.facts,
+      ...(hooks.readsThrough !== undefined ? { readsThrough: hooks.readsThrough } : {}),
+    },
     workDir: dir,
     jobs: 1,
     onFailure: 'stop',
@@ -211,6 +216,25 @@ describe('the runner with a step cache', () => {
     for (const id of ['extract-kernel', 'bundle-kernel'])
       expect(second.store.current.steps[id]?.fingerprint).toBe(
         first.store.current.steps[id]?.fingerprint,
+      );
+  });
+
+  test("a step reading an overlay's files gets the chain below it: customize's, install-os's and create-disk's files", async () => {
+    const memory = memoryCache();
+    const overlays = new Set(['install-os', 'customize']);
+    await runner(memory.cache, undefined, undefined, { readsThrough: overlays });
+    const second = await runner(memory.cache, undefined, undefined, { readsThrough: overlays });
+    expect(second.result.outcome).toBe('ok');
+    expect(second.ran).not.toContain('install-os');
+    // Each downloaded once, although every extract step reads customize's disk.
+    expect(memory.calls.filter((c) => c.startsWith('fetch'))).toEqual([
+      'fetch out.txt',
+      'fetch out.txt',
+      'fetch out.txt',
+    ]);
+    for (const id of ['create-disk', 'install-os', 'customize'])
+      expect(readFileSync(join(second.workDir, 'artifacts', id, 'out.txt'), 'utf8')).toMatch(
+        new RegExp(`^${id}:`),
       );
   });
 

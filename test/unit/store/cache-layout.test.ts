@@ -5,6 +5,7 @@ import { describe, expect, test } from '@jest/globals';
 import { parseS3Url } from '../../../src/core/s3-url.js';
 import { outputDigestOf } from '../../../src/run/checkpoint.js';
 import {
+  CACHE_ENTRY_FORMAT,
   cacheBlobKey,
   cacheEntryKey,
   parseCacheEntry,
@@ -25,7 +26,7 @@ function entry(): CacheEntry {
   const artifacts = { disk: { file: 'disk.img', sha256: SHA, size: 1024 } };
   const values = { sizeBytes: 1024 };
   return {
-    format: 1,
+    format: CACHE_ENTRY_FORMAT,
     kind: 'install-os',
     fingerprint: FP,
     recipe: 'debian-minimal',
@@ -57,7 +58,7 @@ describe('a cache entry read from the bucket', () => {
 
   test.each([
     ['not JSON', '{', /is not JSON/],
-    ['another format', { ...entry(), format: 2 }, /format 2/],
+    ['another format', { ...entry(), format: 1 }, /format 1, not 2/],
     ['another fingerprint', { ...entry(), fingerprint: 'c'.repeat(64) }, /not its own key's/],
     [
       'a file with a directory part',

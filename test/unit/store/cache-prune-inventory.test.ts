@@ -8,6 +8,7 @@ import { parseS3Url } from '../../../src/core/s3-url.js';
 import { outputDigestOf } from '../../../src/run/checkpoint.js';
 import type { ObjectListingPort } from '../../../src/cloud/object-listing.js';
 import {
+  CACHE_ENTRY_FORMAT,
   cacheBlobKey,
   cacheEntryKey,
   serializeCacheEntry,
@@ -30,7 +31,7 @@ const hex = (c: string): string => c.repeat(64);
 function entryText(fp: string, sha: string): string {
   const artifacts = { disk: { file: 'disk.img', sha256: sha, size: 1 } };
   return serializeCacheEntry({
-    format: 1,
+    format: CACHE_ENTRY_FORMAT,
     kind: 'install-os',
     fingerprint: fp,
     recipe: 'r',
@@ -108,14 +109,14 @@ describe('pruneCache', () => {
   test('an entry that does not parse is read as unreadable, and keeps the blobs its text names', async () => {
     const bucket = memoryBucket();
     bucket.objects.set(cacheEntryKey(store, hex('3')), {
-      body: `{"format":2,"blobs":["${hex('a')}"]}`,
+      body: `{"format":99,"blobs":["${hex('a')}"]}`,
       at: new Date(),
     });
     bucket.objects.set(cacheBlobKey(store, hex('a')), { body: 'A', at: OLD });
     const inventory = await readCacheInventory(bucket.io);
     if (!inventory.ok) throw new Error('listing failed');
     expect(inventory.value.entries[0]).toMatchObject({
-      problem: expect.stringMatching(/format 2/),
+      problem: expect.stringMatching(/format 99/),
     });
     expect(decidePrune(inventory.value, CUTOFF).blobs).toEqual([]);
   });

@@ -5,7 +5,12 @@ import { describe, expect, test } from '@jest/globals';
 import { parseS3Url, type S3Url } from '../../../src/core/s3-url.js';
 import { outputDigestOf } from '../../../src/run/checkpoint.js';
 import type { ListedObject } from '../../../src/cloud/object-listing.js';
-import { cacheBlobKey, cacheEntryKey, type CacheEntry } from '../../../src/store/cache-layout.js';
+import {
+  CACHE_ENTRY_FORMAT,
+  cacheBlobKey,
+  cacheEntryKey,
+  type CacheEntry,
+} from '../../../src/store/cache-layout.js';
 import {
   classifyCacheObjects,
   decidePrune,
@@ -41,7 +46,7 @@ function entry(fp: string, created: string, shas: readonly string[]): ReadEntry 
     shas.map((sha, i) => [`a${String(i)}`, { file: `f${String(i)}.img`, sha256: sha, size: 10 }]),
   );
   const e: CacheEntry = {
-    format: 1,
+    format: CACHE_ENTRY_FORMAT,
     kind: 'install-os',
     fingerprint: fp,
     recipe: 'debian-minimal',
@@ -115,8 +120,8 @@ describe('decidePrune', () => {
     const unreadable = (fp: string, at: string): ReadEntry => ({
       object: object(cacheEntryKey(STORE, fp), at),
       fingerprint: fp,
-      problem: 'has format 2, not 1',
-      digests: digestsIn(`{"format":2,"blobs":["${hex('a')}"]}`),
+      problem: 'has format 99, not 2',
+      digests: digestsIn(`{"format":99,"blobs":["${hex('a')}"]}`),
     });
     const young = decidePrune(
       inventory({ entries: [unreadable(hex('9'), YOUNG)], blobs: [blob(hex('a'), OLD)] }),
