@@ -144,27 +144,15 @@ function needEnsurer(
   env: () => StepRunEnv,
 ): (need: StepId, signal: AbortSignal) => Promise<Result<{ reran: boolean }, string>> {
   const ensured = new Map<StepId, Promise<Result<{ reran: boolean }, string>>>();
-  const ensure = async (need: StepId, signal: AbortSignal) => {
-    const log = (line: string): void => {
-      options.emit({ type: 'step-log', id: need, line });
-    };
-    const got = await fetchNeed(env(), need, { signal, log });
-    if (got.ok) {
-      // An overlay's files are read with what they are overlays of (its backing disk).
-      const spec = options.graph.byId.get(need);
-      if (spec === undefined || options.facts.readsThrough?.has(spec.kind) !== true)
-        return ok({ reran: false });
-      let reran = false;
-      for (const below of spec.needs) {
-        const r = await once(below, signal);
-        if (!r.ok) return r;
-        reran ||= r.value.reran;
-      }
-      return ok({ reran });
-    }
-    if (signal.aborted) return err('canceled');
+  /** `need` run again here (forced, not restored), saying `why` in its log; `detail` if it cannot. */
+  const runAgain = async (
+    need: StepId,
+    signal: AbortSignal,
+    why: string,
+    detail: string,
+  ): Promise<Result<{ reran: boolean }, string>> => {
     const spec = options.graph.byId.get(need);
-    if (!spec) return err(got.error.detail);
+    if (!spec) return err(detail);
     const records = recordsOf(env());
     const decision = decideStep(
       spec,
@@ -176,9 +164,9 @@ function needEnsurer(
           : { verdict: 'blocked' };
       },
     );
-    if (decision.verdict !== 'run') return err(got.error.detail);
-    const reason = `its outputs are not here and the step cache could not give them back (${got.error.detail}): runs again here`;
-    log(`cache: ${reason}`);
+    if (decision.verdict !== 'run') return err(detail);
+    const reason = `${why}: runs again here`;
+    options.emit({ type: 'step-log', id: need, line: `cache: ${reason}` });
     const outcome = await runStep(
       env(),
       spec,
@@ -187,7 +175,41 @@ function needEnsurer(
     );
     return outcome.state === 'done'
       ? ok({ reran: true })
-      : err(`${got.error.detail}; running ${need} again here did not finish`);
+      : err(`${detail}; running ${need} again here did not finish`);
+  };
+  const ensure = async (
+    need: StepId,
+    signal: AbortSignal,
+  ): Promise<Result<{ reran: boolean }, string>> => {
+    const log = (line: string): void => {
+      options.emit({ type: 'step-log', id: need, line });
+    };
+    const got = await fetchNeed(env(), need, { signal, log });
+    if (signal.aborted) return err('canceled');
+    if (!got.ok)
+      return runAgain(
+        need,
+        signal,
+        `its outputs are not here and the step cache could not give them back (${got.error.detail})`,
+        got.error.detail,
+      );
+    // An overlay's files are read with what they are overlays of (its backing disk). If that
+    // was made again here, the overlay no longer matches it: it is made again too.
+    const spec = options.graph.byId.get(need);
+    if (spec === undefined || options.facts.readsThrough?.has(spec.kind) !== true)
+      return ok({ reran: false });
+    for (const below of spec.needs) {
+      const r = await once(below, signal);
+      if (!r.ok) return r;
+      if (r.value.reran)
+        return runAgain(
+          need,
+          signal,
+          `${below}, whose disk its disk is an overlay of, was made again here`,
+          `${below} was made again here and ${need}'s disk is an overlay of its disk`,
+        );
+    }
+    return ok({ reran: false });
   };
   const once = (need: StepId, signal: AbortSignal): Promise<Result<{ reran: boolean }, string>> => {
     let pending = ensured.get(need);

@@ -238,6 +238,29 @@ describe('the runner with a step cache', () => {
       );
   });
 
+  test('an overlay whose base the cache lost is made again here after its base, never read over a new base', async () => {
+    const memory = memoryCache();
+    const overlays = new Set(['install-os', 'customize']);
+    const first = await runner(memory.cache, undefined, undefined, { readsThrough: overlays });
+    const { rmSync } = await import('node:fs');
+    rmSync(
+      join(memory.blobs, first.store.current.steps['install-os']?.artifacts.out?.sha256 ?? ''),
+    );
+    const second = await runner(memory.cache, undefined, undefined, { readsThrough: overlays });
+    expect(second.result.outcome).toBe('ok');
+    // install-os ran again here (its blob is gone), so customize, restored over the old
+    // install-os, ran again too, then what reads it.
+    expect(second.ran.slice(0, 2)).toEqual(['install-os', 'customize']);
+    expect(
+      second.events.some(
+        (e) =>
+          e.type === 'step-log' &&
+          e.id === 'customize' &&
+          e.line.includes('install-os, whose disk its disk is an overlay of, was made again here'),
+      ),
+    ).toBe(true);
+  });
+
   test('a need whose blob the cache lost runs again here before the step that reads it', async () => {
     const memory = memoryCache();
     const first = await runner(memory.cache);
