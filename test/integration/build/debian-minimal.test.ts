@@ -5,7 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type {
   BuiltinKind,
@@ -89,7 +89,11 @@ maybe('debian-minimal, built for real', () => {
           { encoding: 'utf8' },
         ),
       );
-      expect(info['backing-filename']).toBe(join(work, 'steps', 'create-disk', 'disk.qcow2'));
+      // Named relative to the overlay's directory, so the chain can move (another runner).
+      expect(info['backing-filename']).toBe('../create-disk/disk.qcow2');
+      expect(resolve(info['full-backing-filename'] as string)).toBe(
+        join(work, 'steps', 'create-disk', 'disk.qcow2'),
+      );
       const before = statSync(join(installed.dir, 'disk.qcow2')).mtimeMs;
       const custom = await step('customize', customize);
       expect(custom.values.method).toBe('chroot');
