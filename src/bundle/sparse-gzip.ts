@@ -11,18 +11,13 @@ import type { ToolFailure } from '../core/failure.js';
 import { err, ok, type Result } from '../core/result.js';
 import { listDataExtents, type SeekDataFailure } from '../tools/seek-data.js';
 import type { Exec } from '../tools/exec.js';
-import { findOnPath } from '../tools/tool-version.js';
+import { deflateWithIgzip, igzipPath, inflateWithIgzip } from './igzip.js';
 import { GZIP_HEADER, ParallelGzip } from './parallel-gzip.js';
 import { SparseFileWriter } from './sparse-file-writer.js';
 
 const CHUNK = 1024 * 1024;
 /** Chunks compressed ahead of the writer. */
 const WINDOW = 8;
-
-export interface ContentDigest {
-  readonly sha256: string;
-  readonly size: number;
-}
 
 /** What encoding gives: the content's size, and its SHA-256 unless `hash: false` asked not to. */
 export interface EncodedContent {
@@ -115,8 +110,12 @@ export async function encodeSparseGzip(
         : ok(hash === undefined ? { size } : { size, sha256: hash.digest('hex') });
     const igzip = options.igzip === true ? await igzipPath() : undefined;
     if (igzip !== undefined) {
-      const piped = await viaIgzip(igzip, hashed(), zeros, out, options);
-      return piped.ok ? done() : piped;
+      // A hole's chunk is the shared zero buffer: igzip only reads it.
+      const bytes = async function* (): AsyncGenerator<Uint8Array> {
+        for await (const chunk of hashed()) yield chunk.data ?? zeros.subarray(0, chunk.length);
+      };
+      const piped = await deflateWithIgzip(igzip, bytes(), out, options);
+      return piped.ok ? done() : err({ reason: 'igzip', failure: piped.error });
     }
     const output = await open(out, 'wx', 0o600);
     try {
@@ -151,40 +150,6 @@ export async function encodeSparseGzip(
   } finally {
     await input.close();
   }
-}
-
-let igzipFound: Promise<string | undefined> | undefined;
-/** igzip's path on PATH (package isal), looked up once; undefined when not installed. */
-const igzipPath = (): Promise<string | undefined> => (igzipFound ??= findOnPath('igzip'));
-
-/** The chunks piped through `igzip -c` into `out` (created exclusively, fsynced). */
-async function viaIgzip(
-  igzip: string,
-  chunks: AsyncIterable<ContentChunk>,
-  zeros: Buffer,
-  out: string,
-  options: { readonly exec: Exec; readonly signal: AbortSignal; readonly level?: number },
-): Promise<Result<void, EncodeFailure>> {
-  await (await open(out, 'wx', 0o600)).close();
-  const bytes = async function* (): AsyncGenerator<Uint8Array> {
-    // A hole's chunk is the shared zero buffer: igzip only reads it.
-    for await (const chunk of chunks) yield chunk.data ?? zeros.subarray(0, chunk.length);
-  };
-  const level = options.level === 1 ? '-1' : '-2';
-  const r = await options.exec(igzip, [level, '-c', '-q'], {
-    signal: options.signal,
-    input: bytes(),
-    stdoutFile: out,
-  });
-  if (!r.ok)
-    return options.signal.aborted ? ok(undefined) : err({ reason: 'igzip', failure: r.error });
-  const written = await open(out, 'r+');
-  try {
-    await written.sync();
-  } finally {
-    await written.close();
-  }
-  return ok(undefined);
 }
 
 /**
@@ -251,63 +216,6 @@ export async function decodeSparseGzip(
   } catch (error) {
     await writer.abort();
     throw error;
-  }
-}
-
-/**
- * `gz` through `igzip -d`, its output given to `write` in order. Returns the compressed bytes
- * read. Throws the body's error (a dropped connection), `write`'s (the file system), an
- * abort, or, when igzip refuses the stream, an error with code Z_DATA_ERROR.
- */
-async function inflateWithIgzip(
-  igzip: string,
-  exec: Exec,
-  gz: Readable,
-  signal: AbortSignal,
-  write: (chunk: Buffer) => Promise<void>,
-): Promise<number> {
-  const stop = new AbortController();
-  const onAbort = (): void => {
-    stop.abort();
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-  let compressedBytes = 0;
-  let failed: { error: unknown } | undefined;
-  const body = async function* (): AsyncGenerator<Uint8Array> {
-    try {
-      for await (const chunk of gz) {
-        compressedBytes += (chunk as Buffer).length;
-        yield chunk as Buffer;
-      }
-    } catch (error) {
-      failed ??= { error };
-      stop.abort();
-    }
-  };
-  try {
-    const r = await exec(igzip, ['-d', '-c', '-q'], {
-      signal: stop.signal,
-      input: body(),
-      stdoutSink: async (chunk) => {
-        if (failed !== undefined) return;
-        try {
-          await write(chunk);
-        } catch (error) {
-          failed = { error };
-          stop.abort();
-        }
-      },
-    });
-    if (failed !== undefined) throw failed.error;
-    if (signal.aborted)
-      throw Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
-    if (!r.ok)
-      throw Object.assign(new Error(`igzip: ${r.error.stderrTail.at(-1) ?? r.error.reason}`), {
-        code: 'Z_DATA_ERROR',
-      });
-    return compressedBytes;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
   }
 }
 
