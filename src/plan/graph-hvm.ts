@@ -6,8 +6,8 @@
 //                                                                   |          upload-machine
 //                                                                   +-> [boot-test] -+-> register-machine
 //
-// An ISO install of a Debian-family system (preseed, autoinstall) gets grub-pc in customize's
-// packages; debootstrap installs include it in install-os (graph-params.ts).
+// make-bootable uses the image's own GRUB: customize installs grub-pc (debootstrap installs
+// and ISO installs of Debian-family systems), so install-os is the paravirtual recipe's own.
 import type { Recipe } from '../recipe/model.js';
 import { bootTestParams, HVM_BOOT_PACKAGE } from './graph-params.js';
 import { bundleParams, publishingOf, registerParams } from './graph-publish.js';
@@ -30,16 +30,23 @@ const DEBIAN_FAMILY_ANSWERS: readonly string[] = ['preseed', 'autoinstall'];
 const packageName = (p: string): string => p.split('=')[0] ?? p;
 
 /**
- * The recipe whose customize step installs grub-pc when an ISO install of a Debian-family
- * system needs it: the generated answers skip the installer's boot loader, and
- * make-bootable uses the image's own GRUB. (debootstrap installs add it themselves:
- * graph-params.ts installParams.) Other recipes come back as they are, so their
- * fingerprints do not change.
+ * The recipe whose customize step installs grub-pc, which make-bootable needs (the image's
+ * own GRUB), for a debootstrap install and an ISO install of a Debian-family system (the
+ * generated answers skip the installer's boot loader). In customize, not in debootstrap's
+ * packages: install-os stays the one the paravirtual build of the same system makes (one
+ * fingerprint, one step cache entry), and apt installs it in about a second where debootstrap
+ * took several (docs/build-steps.md). A recipe that lists grub-pc itself (in
+ * customize, or in a debootstrap install's packages), and other installs, come back as they
+ * are.
  */
 export function withBootPackage(recipe: Recipe): Recipe {
   const { install, customize } = recipe;
-  if (install.kind !== 'iso' || !DEBIAN_FAMILY_ANSWERS.includes(install.answers)) return recipe;
-  if (customize.packages.some((p) => packageName(p) === HVM_BOOT_PACKAGE)) return recipe;
+  if (install.kind === 'iso' && !DEBIAN_FAMILY_ANSWERS.includes(install.answers)) return recipe;
+  const listed = [
+    ...customize.packages,
+    ...(install.kind === 'debootstrap' ? install.packages : []),
+  ];
+  if (listed.some((p) => packageName(p) === HVM_BOOT_PACKAGE)) return recipe;
   return {
     ...recipe,
     customize: { ...customize, packages: [...customize.packages, HVM_BOOT_PACKAGE] },

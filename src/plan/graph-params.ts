@@ -41,11 +41,7 @@ export function installParams(recipe: Recipe): ParamsWithInputs<InstallParams> {
         components: install.components,
         mirror: install.mirror ?? null,
         kernelPackage: install.kernelPackage,
-        // An hvm disk boots through GRUB from the image's own packages (make-bootable).
-        packages:
-          recipe.image.virtualization === 'hvm' && !install.packages.includes(HVM_BOOT_PACKAGE)
-            ? [...install.packages, HVM_BOOT_PACKAGE]
-            : install.packages,
+        packages: install.packages,
         locale: install.locale,
         timezone: install.timezone,
         diskSizeBytes: recipe.disk.sizeBytes,

@@ -1,5 +1,5 @@
 // recipes/debian-minimal-hvm.yaml applied from nothing with the real tools, as a user runs
-// it: debootstrap (grub-pc from the image's packages), customize, make-bootable (GRUB for
+// it: debootstrap, customize (grub-pc from the image's packages), make-bootable (GRUB for
 // BIOS), the whole disk as one raw image, booted through SeaBIOS (no -kernel) with the
 // metadata key login, bundled and registered as ONE hvm emi in the embedded cloud: no eki
 // or eri, DescribeImages and `emi-recipe images` say hvm and name no kernel.

@@ -1,6 +1,6 @@
-// hvm images from an ISO install: customize installs grub-pc for Debian-family systems
-// (preseed, autoinstall), which make-bootable needs; nothing else changes: paravirtual and
-// debootstrap recipes keep their customize step as written.
+// hvm images: customize installs grub-pc, which make-bootable needs, for debootstrap
+// installs and ISO installs of Debian-family systems (preseed, autoinstall); install-os is
+// the paravirtual recipe's own (one fingerprint); paravirtual recipes keep customize as written.
 import { describe, expect, test } from '@jest/globals';
 import { defaultGraphInput } from '../../../src/plan/default-graph.js';
 import type { StepSpec } from '../../../src/plan/step.js';
@@ -46,16 +46,33 @@ describe('hvm from an ISO install: grub-pc in customize', () => {
       ).toEqual([listed, 'curl']);
   });
 
-  test('paravirtual ISO installs and debootstrap are left alone', () => {
+  test('paravirtual installs are left alone', () => {
     // (hvm with kickstart is refused by validate: recipe/rules-hvm.ts.)
     expect(customizePackages(iso('preseed'))).toEqual([]);
     expect(customizePackages(iso('kickstart'))).toEqual([]);
-    const debootstrap = `name: demo
+    expect(customizePackages(debootstrap(''))).toEqual(['less']);
+  });
+});
+
+const debootstrap = (extra: string, packages = '[curl]') => `name: demo
 disk: { size: 2G }
-install: { debootstrap: { suite: bookworm } }
-${HVM}`;
-    expect(customizePackages(debootstrap)).toEqual([]);
-    const install = stepsOf(debootstrap).find((s) => s.id === 'install-os');
-    expect(install?.params).toMatchObject({ packages: expect.arrayContaining(['grub-pc']) });
+install: { debootstrap: { suite: bookworm, packages: ${packages} } }
+customize: { packages: [less] }
+${extra}`;
+
+describe('hvm from debootstrap: grub-pc in customize, install-os as paravirtual', () => {
+  test("grub-pc is added after customize's packages, not to debootstrap's", () => {
+    expect(customizePackages(debootstrap(HVM))).toEqual(['less', 'grub-pc']);
+    const install = stepsOf(debootstrap(HVM)).find((s) => s.id === 'install-os');
+    expect(install?.params).toMatchObject({ packages: ['curl'] });
+  });
+
+  test('install-os has the fingerprint of the paravirtual build of the same system', () => {
+    const installOf = (text: string) => stepsOf(text).find((s) => s.id === 'install-os');
+    expect(installOf(debootstrap(HVM))?.params).toEqual(installOf(debootstrap(''))?.params);
+  });
+
+  test("a grub-pc in debootstrap's own packages is not installed again", () => {
+    expect(customizePackages(debootstrap(HVM, '[curl, grub-pc]'))).toEqual(['less']);
   });
 });
