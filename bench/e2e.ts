@@ -54,9 +54,10 @@ function apply(
     throw new Error(`${label}: apply exited with ${String(r.status)}`);
   }
   const verdict = seconds < target ? 'meets' : 'MISSES';
-  console.log(
-    `${label.padEnd(40)} ${seconds.toFixed(2).padStart(8)} s   (target < ${Number(target.toFixed(1))} s: ${verdict})`,
-  );
+  const said = Number.isFinite(target)
+    ? `   (target < ${Number(target.toFixed(1))} s: ${verdict})`
+    : '';
+  console.log(`${label.padEnd(40)} ${seconds.toFixed(2).padStart(8)} s${said}`);
   return { seconds, stdout: r.stdout };
 }
 
