@@ -3,11 +3,11 @@
 // whose fingerprint the cache holds is restored, not run; a need's files not here are
 // fetched before a step that reads them runs, and a need the cache cannot give back runs
 // again here. Upload and registration kinds are never asked of the cache.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { err, ok } from '../../../src/core/result.js';
 import { bindBuiltinSteps } from '../../../src/plan/bind-kind.js';
 import { buildGraph, type StepGraph } from '../../../src/plan/graph.js';
@@ -47,6 +47,17 @@ function kinds(ran: string[], onRun?: (id: string) => void): BuiltinKinds {
   }));
 }
 
+/** The temporary directories the tests made (work directories, blobs): removed after them. */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+
 /** A cache in memory: entries by fingerprint, blobs as files in a directory by digest. */
 function memoryCache(
   options: {
@@ -56,7 +67,7 @@ function memoryCache(
     gate?: (kind: string) => Promise<void>;
   } = {},
 ) {
-  const blobs = mkdtempSync(join(tmpdir(), 'emi-blobs-'));
+  const blobs = tempDir('emi-blobs-');
   const entries = new Map<string, CachedOutputs>();
   const calls: string[] = [];
   let whenSaved: ((id: string) => void) | undefined;
@@ -125,7 +136,7 @@ async function runner(
   if (!graph) throw new Error('no graph');
   const ran: string[] = [];
   const bound = bindBuiltinSteps(graph.steps, kinds(ran, hooks.onRun));
-  const dir = workDir ?? mkdtempSync(join(tmpdir(), 'emi-runner-cache-'));
+  const dir = workDir ?? tempDir('emi-runner-cache-');
   await mkdir(dir, { recursive: true });
   const state = start ?? emptyState({ name: recipe.name, path: recipe.path });
   const signal = new AbortController().signal;
@@ -167,7 +178,7 @@ async function runner(
 describe('the runner with a step cache', () => {
   test("a cached step's entry is saved before the state records it; others are never saved", async () => {
     const memory = memoryCache();
-    const dir = mkdtempSync(join(tmpdir(), 'emi-runner-cache-'));
+    const dir = tempDir('emi-runner-cache-');
     const recordedAtSave: boolean[] = [];
     memory.onSave((kind) => {
       // The state as written so far (the step ids of these kinds are their kinds' names).
@@ -242,7 +253,6 @@ describe('the runner with a step cache', () => {
     const memory = memoryCache();
     const overlays = new Set(['install-os', 'customize']);
     const first = await runner(memory.cache, undefined, undefined, { readsThrough: overlays });
-    const { rmSync } = await import('node:fs');
     rmSync(
       join(memory.blobs, first.store.current.steps['install-os']?.artifacts.out?.sha256 ?? ''),
     );
@@ -264,7 +274,6 @@ describe('the runner with a step cache', () => {
   test('a need whose blob the cache lost runs again here before the step that reads it', async () => {
     const memory = memoryCache();
     const first = await runner(memory.cache);
-    const { rmSync } = await import('node:fs');
     rmSync(memory.blobs, { recursive: true, force: true });
     await mkdir(memory.blobs);
     // The shared state says everything is done, but this work directory is empty; force
@@ -292,7 +301,7 @@ describe('the runner with a step cache', () => {
     const memory = memoryCache({
       gate: (kind) => (kind === 'install-os' ? released : Promise.resolve()),
     });
-    const dir = mkdtempSync(join(tmpdir(), 'emi-runner-cache-'));
+    const dir = tempDir('emi-runner-cache-');
     const seenByCustomize: string[] = [];
     const succeeded: string[] = [];
     const run = runner(memory.cache, undefined, dir, {
