@@ -161,13 +161,10 @@ if (pairs > 0) {
         copyFileSync(repoPath('recipes', `${name}.yaml`), file);
         return apply(`pair ${String(i + 1)}: ${name}`, Infinity, file, pairDir).seconds;
       };
-      const order =
-        i % 2 === 0
-          ? ['debian-minimal-hvm', 'debian-minimal']
-          : ['debian-minimal', 'debian-minimal-hvm'];
-      const [first, second] = order.map(build);
-      const [hvmS, pvS] =
-        i % 2 === 0 ? [first ?? NaN, second ?? NaN] : [second ?? NaN, first ?? NaN];
+      const order = ['debian-minimal-hvm', 'debian-minimal'];
+      const took = new Map((i % 2 === 0 ? order : [...order].reverse()).map((n) => [n, build(n)]));
+      const hvmS = took.get('debian-minimal-hvm') ?? NaN;
+      const pvS = took.get('debian-minimal') ?? NaN;
       ratios.push(hvmS / pvS);
       console.log(
         `  pair ${String(i + 1)}: hvm vs paravirtual ${(hvmS / pvS).toFixed(2)}x (${load()})`,
