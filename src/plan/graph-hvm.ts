@@ -9,7 +9,7 @@
 // make-bootable uses the image's own GRUB: customize installs grub-pc (debootstrap installs
 // and ISO installs of Debian-family systems), so install-os is the paravirtual recipe's own.
 import type { Recipe } from '../recipe/model.js';
-import { bootTestParams, HVM_BOOT_PACKAGE } from './graph-params.js';
+import { bootTestParams } from './graph-params.js';
 import { bundleParams, publishingOf, registerParams } from './graph-publish.js';
 import type { StepId } from './step.js';
 import type { BuiltinStepSpec } from './step-params.js';
@@ -22,6 +22,9 @@ export const HVM_STEP = {
   makeBootable: id('make-bootable'),
   extractDisk: id('extract-disk'),
 } as const;
+
+/** The package that gives an hvm image its boot loader (GRUB for BIOS). */
+export const HVM_BOOT_PACKAGE = 'grub-pc';
 
 /** The answer-file flavours whose systems are Debian-family (apt, Debian's grub-pc layout). */
 const DEBIAN_FAMILY_ANSWERS: readonly string[] = ['preseed', 'autoinstall'];

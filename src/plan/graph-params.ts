@@ -11,9 +11,6 @@ import type {
   InstallParams,
 } from './step-params.js';
 
-/** The package that gives an hvm image its boot loader (GRUB for BIOS). */
-export const HVM_BOOT_PACKAGE = 'grub-pc';
-
 /** A step's params with the host files it reads. */
 export interface ParamsWithInputs<P> {
   readonly params: P;
